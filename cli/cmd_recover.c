@@ -1,0 +1,14 @@
+/* tw recover — placeholder until its issue lands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tw_cli.h"
+
+int tw_cmd_recover(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: tw recover [options]\n\nNot implemented in this build yet.\n");
+        return 0;
+    }
+    return tw_cli_unavailable("recover", "planned");
+}

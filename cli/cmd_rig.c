@@ -1,0 +1,14 @@
+/* tw rig — placeholder until its issue lands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tw_cli.h"
+
+int tw_cmd_rig(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: tw rig [options]\n\nNot implemented in this build yet.\n");
+        return 0;
+    }
+    return tw_cli_unavailable("rig", "planned");
+}

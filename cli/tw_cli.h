@@ -1,0 +1,19 @@
+/* The tw front end: one function per subcommand, each parses its own flags. */
+#ifndef TW_CLI_H
+#define TW_CLI_H
+
+/* Each returns the process exit status (0 ok, 1 failure, 2 usage error). argv[0] is the subcommand. */
+int tw_cmd_record(int argc, char **argv);
+int tw_cmd_recover(int argc, char **argv);
+int tw_cmd_inspect(int argc, char **argv);
+int tw_cmd_rig(int argc, char **argv);
+int tw_cmd_replay(int argc, char **argv);
+int tw_cmd_simgen(int argc, char **argv);
+int tw_cmd_fuse(int argc, char **argv);
+int tw_cmd_wm(int argc, char **argv);
+int tw_cmd_gap(int argc, char **argv);
+
+/* Prints "tw SUB: not available yet" style message for unfinished commands. */
+int tw_cli_unavailable(const char *sub, const char *issue);
+
+#endif
