@@ -95,6 +95,7 @@ typedef struct {
     int64_t t_ns;
     char kind[TW_MAX_NAME];
     char label[TW_MAX_TEXT];
+    char data[TW_MAX_META]; /* JSON text or "" */
 } tw_episode_ev;
 int tw_episode_read_events(const tw_episode *e, tw_episode_ev **out, size_t *n, char *msg, size_t msgsz);
 
@@ -106,5 +107,39 @@ typedef struct {
 /* Per-frame index of video stream i; *out is malloc'd. Video file path into path. */
 int tw_episode_read_video_index(const tw_episode *e, size_t i, tw_video_index_entry **out, size_t *n,
                                 char *path, size_t pathsz, char *msg, size_t msgsz);
+
+/* ---- additions (episode helper) ---- */
+
+/* Per-stream counters stored with each stream (schemas/episode.md, /streams attributes). */
+typedef struct {
+    uint64_t samples;
+    uint64_t drops;           /* recorder_drops + missing */
+    uint64_t recorder_drops;  /* samples the recorder itself could not keep (tw_episode_add_drops) */
+    uint64_t gaps;            /* places where seq jumped forward by more than 1 */
+    uint64_t missing;         /* samples those jumps skipped */
+    uint64_t out_of_order;    /* samples whose seq was not above every earlier one */
+    uint64_t t_src_backwards; /* samples whose source time went back */
+} tw_episode_stream_stats;
+int tw_episode_get_stats(const tw_episode *e, size_t i, tw_episode_stream_stats *out);
+
+/* Payloads of samples [start, start+count) of an event-kind stream: texts[k] is malloc'd
+ * (caller frees each). */
+int tw_episode_read_text(const tw_episode *e, size_t i, uint64_t start, uint64_t count, char **texts,
+                         char *msg, size_t msgsz);
+const char *tw_episode_path(const tw_episode *e); /* the directory it was opened from */
+
+/* Integrity check (what `tw inspect` reports): dataset lengths and shapes, strictly increasing
+ * seq, source-time order, stored counters against the data, video index against the frames
+ * the video file holds, status. Each finding goes to cb (error=1: integrity failure, 0: note).
+ * *nerrors counts failures. Reads in bounded ranges. */
+typedef void (*tw_episode_finding_fn)(void *ud, int error, const char *text);
+int tw_episode_verify(const tw_episode *e, tw_episode_finding_fn cb, void *ud, size_t *nerrors, char *msg,
+                      size_t msgsz);
+
+/* Recovers every episode directory directly under root (and root itself if it is one).
+ * cb gets each episode directory looked at, the result code, whether it changed, and a line
+ * saying what was done. Returns the first failure (all are attempted) or 0. */
+typedef void (*tw_episode_recover_fn)(void *ud, const char *dir, int rc, int changed, const char *what);
+int tw_episode_recover_tree(const char *root, tw_episode_recover_fn cb, void *ud, char *msg, size_t msgsz);
 
 #endif

@@ -83,6 +83,17 @@ size_t tw_dtype_size(tw_dtype t);
 const char *tw_kind_name(tw_kind k);
 const char *tw_dtype_name(tw_dtype t);
 const char *tw_video_enc_name(tw_video_enc e);
+/* Inverses of the *_name() functions; return the value or -1 for an unknown name. */
+int tw_kind_from_name(const char *s);
+int tw_dtype_from_name(const char *s);
+int tw_video_enc_from_name(const char *s);
+/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF);
+ * otherwise 0 with *bad_off (may be NULL) set to the offset of the first bad byte. */
+int tw_utf8_valid(const void *s, size_t len, size_t *bad_off);
+/* Cuts NUL-terminated s at its first invalid UTF-8 byte (e.g. a character that snprintf
+ * truncated in half) and returns the new length. tw_msg_encode applies it to
+ * error.message, so decoder messages can be forwarded to a peer as they are. */
+size_t tw_utf8_trim(char *s);
 /* Validates one declaration by itself (names, kind/dtype/shape consistency, limits). */
 int tw_decl_validate(const tw_stream_decl *d, char *msg, size_t msgsz);
 
@@ -121,6 +132,7 @@ typedef struct {
     const uint8_t *buf;
     size_t len;
     size_t off;
+    size_t index; /* number of frames returned so far (for error messages) */
 } tw_frame_iter;
 void tw_frame_iter_init(tw_frame_iter *it, const void *buf, size_t len);
 int tw_frame_next(tw_frame_iter *it, const tw_stream_table *t, tw_frame *out, char *msg, size_t msgsz);
@@ -205,7 +217,11 @@ typedef struct {
     } u;
 } tw_msg;
 
-/* Decodes one text message (need not be NUL-terminated). On success the caller owns
+/* Unknown-field policy (protocol.md section 3): messages a server receives (hello,
+ * episode control, ping, pong) reject unknown fields with TW_ESCHEMA; server replies
+ * (welcome, ack, status, error) ignore them; "x_*" fields are ignored everywhere.
+ * An unknown "type" gives TW_EUNSUPPORTED.
+ * Decodes one text message (need not be NUL-terminated). On success the caller owns
  * *out's heap parts and releases them with tw_msg_clear(). Rejects invalid UTF-8,
  * malformed JSON, unknown types, missing/extra-typed fields, limits exceeded. */
 int tw_msg_decode(const char *text, size_t len, tw_msg *out, char *msg, size_t msgsz);
@@ -213,6 +229,7 @@ int tw_msg_decode(const char *text, size_t len, tw_msg *out, char *msg, size_t m
 int tw_msg_encode(const tw_msg *m, char **out, char *msg, size_t msgsz);
 void tw_msg_clear(tw_msg *m);
 const char *tw_msg_type_name(tw_msg_type t);
+int tw_msg_type_from_name(const char *s); /* -1 for an unknown name */
 
 /* Declaration <-> JSON object text (used by the episode files too). */
 int tw_decl_to_json(const tw_stream_decl *d, char **out);

@@ -1,4 +1,93 @@
+/* fusion: simulated corpora (simgen) and mixed real+sim training shards (fuse).
+ * Formats: sim episodes use schemas/episode.md; fused datasets schemas/fused.md. */
 #ifndef TW_FUSION_H
 #define TW_FUSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tw_physics.h"
 #include "tw_replay.h"
+
+#define TW_FUSED_FORMAT "teleworld.fused"
+#define TW_FUSED_VERSION "1.0"
+#define TW_FUSED_MAJOR 1
+
+/* ---- domain randomisation spec (names and domains of `tw rig --perturb`, tw_perturb) ---- */
+typedef enum { TW_DIST_CONST = 0, TW_DIST_UNIFORM, TW_DIST_NORMAL, TW_DIST_LOGUNIFORM } tw_dist_kind;
+typedef struct {
+    tw_dist_kind kind;
+    double a, b;       /* uniform/loguniform: low, high; normal: mean, std; const: value */
+    double lo, hi;     /* normal only: truncation bounds (resampled inside); default the parameter's domain */
+} tw_dist;
+
+#define TW_RAND_NPARAMS 6
+/* Randomisable parameters in canonical order (sampling never depends on JSON key order). The clock
+ * parameters of --perturb (clock_offset_ms, drift_ppm) do not exist in simulation and are refused. */
+extern const char *const tw_rand_param_names[TW_RAND_NPARAMS];
+typedef struct {
+    int present[TW_RAND_NPARAMS];
+    tw_dist dist[TW_RAND_NPARAMS];
+} tw_rand_spec;
+
+/* Parses the JSON object text; unknown names, bad ranges and bad distributions are errors (msg says which). */
+int tw_rand_spec_parse(const char *json_text, tw_rand_spec *out, char *msg, size_t msgsz);
+int tw_rand_spec_load(const char *path, tw_rand_spec *out, char *msg, size_t msgsz);
+/* Episode i's perturbation: tw_perturb_none() with the spec's parameters drawn from a generator seeded
+ * by (seed, i, parameter) only. spec may be NULL (nominal). */
+void tw_rand_draw(const tw_rand_spec *spec, uint64_t seed, uint64_t episode, tw_perturb *out);
+
+/* ---- MPI (no-ops, rank 0 of 1, when not built with MPI or not launched by mpirun) ---- */
+int tw_mpi_init(int *rank, int *size, char *msg, size_t msgsz);
+void tw_mpi_finalize(void);
+/* Global AND of ok across ranks (collective); returns 1 when every rank passed ok != 0. */
+int tw_mpi_all_ok(int ok);
+/* Every rank receives all ranks' bytes concatenated in rank order, and each rank's length (collective).
+ * *out and *lens are malloc'd; caller frees. */
+int tw_mpi_allgather(const void *buf, size_t len, void **out, size_t **lens, char *msg, size_t msgsz);
+
+/* ---- simgen ---- */
+typedef struct {
+    const char *model_path;      /* MJCF of the robot (nominal model) */
+    const char *out_dir;         /* created if absent; episodes go to out_dir/sim-s<seed>-<i:06> */
+    const char *randomize_path;  /* JSON spec, or NULL for the nominal model */
+    uint64_t seed;
+    uint32_t episodes;
+    double duration_s;
+    int jobs;                    /* threads per process; <= 0 means all cores */
+    int rank, nranks;            /* episode i is made by rank i % nranks */
+    int progress;                /* progress lines on stderr */
+} tw_simgen_opts;
+void tw_simgen_opts_init(tw_simgen_opts *o);
+/* Makes this rank's episodes. Collective under MPI only through the caller. */
+int tw_simgen_run(const tw_simgen_opts *o, uint64_t *steps_done, char *msg, size_t msgsz);
+
+/* ---- fuse ---- */
+#define TW_FUSE_MAX_SOURCES 64
+typedef struct {
+    const char *real[TW_FUSE_MAX_SOURCES];
+    size_t nreal;
+    const char *sim[TW_FUSE_MAX_SOURCES];
+    size_t nsim;
+    double ratio_real, ratio_sim;
+    double frac[3];              /* train, val, test */
+    uint64_t seed;
+    const char *out_dir;
+    const char *model_path;      /* optional: adds ee_pos/ee_quat */
+    const char *map_path;        /* optional stream/axis mapping */
+    uint32_t window;             /* H >= 1 */
+    uint32_t shard_size;         /* samples per shard */
+    double rate_hz;              /* aligned timeline rate; 0 = joint-state rate */
+    int rank, nranks;
+    int progress;
+} tw_fuse_opts;
+void tw_fuse_opts_init(tw_fuse_opts *o);
+typedef struct {
+    uint64_t samples[3];
+    uint64_t shards, bytes_written;  /* this rank */
+    uint32_t episodes;
+} tw_fuse_result;
+/* Collective under MPI: every rank calls it with the same options. */
+int tw_fuse_run(const tw_fuse_opts *o, tw_fuse_result *res, char *msg, size_t msgsz);
+
 #endif

@@ -1,0 +1,367 @@
+/* tw fuse: real + sim episodes -> sharded training dataset (schemas/fused.md).
+ *
+ * Stages (every rank runs all of them; collectives in between keep ranks in step):
+ *   scan      list episodes, check one feature signature, load --model/--map
+ *   splits    by episode, seeded, per domain
+ *   pass 1    episodes i % K: count valid samples, train-split statistics per episode, content hash;
+ *             all-gathered, statistics merged in episode order (the same for any K)
+ *   weights   from the counts and --ratio
+ *   pass 2    shards j % K: walk the episodes again, write shard j (tmp + fsync + rename)
+ *   manifest  rank 0, last, after every rank reported success. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tw_fuse_int.h"
+
+void tw_fuse_opts_init(tw_fuse_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->ratio_real = 1;
+    o->ratio_sim = 1;
+    o->frac[0] = 0.8;
+    o->frac[1] = 0.1;
+    o->frac[2] = 0.1;
+    o->window = 1;
+    o->shard_size = 65536;
+    o->nranks = 1;
+}
+
+static int check_opts(const tw_fuse_opts *o, char *msg, size_t msgsz)
+{
+    if (!o->out_dir)
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --out is required");
+    if (o->window < 1 || o->window > 4096)
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --window must be 1..4096");
+    if (o->shard_size < 1 || o->shard_size > (1u << 26))
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --shard-size must be 1..%u samples", 1u << 26);
+    if (!(o->ratio_real >= 0) || !(o->ratio_sim >= 0) || !(o->ratio_real + o->ratio_sim > 0) ||
+        !isfinite(o->ratio_real + o->ratio_sim))
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --ratio R:S needs R, S >= 0 and R + S > 0");
+    double f = o->frac[0] + o->frac[1] + o->frac[2];
+    if (o->frac[0] < 0 || o->frac[1] < 0 || o->frac[2] < 0 || fabs(f - 1) > 1e-6)
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --split TRAIN/VAL/TEST must be >= 0 and sum to 1 (got %g)", f);
+    if (o->rate_hz < 0 || o->rate_hz > 1e5)
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --rate out of range");
+    return 0;
+}
+
+/* The output folder may exist but must not hold a dataset already. */
+static int prepare_out(const char *dir, char *msg, size_t msgsz)
+{
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return tw_errf(msg, msgsz, TW_EIO, "fuse: cannot create %s: %s", dir, strerror(errno));
+    DIR *d = opendir(dir);
+    if (!d)
+        return tw_errf(msg, msgsz, TW_EIO, "fuse: cannot open %s: %s", dir, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) && !rc)
+        if (!strcmp(de->d_name, "manifest.json") || !strncmp(de->d_name, "shard-", 6))
+            rc = tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s already holds a dataset (%s); choose an empty --out",
+                         dir, de->d_name);
+    closedir(d);
+    return rc;
+}
+
+static int load_map(tw_fuse_ctx *c, char *msg, size_t msgsz)
+{
+    if (!c->o.map_path)
+        return 0;
+    json_error_t je;
+    c->map = json_load_file(c->o.map_path, JSON_REJECT_DUPLICATES, &je);
+    if (!c->map)
+        return tw_errf(msg, msgsz, TW_EJSON, "fuse: --map %s: line %d: %s", c->o.map_path, je.line, je.text);
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->map, k, v) {
+        if (strcmp(k, "streams") && strcmp(k, "axes"))
+            return tw_errf(msg, msgsz, TW_ESCHEMA, "fuse: --map %s: unknown key '%s' (streams, axes)", c->o.map_path, k);
+        const char *k2;
+        json_t *v2;
+        if (!json_is_object(v))
+            return tw_errf(msg, msgsz, TW_ESCHEMA, "fuse: --map %s: '%s' must be an object", c->o.map_path, k);
+        json_object_foreach(v, k2, v2) {
+            if (!json_is_string(v2))
+                return tw_errf(msg, msgsz, TW_ESCHEMA, "fuse: --map %s: %s.%s must be a string", c->o.map_path, k, k2);
+            if (!strcmp(k, "streams") && strcmp(json_string_value(v2), "joint_state") &&
+                strcmp(json_string_value(v2), "action"))
+                return tw_errf(msg, msgsz, TW_ESCHEMA, "fuse: --map %s: streams.%s must be \"joint_state\" or "
+                               "\"action\"", c->o.map_path, k2);
+        }
+    }
+    return 0;
+}
+
+/* Column layout and, with --model, the joint correspondence for forward kinematics. */
+static int setup_features(tw_fuse_ctx *c, char *msg, size_t msgsz)
+{
+    uint32_t nj = c->sig.nj;
+    c->H = c->o.window;
+    c->A = c->sig.na;
+    c->sfeat[0] = (tw_fuse_feature){"qpos", "joint_pos", "rad", 0, nj};
+    c->sfeat[1] = (tw_fuse_feature){"qvel", "joint_vel", "rad/s", nj, nj};
+    c->nsfeat = 2;
+    c->S = 2 * nj;
+    c->afeat[0] = (tw_fuse_feature){"action", "action", c->sig.aunits[0] ? c->sig.aunits : "1", 0, c->A};
+    if (!c->o.model_path)
+        return 0;
+    tw_mj_init();
+    int rc = tw_robot_load(c->o.model_path, &c->robot, msg, msgsz);
+    if (rc)
+        return rc;
+    char have[2048] = "";
+    for (uint32_t k = 0; k < nj; k++) {
+        c->ee_map[k] = tw_robot_find_joint(c->robot, c->sig.jnames[k]);
+        if (c->ee_map[k] < 0 && k < c->sig.nj) {
+            for (int i = 0; i < c->robot->njoint; i++)
+                snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", i ? ", " : "", c->robot->jname[i]);
+            return tw_errf(msg, msgsz, TW_EMISMATCH, "fuse: joint '%s' of %s is not in --model %s (model joints: %s)",
+                           c->sig.jnames[k], c->sig_from, c->o.model_path, have);
+        }
+    }
+    c->sfeat[2] = (tw_fuse_feature){"ee_pos", "ee", "m", 2 * nj, 3};
+    c->sfeat[3] = (tw_fuse_feature){"ee_quat", "ee", "1", 2 * nj + 3, 4};
+    c->nsfeat = 4;
+    c->S = 2 * nj + 7;
+    return 0;
+}
+
+/* Per-episode record exchanged after pass 1. */
+typedef struct {
+    uint64_t ep, samples, skipped, steps;
+    char sha[65];
+    char pad[7];
+} ep_rec;
+
+static int stats_init3(tw_fuse_ctx *c, tw_stat st[3])
+{
+    if (tw_stat_init(&st[0], c->S) || tw_stat_init(&st[1], c->A) || tw_stat_init(&st[2], c->S))
+        return TW_ENOMEM;
+    return 0;
+}
+
+static void stats_free3(tw_stat st[3])
+{
+    for (int i = 0; i < 3; i++)
+        tw_stat_free(&st[i]);
+}
+
+static void stats_add_sample(const tw_fuse_ctx *c, tw_stat st[3], const tw_fuse_sample *s)
+{
+    double delta[4 * TW_MAX_AXES + 8];
+    tw_stat_add_f32(&st[0], s->state);
+    for (uint32_t k = 0; k < c->H; k++) {
+        const float *prev = k ? s->next_state + (k - 1) * c->S : s->state, *nx = s->next_state + k * c->S;
+        tw_stat_add_f32(&st[1], s->action + k * c->A);
+        for (uint32_t j = 0; j < c->S; j++)
+            delta[j] = (double)nx[j] - (double)prev[j];
+        tw_stat_add_f64(&st[2], delta);
+    }
+}
+
+/* Pass 1 for one episode: record + (train) packed statistics appended to *buf. */
+static int pass1_episode(tw_fuse_ctx *c, size_t i, char **buf, size_t *len, char *msg, size_t msgsz)
+{
+    tw_fuse_walker *w = NULL;
+    tw_stat st[3] = {{0}};
+    int rc = tw_fuse_walker_open(c, i, &w, msg, msgsz);
+    if (!rc)
+        rc = stats_init3(c, st) ? tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory") : 0;
+    tw_fuse_sample s;
+    int train = c->eps[i].split == TW_SPLIT_TRAIN;
+    while (!rc && (rc = tw_fuse_walker_next(w, &s, msg, msgsz)) == 1) {
+        if (train)
+            stats_add_sample(c, st, &s);
+        rc = 0;
+    }
+    ep_rec r = {.ep = i};
+    if (!rc) {
+        r.samples = tw_fuse_walker_ordinal(w);
+        r.skipped = tw_fuse_walker_skipped(w);
+        r.steps = tw_fuse_walker_steps(w);
+        char p[4200];
+        snprintf(p, sizeof p, "%s/episode.h5", c->eps[i].dir);
+        rc = tw_sha256_file(p, r.sha, msg, msgsz);
+    }
+    size_t nd = train ? tw_stat_ndoubles(&st[0]) + tw_stat_ndoubles(&st[1]) + tw_stat_ndoubles(&st[2]) : 0;
+    char *nb = rc ? NULL : realloc(*buf, *len + sizeof r + nd * sizeof(double));
+    if (!rc && !nb)
+        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    if (!rc) {
+        *buf = nb;
+        memcpy(nb + *len, &r, sizeof r);
+        double *d = (double *)(nb + *len + sizeof r);
+        for (int k = 0; k < 3 && train; k++) {
+            tw_stat_pack(&st[k], d);
+            d += tw_stat_ndoubles(&st[k]);
+        }
+        *len += sizeof r + nd * sizeof(double);
+    }
+    stats_free3(st);
+    tw_fuse_walker_close(w);
+    return rc;
+}
+
+static int pass1(tw_fuse_ctx *c, char *msg, size_t msgsz)
+{
+    char *buf = NULL, *all = NULL;
+    size_t len = 0, *lens = NULL;
+    int rc = 0;
+    for (size_t i = (size_t)c->o.rank; i < c->neps && !rc; i += (size_t)c->o.nranks) {
+        rc = pass1_episode(c, i, &buf, &len, msg, msgsz);
+        if (c->o.progress && !rc)
+            fprintf(stderr, "fuse[rank %d]: scanned %s\n", c->o.rank, c->eps[i].dir);
+    }
+    if (!tw_mpi_all_ok(rc == 0)) {
+        free(buf);
+        return rc ? rc : tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed in pass 1");
+    }
+    rc = tw_mpi_allgather(buf, len, (void **)&all, &lens, msg, msgsz);
+    free(buf);
+    if (rc)
+        return rc;
+    size_t total = 0;
+    for (int r = 0; r < c->o.nranks; r++)
+        total += lens[r];
+    /* Unpack, then merge train statistics in episode order: identical for any rank count. */
+    const double **part = calloc(c->neps ? c->neps : 1, sizeof *part);
+    tw_stat st[3] = {{0}}, one[3] = {{0}};
+    if (!part || stats_init3(c, st) || stats_init3(c, one))
+        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    size_t nd = tw_stat_ndoubles(&one[0]) + tw_stat_ndoubles(&one[1]) + tw_stat_ndoubles(&one[2]);
+    for (size_t off = 0; !rc && off < total;) {
+        ep_rec r;
+        memcpy(&r, all + off, sizeof r);
+        off += sizeof r;
+        tw_fuse_ep *e = &c->eps[r.ep];
+        e->samples = r.samples;
+        e->skipped = r.skipped;
+        e->steps = r.steps;
+        memcpy(e->sha256, r.sha, sizeof e->sha256);
+        if (e->split == TW_SPLIT_TRAIN) {
+            part[r.ep] = (const double *)(all + off);
+            off += nd * sizeof(double);
+        }
+    }
+    for (size_t i = 0; i < c->neps && !rc; i++) {
+        if (!part[i])
+            continue;
+        const double *d = part[i];
+        for (int k = 0; k < 3; k++) {
+            double tmp[1 + 4 * (4 * TW_MAX_AXES + 8)];
+            memcpy(tmp, d, tw_stat_ndoubles(&one[k]) * sizeof(double)); /* gathered bytes are unaligned */
+            tw_stat_unpack(&one[k], tmp);
+            tw_stat_merge(&st[k], &one[k]);
+            d += tw_stat_ndoubles(&one[k]);
+        }
+    }
+    if (!rc) {
+        c->st_state = st[0];
+        c->st_action = st[1];
+        c->st_delta = st[2];
+    } else {
+        stats_free3(st);
+    }
+    stats_free3(one);
+    free(part);
+    free(all);
+    free(lens);
+    return rc;
+}
+
+/* Every rank learns every shard's hash (each rank hashed the shards it wrote). */
+static int share_hashes(const tw_fuse_ctx *c, size_t nsh, char (*sha)[65], char *msg, size_t msgsz)
+{
+    size_t mine = 0;
+    for (size_t j = (size_t)c->o.rank; j < nsh; j += (size_t)c->o.nranks)
+        mine++;
+    char *buf = malloc(mine * 65 + 1), *all = NULL;
+    size_t *lens = NULL, k = 0;
+    if (!buf)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    for (size_t j = (size_t)c->o.rank; j < nsh; j += (size_t)c->o.nranks)
+        memcpy(buf + 65 * k++, sha[j], 65);
+    int rc = tw_mpi_allgather(buf, mine * 65, (void **)&all, &lens, msg, msgsz);
+    free(buf);
+    if (rc)
+        return rc;
+    size_t off = 0;
+    for (int r = 0; r < c->o.nranks; r++) {
+        size_t n = lens[r] / 65;
+        for (size_t i = 0; i < n; i++)
+            memcpy(sha[(size_t)r + i * (size_t)c->o.nranks], all + off + 65 * i, 65);
+        off += lens[r];
+    }
+    free(all);
+    free(lens);
+    return 0;
+}
+
+static void ctx_free(tw_fuse_ctx *c)
+{
+    tw_fuse_free_eps(c);
+    json_decref(c->map);
+    tw_robot_close(c->robot);
+    for (int s = 0; s < 3; s++)
+        free(c->order[s]);
+    tw_stat_free(&c->st_state);
+    tw_stat_free(&c->st_action);
+    tw_stat_free(&c->st_delta);
+}
+
+/* Stages every rank runs alike; a failure on any rank fails all of them before the next collective. */
+static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msgsz)
+{
+    int rc;
+    if ((rc = check_opts(&c->o, msg, msgsz)) || (rc = prepare_out(c->o.out_dir, msg, msgsz)) ||
+        (rc = load_map(c, msg, msgsz)) || (rc = tw_fuse_scan(c, msg, msgsz)) ||
+        (rc = setup_features(c, msg, msgsz)) || (rc = tw_fuse_plan_splits(c, msg, msgsz))) {
+        tw_mpi_all_ok(0);
+        return rc;
+    }
+    if (!tw_mpi_all_ok(1))
+        return tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed while scanning the sources");
+    if ((rc = pass1(c, msg, msgsz)) || (rc = tw_fuse_plan_weights(c, msg, msgsz)))
+        return rc;
+    if (c->nsamples[0] + c->nsamples[1] + c->nsamples[2] == 0)
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: no samples: every episode is shorter than --window %u + 1 "
+                       "valid steps", c->H);
+    tw_fuse_shard *sh = NULL;
+    size_t nsh = tw_fuse_plan_shards(c, &sh);
+    char (*sha)[65] = calloc(nsh ? nsh : 1, 65);
+    if (!sh || !sha) {
+        free(sh);
+        free(sha);
+        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    }
+    rc = tw_fuse_write_shards(c, sh, nsh, sha, res, msg, msgsz);
+    if (!tw_mpi_all_ok(rc == 0)) {
+        rc = rc ? rc : tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed writing shards; no manifest written");
+    } else if (!(rc = share_hashes(c, nsh, sha, msg, msgsz)) && c->o.rank == 0) {
+        rc = tw_manifest_write(c, sh, nsh, sha, msg, msgsz);
+    }
+    if (!tw_mpi_all_ok(rc == 0) && !rc)
+        rc = tw_errf(msg, msgsz, TW_EMPI, "fuse: rank 0 failed writing the manifest");
+    for (int s = 0; s < 3; s++)
+        res->samples[s] = c->nsamples[s];
+    res->episodes = (uint32_t)c->neps;
+    free(sh);
+    free(sha);
+    return rc;
+}
+
+int tw_fuse_run(const tw_fuse_opts *o, tw_fuse_result *res, char *msg, size_t msgsz)
+{
+    tw_fuse_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = *o;
+    memset(res, 0, sizeof *res);
+    int rc = run_stages(&c, res, msg, msgsz);
+    ctx_free(&c);
+    return rc;
+}

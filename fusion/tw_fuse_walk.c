@@ -1,0 +1,196 @@
+/* The per-episode sample walker: streams the replay library's aligned blocks and turns each timeline step
+ * into a state row (qpos, qvel[, ee_pos, ee_quat]) and an action row, keeping only the last H+1 steps, so
+ * memory never depends on the episode length. A sample is emitted for step t when steps t..t+H are all
+ * valid: the joint state interpolated (not before/after the stream, not inside a gap) and an action known
+ * (not before the first command, not inside a gap). Real and sim episodes take exactly this path. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tw_fuse_int.h"
+
+struct tw_fuse_walker {
+    const tw_fuse_ctx *c;
+    size_t ep;
+    tw_episode *e;
+    tw_align *a;
+    tw_fuse_roles roles;
+    int ajs, aact;                 /* stream indices in the alignment */
+    uint32_t js_nj;                /* joints in this episode's joint_state stream */
+    size_t js_elems, act_elems;
+    tw_align_block blk;
+    uint32_t row;                  /* next core row of blk to consume */
+    int have_blk, at_end;
+    uint64_t step;                 /* timeline steps consumed */
+    uint64_t emitted, skipped;
+    float *ring_x, *ring_u;        /* (H+1) x S, (H+1) x A */
+    uint8_t *ring_ok;
+    float *out_x, *out_u, *out_n;  /* S, H x A, H x S */
+    mjData *d;                     /* forward kinematics for ee features (--model) */
+};
+
+uint64_t tw_fuse_walker_steps(const tw_fuse_walker *w) { return tw_align_get_info(w->a)->nsteps; }
+uint64_t tw_fuse_walker_skipped(const tw_fuse_walker *w) { return w->skipped; }
+uint64_t tw_fuse_walker_ordinal(const tw_fuse_walker *w) { return w->emitted; }
+size_t tw_fuse_walker_episode(const tw_fuse_walker *w) { return w->ep; }
+
+void tw_fuse_walker_close(tw_fuse_walker *w)
+{
+    if (!w)
+        return;
+    tw_align_close(w->a);
+    tw_episode_close_reader(w->e);
+    if (w->d)
+        mj_deleteData(w->d);
+    free(w->ring_x);
+    free(w);
+}
+
+int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, tw_fuse_walker **out, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    tw_fuse_walker *w = calloc(1, sizeof *w);
+    if (!w)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    w->c = c;
+    w->ep = ep;
+    const char *dir = c->eps[ep].dir;
+    char sub[900];
+    int rc = tw_episode_open(dir, &w->e, sub, sizeof sub);
+    if (rc) {
+        tw_errf(msg, msgsz, rc, "fuse: cannot read episode %s: %s", dir, sub);
+        goto fail;
+    }
+    if ((rc = tw_fuse_resolve(c, w->e, dir, &w->roles, msg, msgsz)))
+        goto fail;
+    tw_align_opts ao;
+    tw_align_opts_init(&ao);
+    ao.rate_hz = c->o.rate_hz;
+    const tw_stream_decl *dj = tw_episode_decl(w->e, (size_t)w->roles.js);
+    const tw_stream_decl *da = tw_episode_decl(w->e, (size_t)w->roles.act);
+    ao.reference = dj->name;
+    if ((rc = tw_align_open_episode(w->e, &ao, &w->a, sub, sizeof sub))) {
+        tw_errf(msg, msgsz, rc, "fuse: aligning %s: %s", dir, sub);
+        goto fail;
+    }
+    w->ajs = tw_align_find(w->a, TW_KIND_JOINT_STATE, dj->name);
+    w->aact = tw_align_find(w->a, TW_KIND_ACTION, da->name);
+    if (w->ajs < 0 || w->aact < 0) {
+        rc = tw_errf(msg, msgsz, TW_EINTEGRITY, "fuse: %s: alignment lost stream %s or %s", dir, dj->name, da->name);
+        goto fail;
+    }
+    w->js_nj = dj->shape[1];
+    w->js_elems = tw_decl_elems(dj);
+    w->act_elems = tw_decl_elems(da);
+    size_t S = c->S, A = c->A, H = c->H;
+    w->ring_x = malloc(((H + 1) * (S + A) + S + H * (A + S)) * sizeof(float) + (H + 1));
+    if (!w->ring_x) {
+        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+        goto fail;
+    }
+    w->ring_u = w->ring_x + (H + 1) * S;
+    w->out_x = w->ring_u + (H + 1) * A;
+    w->out_u = w->out_x + S;
+    w->out_n = w->out_u + H * A;
+    w->ring_ok = (uint8_t *)(w->out_n + H * S);
+    if (c->robot && !(w->d = tw_mj_make_data(c->robot->m, sub, sizeof sub))) {
+        rc = tw_errf(msg, msgsz, TW_EMUJOCO, "fuse: %s", sub);
+        goto fail;
+    }
+    *out = w;
+    return 0;
+fail:
+    tw_fuse_walker_close(w);
+    return rc;
+}
+
+/* End-effector position and orientation of the --model robot at joint positions q (canonical order). */
+static void ee_pose(const tw_fuse_walker *w, const double *q, float *out)
+{
+    const tw_robot *r = w->c->robot;
+    for (uint32_t k = 0; k < w->c->sig.nj; k++)
+        if (w->c->ee_map[k] >= 0)
+            w->d->qpos[r->qadr[w->c->ee_map[k]]] = q[k];
+    mj_kinematics(r->m, w->d);
+    const mjtNum *p = w->d->site_xpos + 3 * r->ee_site;
+    mjtNum quat[4];
+    mju_mat2Quat(quat, w->d->site_xmat + 9 * r->ee_site);
+    for (int i = 0; i < 3; i++)
+        out[i] = (float)p[i];
+    for (int i = 0; i < 4; i++)
+        out[3 + i] = (float)quat[i];
+}
+
+/* Fills ring slot `slot` from core row `row` of the current block. */
+static void fill_slot(tw_fuse_walker *w, uint32_t row, size_t slot)
+{
+    const tw_fuse_ctx *c = w->c;
+    const double *js = w->blk.values[w->ajs] + (size_t)row * w->js_elems;
+    const double *ac = w->blk.values[w->aact] + (size_t)row * w->act_elems;
+    float *x = w->ring_x + slot * c->S, *u = w->ring_u + slot * c->A;
+    uint32_t nj = c->sig.nj;
+    double q[TW_MAX_AXES];
+    for (uint32_t k = 0; k < nj; k++) {
+        q[k] = js[w->roles.jperm[k]];
+        x[k] = (float)q[k];
+        x[nj + k] = (float)js[w->js_nj + w->roles.jperm[k]];
+    }
+    if (c->robot)
+        ee_pose(w, q, x + 2 * nj);
+    for (uint32_t k = 0; k < c->A; k++)
+        u[k] = (float)ac[w->roles.aperm[k]];
+    uint8_t qj = w->blk.quality[w->ajs][row], qa = w->blk.quality[w->aact][row];
+    w->ring_ok[slot] = !(qj & TW_Q_INVALID) && !(qa & (TW_Q_BEFORE | TW_Q_GAP));
+}
+
+/* Advances one timeline step into the ring: 1, 0 at the end, or < 0. */
+static int advance(tw_fuse_walker *w, char *msg, size_t msgsz)
+{
+    while (!w->have_blk || w->row >= (uint32_t)(w->blk.halo_lo + w->blk.ncore)) {
+        if (w->at_end)
+            return 0;
+        char sub[900];
+        int rc = tw_align_next(w->a, &w->blk, sub, sizeof sub);
+        if (rc < 0)
+            return tw_errf(msg, msgsz, rc, "fuse: aligning %s: %s", w->c->eps[w->ep].dir, sub);
+        if (rc == 0) {
+            w->at_end = 1;
+            return 0;
+        }
+        w->have_blk = 1;
+        w->row = w->blk.halo_lo;
+    }
+    fill_slot(w, w->row++, (size_t)(w->step % (w->c->H + 1)));
+    w->step++;
+    return 1;
+}
+
+int tw_fuse_walker_next(tw_fuse_walker *w, tw_fuse_sample *s, char *msg, size_t msgsz)
+{
+    const size_t S = w->c->S, A = w->c->A, H = w->c->H, R = H + 1;
+    for (;;) {
+        int rc = advance(w, msg, msgsz);
+        if (rc <= 0)
+            return rc;
+        if (w->step < R)
+            continue;
+        uint64_t t = w->step - R; /* sample start */
+        int ok = 1;
+        for (size_t k = 0; k < R && ok; k++)
+            ok = w->ring_ok[(t + k) % R];
+        if (!ok) {
+            w->skipped++;
+            continue;
+        }
+        memcpy(w->out_x, w->ring_x + (t % R) * S, S * sizeof(float));
+        for (size_t k = 0; k < H; k++) {
+            memcpy(w->out_u + k * A, w->ring_u + ((t + k) % R) * A, A * sizeof(float));
+            memcpy(w->out_n + k * S, w->ring_x + ((t + k + 1) % R) * S, S * sizeof(float));
+        }
+        s->state = w->out_x;
+        s->action = w->out_u;
+        s->next_state = w->out_n;
+        s->t = (uint32_t)t;
+        w->emitted++;
+        return 1;
+    }
+}

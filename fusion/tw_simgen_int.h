@@ -1,0 +1,26 @@
+/* simgen internals: one episode's rollout and its episode file. */
+#ifndef TW_SIMGEN_INT_H
+#define TW_SIMGEN_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "tw_fusion.h"
+
+#define TW_SIMGEN_JOINT_HZ 500.0 /* rig default for joint states and wrench */
+
+typedef struct {
+    const tw_robot *nominal;
+    const tw_perturb *perturb;
+    uint64_t seed, episode;
+    double duration_s;
+    const char *out_dir, *model_path;
+    pthread_mutex_t *h5_lock; /* serialises HDF5 calls across threads */
+} tw_simgen_episode;
+
+/* Episode folder name for (seed, i): "sim-s<seed>-<i:06>". */
+void tw_simgen_episode_name(uint64_t seed, uint64_t episode, char *buf, size_t bufsz);
+/* Rolls out and writes one episode (temporary folder, renamed when complete). */
+int tw_simgen_episode_run(const tw_simgen_episode *job, uint64_t *steps, char *msg, size_t msgsz);
+
+#endif

@@ -1,0 +1,214 @@
+/* teleworld physics layer: the one home of MuJoCo model handling shared by `tw rig` (virtual rig),
+ * replay (reconstruction) and fusion's simgen (randomised rollouts).  Internal header of replay/;
+ * fusion and cli include it through replay_dep.
+ *
+ * Pieces, lowest first:
+ *   tw_mj_init        MuJoCo error/warning handlers (must run before any other MuJoCo call).
+ *   tw_rng            small seeded PRNG (xoshiro256**), deterministic on every platform; never rand().
+ *   tw_robot          a loaded model + what teleworld needs to know about it: the streamed joints in
+ *                     kinematic order (arm hinges, then gripper slides), actuators, the hand body, the
+ *                     wrist force/torque sensor (added at load time when the model has none), the object.
+ *   tw_perturb        the known sim-to-real differences (`--perturb` spec, simgen randomisation names).
+ *   tw_operator       the scripted operator: deterministic for a seed, same code for rig and simgen.
+ *   tw_sim            one rollout: perturbed physics + operator + action latency + sensor noise.
+ *
+ * What the rig streams per joint (tw_sample), precisely:
+ *   qpos, qvel   d->qpos / d->qvel of the joint at time t (before the step from t to t+h).
+ *   effort       d->qfrc_actuator at the joint's dof at time t: the generalized force the actuators apply
+ *                (what a joint torque sensor behind the gearbox reads; N·m for hinges, N for slides).
+ *                It excludes passive forces (damping, springs) and constraint forces (joint limits,
+ *                frictionloss, contacts).  Hence for the nominal model mj_inverse gives
+ *                qfrc_inverse = M qacc + c - qfrc_passive - qfrc_constraint = qfrc_actuator (+ qfrc_applied,
+ *                which the rig never uses) at the same qpos/qvel/qacc: residual effort - qfrc_inverse = 0 up to
+ *                the accuracy of qacc.  With damping x k the rig's actuators must also overcome the extra
+ *                (k-1)·D·qvel, so the residual is (k-1)·D·qvel: same sign as qvel on every joint.
+ *                Caveat for replay: with the Euler/implicit integrators MuJoCo integrates damping
+ *                implicitly, so (qvel[t+1]-qvel[t])/h differs slightly from the qacc of the forward pass;
+ *                tw_sample.qacc holds the forward-pass qacc (not streamed; tests use it as the exact value).
+ *   wrench       force (N, 3) then torque (N·m, 3) from MuJoCo `force`/`torque` sensors on the wrist F/T site,
+ *                expressed in the site frame: the interaction the hand subtree (hand, fingers, payload,
+ *                grasped object contacts) exerts through the wrist.  Same values as mj_forward's
+ *                sensordata at that site on the nominal model (acc-stage sensor: needs qacc).
+ *   noise        Gaussian, seeded (tw_rng), added to the streamed copy only — never fed back to physics:
+ *                sigma = noise * {qpos 1e-4 rad, qvel 1e-3 rad/s, effort 0.02 N·m, force 0.05 N, torque 0.005 N·m}.
+ *
+ * Threading: a tw_robot is read-only after load and may be shared by threads; each tw_sim/tw_operator
+ * is used by one thread at a time.  The MuJoCo error text is kept per thread. */
+#ifndef TW_PHYSICS_H
+#define TW_PHYSICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <mujoco/mujoco.h>
+
+#include "tw_err.h"
+
+#define TW_ROBOT_MAX_JOINTS 32
+#define TW_ROBOT_MAX_ACT 32
+#define TW_FT_SITE_NAME "tw_ft_site"   /* site name used when the loader adds the wrist F/T sensor */
+
+/* ---- MuJoCo handlers ------------------------------------------------------------------------ */
+
+/* Installs mju_user_error / mju_user_warning (default ones print and wait on stdin).  Idempotent and
+ * thread-safe.  An error raised inside MuJoCo is recorded into a thread-local buffer; MuJoCo expects
+ * mju_user_error not to return, so the handler longjmps to the innermost tw_mj_guard (see tw_mj.c:
+ * tw_robot_load guards mj_loadXML/mj_compile; outside a guard the error is fatal, as in MuJoCo). */
+void tw_mj_init(void);
+/* Last MuJoCo error or warning text seen on this thread ("" if none). */
+const char *tw_mj_last_error(void);
+/* Number of MuJoCo warnings seen on this thread since tw_mj_init (numerical faults are counted). */
+long tw_mj_warning_count(void);
+/* Guarded wrappers: a MuJoCo error inside becomes TW_EMUJOCO with its text in msg instead of a crash. */
+mjModel *tw_mj_load_xml(const char *path, const mjVFS *vfs, char *msg, size_t msgsz);
+mjData *tw_mj_make_data(const mjModel *m, char *msg, size_t msgsz);
+mjModel *tw_mj_copy_model(const mjModel *m, char *msg, size_t msgsz);
+
+/* ---- PRNG ----------------------------------------------------------------------------------- */
+
+typedef struct { uint64_t s[4]; } tw_rng;
+void tw_rng_seed(tw_rng *r, uint64_t seed);                 /* splitmix64 expansion of seed */
+void tw_rng_seed2(tw_rng *r, uint64_t seed, uint64_t stream); /* independent stream, e.g. per episode */
+uint64_t tw_rng_u64(tw_rng *r);
+double tw_rng_uniform(tw_rng *r);                             /* [0, 1) */
+double tw_rng_normal(tw_rng *r);                              /* N(0,1), Box-Muller, no cached state */
+
+/* ---- Robot model ---------------------------------------------------------------------------- */
+
+typedef struct {
+    mjModel *m;                 /* owned; treat as const (tw_robot_perturbed makes a modified copy) */
+    char source[1024];          /* path as given, or "builtin" */
+    int ft_added;               /* 1 when the loader inserted the wrist F/T site + sensors */
+
+    int njoint;                 /* streamed joints: arm hinges (kinematic order) then gripper slides */
+    int narm;                   /* the first narm of them are arm joints */
+    int jnt[TW_ROBOT_MAX_JOINTS];      /* joint id */
+    int qadr[TW_ROBOT_MAX_JOINTS];     /* m->jnt_qposadr[jnt] */
+    int vadr[TW_ROBOT_MAX_JOINTS];     /* m->jnt_dofadr[jnt] */
+    const char *jname[TW_ROBOT_MAX_JOINTS]; /* names, pointing into m->names (or "joint<i>" if unnamed) */
+
+    int jact[TW_ROBOT_MAX_JOINTS];     /* actuator driving this joint directly, -1 if none */
+    int ngrip_act;                     /* gripper actuators (drive a gripper joint or tendon) */
+    int grip_act[TW_ROBOT_MAX_ACT];
+
+    int hand_body;              /* body carrying the F/T site: parent of the fingers / last arm body */
+    int ft_site;                /* site of the F/T sensors */
+    int ft_force_adr;           /* m->sensor_adr of the force sensor (3 values, site frame, N) */
+    int ft_torque_adr;          /* m->sensor_adr of the torque sensor (3 values, site frame, N·m) */
+    int ee_site;                /* end-effector point (grasp centre) site; ft_site if none better */
+    int object_body;            /* first free-jointed body (the graspable object), -1 if none */
+    int object_qadr;            /* its qpos address (7: pos + quat), -1 if none */
+} tw_robot;
+
+/* Loads MJCF `path` (NULL: the builtin model, see tw_builtin_model.c), finds joints/actuators/hand and,
+ * when no force+torque sensor pair sits on the hand, adds one: the model is saved to canonical XML
+ * (mj_saveLastXML), a <site name="tw_ft_site"> is inserted into the hand body and a <sensor> block with
+ * force/torque on it appended, mesh/texture dirs made absolute, and the result compiled from a private
+ * temp directory (removed again).  On failure *out is NULL and msg says what and where. */
+int tw_robot_load(const char *path, tw_robot **out, char *msg, size_t msgsz);
+void tw_robot_close(tw_robot *r);           /* NULL is a no-op */
+/* Index into r->jname of joint `name`, or -1. */
+int tw_robot_find_joint(const tw_robot *r, const char *name);
+/* Puts d into the episode's initial state: keyframe 0 if the model has one, else qpos0 with arm joints
+ * clamped into their ranges; zero velocity; ctrl at the matching hold targets; runs mj_forward. */
+void tw_robot_home(const tw_robot *r, mjData *d);
+
+/* Forward-pass acceleration from a discrete one.  MuJoCo integrates some velocity-dependent forces
+ * implicitly, so qacc_d = (qvel[t+h] - qvel[t]) / h satisfies (M - h·Dv)·qacc_d = f, while mj_inverse
+ * expects the forward qacc = M^-1·f.  This returns qacc = qacc_d - h·M^-1·(Dv·qacc_d).  Dv is exact for
+ * the Euler integrator (Dv = -diag(dof_damping)); for the implicit integrator it is the diagonal part
+ * (-dof_damping + gear²·biasprm[2] of joint servos), which leaves only the small Coriolis-derivative
+ * terms; RK4 needs no correction.  d must hold qpos with mj_fwdPosition (or mj_forward) done: it uses
+ * the factorised mass matrix.  qacc may alias qacc_d. */
+void tw_physics_forward_qacc(const mjModel *m, mjData *d, const mjtNum *qacc_d, mjtNum *qacc);
+
+/* ---- Perturbation --------------------------------------------------------------------------- */
+
+typedef struct {
+    double damping;          /* scale of dof_damping on robot dofs (1 = nominal) */
+    double friction;         /* scale of dof_frictionloss on robot dofs */
+    double gain;             /* scale of actuator stiffness: gainprm[0], and biasprm[1..2] for servos */
+    double payload_kg;       /* mass added at the hand body's centre of mass (kg, >= 0) */
+    double latency_ms;       /* delay from commanded action to actuators, and from sample to send (ms) */
+    double noise;            /* sensor noise scale (0 = off, 1 = the sigmas above) */
+    double clock_offset_ms;  /* added to the rig's source clock */
+    double drift_ppm;        /* rate error of the rig's source clock */
+} tw_perturb;
+
+#define TW_PERTURB_KEYS "damping, friction, gain, payload_kg, latency_ms, noise, clock_offset_ms, drift_ppm"
+
+void tw_perturb_none(tw_perturb *p);      /* scales 1, everything else 0 */
+/* "none" or "key=value[,key=value...]"; unspecified keys keep their value in *p (so callers start from
+ * tw_perturb_none or a default).  Unknown key, bad number or out-of-range value: TW_EINVAL, msg names
+ * the key and the offending text.  Ranges: scales in (0, 100], payload_kg [0, 100], latency_ms [0, 10000],
+ * noise [0, 1000], |clock_offset_ms| <= 1e9, |drift_ppm| <= 1e5. */
+int tw_perturb_parse(const char *spec, tw_perturb *p, char *msg, size_t msgsz);
+/* Sets one named parameter with the same validation (simgen's randomisation uses this). */
+int tw_perturb_set(tw_perturb *p, const char *key, double value, char *msg, size_t msgsz);
+int tw_perturb_get(const tw_perturb *p, const char *key, double *value);  /* TW_ENOT_FOUND if unknown */
+json_t *tw_perturb_to_json(const tw_perturb *p);   /* new reference: object key -> number */
+int tw_perturb_from_json(const json_t *obj, tw_perturb *p, char *msg, size_t msgsz);
+int tw_perturb_is_none(const tw_perturb *p);
+
+/* New robot sharing nothing with `nominal` but identical indices, whose model is mj_copyModel(nominal)
+ * with the physical fields of *p applied (damping, friction, gain, payload; latency/noise/clock are
+ * not model fields and are applied by tw_sim / the rig). */
+int tw_robot_perturbed(const tw_robot *nominal, const tw_perturb *p, tw_robot **out, char *msg, size_t msgsz);
+
+/* ---- Scripted operator ---------------------------------------------------------------------- */
+
+typedef enum { TW_OP_EV_NONE = 0, TW_OP_EV_GRASP = 1, TW_OP_EV_RELEASE = 2 } tw_op_event;
+
+typedef struct tw_operator tw_operator;
+/* The operator plans on `nominal` (IK on the nominal model, so its plan never depends on the
+ * perturbation) and is deterministic for (seed, episode).  With an object it runs
+ * approach/grasp/lift/move/place/release cycles; without one, min-jerk moves between random joint-space
+ * waypoints inside the joint ranges with gripper close/open in between. */
+int tw_operator_new(const tw_robot *nominal, uint64_t seed, tw_operator **out, char *msg, size_t msgsz);
+void tw_operator_free(tw_operator *op);
+/* Starts episode `episode` (re-plans from the home pose). */
+void tw_operator_reset(tw_operator *op, uint64_t episode);
+/* Action at time t (s since episode start) given the measured state d: ctrl[m->nu] (position targets
+ * for servo actuators, PD + gravity torques for motors, clamped to ctrlrange).  *ev is set when the
+ * gripper command changes (grasp/release).  Returns 0. */
+int tw_operator_act(tw_operator *op, const mjData *d, double t, double *ctrl, tw_op_event *ev);
+
+/* ---- Rollout -------------------------------------------------------------------------------- */
+
+typedef struct {
+    double t;                               /* simulated time of the sample, s since episode start */
+    int njoint;
+    double qpos[TW_ROBOT_MAX_JOINTS];
+    double qvel[TW_ROBOT_MAX_JOINTS];
+    double effort[TW_ROBOT_MAX_JOINTS];     /* qfrc_actuator at the joint dof (see top) */
+    double qacc[TW_ROBOT_MAX_JOINTS];       /* forward-pass qacc (exact; not streamed, for tests) */
+    double wrench[6];                       /* F/T site frame: fx fy fz (N) tx ty tz (N·m) */
+} tw_sample;
+
+typedef struct {
+    double action_rate_hz;   /* operator decision rate; ctrl is held in between (default 100) */
+    uint64_t seed;           /* operator + noise seed */
+} tw_sim_opts;
+void tw_sim_opts_init(tw_sim_opts *o);
+
+typedef struct tw_sim tw_sim;
+/* Builds a rollout of `nominal` under *p (copied).  The physics runs on tw_robot_perturbed(nominal, p). */
+int tw_sim_new(const tw_robot *nominal, const tw_perturb *p, const tw_sim_opts *o, tw_sim **out,
+               char *msg, size_t msgsz);
+void tw_sim_free(tw_sim *s);
+/* Starts episode `episode`: home state, operator re-planned, noise stream re-seeded from (seed, episode). */
+void tw_sim_reset(tw_sim *s, uint64_t episode);
+/* Advances one physics step h = m->opt.timestep.  Fills *clean (exact values at time t, before the
+ * step), *noisy (clean + noise; identical when noise = 0); when the operator produced a new action at
+ * this step (every 1/action_rate), *new_action = 1 and action[nu] holds it (the commanded action,
+ * as streamed; the actuators receive it latency_ms later); *ev the gripper event.  TW_ENUMERIC when
+ * the state blows up (MuJoCo warning counters, NaN). */
+int tw_sim_step(tw_sim *s, tw_sample *clean, tw_sample *noisy, int *new_action, double *action,
+                tw_op_event *ev, char *msg, size_t msgsz);
+double tw_sim_time(const tw_sim *s);            /* simulated time of the next sample */
+double tw_sim_timestep(const tw_sim *s);
+const tw_robot *tw_sim_robot(const tw_sim *s);  /* the perturbed robot it runs */
+const mjData *tw_sim_data(const tw_sim *s);
+
+#endif

@@ -1,0 +1,130 @@
+/* Internal to replay's reconstruction files (tw_recon*.c, tw_gap*.c, tw_residual*.c,
+ * tw_report*.c, tw_aligned_h5.c). */
+#ifndef TW_RECON_INT_H
+#define TW_RECON_INT_H
+
+#include <mujoco/mujoco.h>
+
+#include "tw_physics.h"
+#include "tw_replay.h"
+
+#define TW_SERIES_BINS 400 /* points per plotted time series (bounded, whatever the length) */
+#define TW_MAX_CAMS 8
+#define TW_Q_WRENCH_INVALID 0x10u /* row flag: the wrench stream had no valid value here */
+
+/* Recorded columns <-> model joints and actuators. A plan: const once built. */
+typedef struct {
+    int nj;                          /* = robot->njoint; all must be recorded */
+    int nrec;                        /* joints in the joint_state stream */
+    int col[TW_ROBOT_MAX_JOINTS];    /* recorded column of robot joint j */
+    int nact;                        /* values in the action stream (0: none) */
+    int act_col[TW_ROBOT_MAX_ACT];   /* action column driving actuator a, -1 = hold at home */
+    int actions_ok;                  /* action stream maps onto the actuators */
+} tw_recon_map;
+
+/* Builds the map; a mismatch is TW_EMISMATCH with both sides listed in msg. */
+int tw_recon_map_build(const tw_robot *r, const tw_stream_decl *js, const tw_stream_decl *act,
+                       const char *map_path, tw_recon_map *out, char *msg, size_t msgsz);
+
+/* Per-row buffers of one block (core rows only), joints in robot order. */
+typedef struct {
+    uint32_t cap, n;
+    int nj;
+    double *qpos, *qvel, *qacc, *effort, *tau, *res; /* [n x nj] */
+    double *wrench, *wrench_model, *wrench_res;       /* [n x 6] */
+    double *ee;                                       /* [n x 7] pos + quat (w x y z), world */
+    double *ctrl;                                     /* [n x nu] held actions as ctrl */
+    int32_t *ncon;
+    uint8_t *q;                                       /* TW_Q_* union of the inputs */
+    int64_t *t_ns;
+    int64_t *frame;                                   /* [n x ncam] */
+    int ncam, nu;
+} tw_recon_rows;
+int tw_recon_rows_alloc(tw_recon_rows *rw, uint32_t cap, int nj, int nu, int ncam);
+void tw_recon_rows_free(tw_recon_rows *rw);
+
+/* Reconstructs rows [r0, r1): sets qpos/qvel, position+velocity stages, qacc, mj_inverse;
+ * fills tau, wrench_model, ee, ncon. d is this thread's own mjData (home state elsewhere). */
+void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t r0, uint32_t r1);
+
+/* ---- open-loop divergence (tw_gap_diverge.c) ---- */
+typedef struct tw_diverge tw_diverge;
+/* Horizons are TW_REPLAY_NHORIZONS: 0.1, 0.5, 1, 2 s and the whole episode. */
+int tw_diverge_new(const tw_robot *r, const tw_recon_map *map, uint64_t nsteps, double rate_hz,
+                   int windows, tw_diverge **out, char *msg, size_t msgsz);
+void tw_diverge_free(tw_diverge *dv);
+/* Feeds the block's rows (timeline steps first..first+n-1) in order. */
+int tw_diverge_feed(tw_diverge *dv, const tw_recon_rows *rw, uint64_t first, char *msg, size_t msgsz);
+/* Pooled RMS over windows: joint position (rad) and end-effector position (m); NaN when a
+ * horizon had no window (episode too short). */
+void tw_diverge_result(const tw_diverge *dv, double q_rmse[TW_REPLAY_NHORIZONS],
+                       double ee_rmse[TW_REPLAY_NHORIZONS], int *nwindows);
+extern const double tw_horizons_s[TW_REPLAY_NHORIZONS - 1];
+
+/* ---- residual statistics and plotted series (tw_residual.c) ---- */
+typedef struct {
+    int nj, have_wrench;
+    uint64_t n;                                  /* valid steps */
+    double sum_res[TW_ROBOT_MAX_JOINTS], sum_res2[TW_ROBOT_MAX_JOINTS], sum_eff2[TW_ROBOT_MAX_JOINTS];
+    double wsum[6], wsum2[6];
+    uint64_t wn;
+    /* series: bin b covers steps [b*per, (b+1)*per) */
+    uint64_t per;
+    uint32_t nbins;
+    double *s_eff, *s_tau, *s_res;               /* [nbins x nj] means */
+    uint32_t *s_cnt;
+} tw_residual;
+int tw_residual_init(tw_residual *rs, int nj, int have_wrench, uint64_t nsteps);
+void tw_residual_free(tw_residual *rs);
+void tw_residual_add(tw_residual *rs, const tw_recon_rows *rw, uint64_t first);
+
+/* ---- video sync (tw_align_video.c) ---- */
+typedef struct {
+    char name[TW_MAX_NAME];
+    int checked, unreadable;  /* frames whose number was read / could not be read */
+    double offset_frames;     /* median (painted number - expected from the index), NaN if none */
+    int ok;                   /* 1 when a measurement exists */
+    char note[512];
+} tw_vsync;
+/* Decodes the camera file of episode stream si and compares painted frame numbers with the
+ * index. Never fails the replay: problems are reported in *out. */
+void tw_vsync_check(const tw_episode *e, size_t si, int max_frames, tw_vsync *out);
+
+/* ---- the summary ---- */
+struct tw_replay_summary {
+    char episode_id[TW_MAX_NAME], status[16], model[1024], domain[16];
+    int partial;
+    char flags[16][32];
+    int nflags;
+    int nj;
+    char joints[TW_ROBOT_MAX_JOINTS][TW_MAX_NAME];
+    double rmse[TW_ROBOT_MAX_JOINTS], bias[TW_ROBOT_MAX_JOINTS], effort_rms[TW_ROBOT_MAX_JOINTS];
+    int have_wrench;
+    double wrench_rmse[6], wrench_bias[6];
+    double div_q[TW_REPLAY_NHORIZONS], div_ee[TW_REPLAY_NHORIZONS];
+    int div_windows;
+    tw_align_info align;      /* streams' stats, clock, timeline (decl pointers not valid after) */
+    char stream_names[TW_ALIGN_MAX_STREAMS][TW_MAX_NAME];
+    char stream_kinds[TW_ALIGN_MAX_STREAMS][16];
+    uint64_t steps, valid_steps, gaps;
+    double duration_s;
+    int ncam;
+    tw_vsync vsync[TW_MAX_CAMS];
+    double wall_s, steps_per_s;
+    int threads;
+    tw_residual series;       /* plotted series (owned) */
+};
+
+void tw_summary_flag(tw_replay_summary *s, const char *flag);
+/* report.html with inline SVG (tw_report_html.c). */
+int tw_report_html_write(const tw_replay_summary *s, const char *path, char *msg, size_t msgsz);
+
+/* ---- aligned.h5 (tw_aligned_h5.c) ---- */
+typedef struct tw_aligned_h5 tw_aligned_h5;
+int tw_aligned_h5_create(const char *path, const tw_replay_summary *s, const tw_recon_rows *shape,
+                         tw_aligned_h5 **out, char *msg, size_t msgsz);
+int tw_aligned_h5_append(tw_aligned_h5 *h, const tw_recon_rows *rw, char *msg, size_t msgsz);
+/* Writes the summary attributes and closes (also on error paths: pass s = NULL to just close). */
+int tw_aligned_h5_close(tw_aligned_h5 *h, const tw_replay_summary *s, char *msg, size_t msgsz);
+
+#endif

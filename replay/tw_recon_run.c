@@ -1,0 +1,360 @@
+/* tw_replay_run: the stages of a replay, block by block.
+ *   open episode -> load model -> align (cursor) -> map joints
+ *   per block: rows from the aligned block (qacc by Savitzky-Golay on qvel) -> forward/inverse
+ *   on N threads (own mjData each) -> residuals -> divergence rollouts -> aligned.h5
+ *   end: video sync, summary.json, report.html. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "tw_recon_int.h"
+
+#define MAX_THREADS 64
+
+void tw_replay_opts_init(tw_replay_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->sg_half = 2;
+    o->div_windows = 8;
+    o->video = 1;
+    tw_align_opts_init(&o->align);
+}
+
+typedef struct {
+    tw_replay_opts o;
+    tw_episode *ep;
+    tw_robot *robot;
+    tw_align *al;
+    tw_recon_map map;
+    int js, wr, act, cam[TW_MAX_CAMS];   /* indices into the alignment's streams */
+    mjData *d[MAX_THREADS];
+    double home_ctrl[TW_ROBOT_MAX_ACT];
+    tw_recon_rows rows;
+    tw_diverge *dv;
+    tw_aligned_h5 *h5;
+    tw_replay_summary *s;
+} run_t;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void run_free(run_t *R)
+{
+    tw_aligned_h5_close(R->h5, NULL, NULL, 0);
+    tw_diverge_free(R->dv);
+    tw_recon_rows_free(&R->rows);
+    for (int t = 0; t < MAX_THREADS; t++)
+        if (R->d[t])
+            mj_deleteData(R->d[t]);
+    tw_align_close(R->al);
+    tw_robot_close(R->robot);
+    tw_episode_close_reader(R->ep);
+}
+
+/* Episode, model, alignment, streams and joint map. */
+static int open_inputs(run_t *R, const char *dir, char *msg, size_t msgsz)
+{
+    tw_replay_summary *s = R->s;
+    int rc = tw_episode_open(dir, &R->ep, msg, msgsz);
+    if (rc < 0)
+        return rc;
+    const tw_episode_meta *meta = tw_episode_get_meta(R->ep);
+    snprintf(s->episode_id, sizeof s->episode_id, "%s", meta->episode_id);
+    snprintf(s->status, sizeof s->status, "%s", meta->status);
+    snprintf(s->domain, sizeof s->domain, "%s", meta->domain);
+    if (strcmp(meta->status, TW_EP_COMPLETE) != 0) {
+        s->partial = 1; /* interrupted, aborted, error or still recording: what is there is replayed */
+        tw_summary_flag(s, "partial");
+    }
+    if ((rc = tw_robot_load(R->o.model_path, &R->robot, msg, msgsz)) < 0)
+        return rc;
+    snprintf(s->model, sizeof s->model, "%s", R->o.model_path ? R->o.model_path : "builtin");
+    tw_align_opts ao = R->o.align;
+    ao.rate_hz = R->o.rate_hz;
+    ao.halo = R->o.sg_half;
+    if ((rc = tw_align_open_episode(R->ep, &ao, &R->al, msg, msgsz)) < 0)
+        return rc;
+    R->js = tw_align_find(R->al, TW_KIND_JOINT_STATE, NULL);
+    R->wr = tw_align_find(R->al, TW_KIND_WRENCH, NULL);
+    R->act = tw_align_find(R->al, TW_KIND_ACTION, NULL);
+    if (R->js < 0)
+        return tw_errf(msg, msgsz, TW_ENOT_FOUND, "episode %s has no joint_state stream", dir);
+    const tw_align_info *in = tw_align_get_info(R->al);
+    if (in->reference != (size_t)R->js)
+        return tw_errf(msg, msgsz, TW_EINVAL, "the timeline must follow the joint_state stream");
+    rc = tw_recon_map_build(R->robot, in->streams[R->js].decl,
+                            R->act >= 0 ? in->streams[R->act].decl : NULL, R->o.map_path, &R->map, msg, msgsz);
+    if (rc < 0)
+        return rc;
+    for (size_t k = 0; k < in->nstreams && s->ncam < TW_MAX_CAMS; k++)
+        if (in->streams[k].interp == TW_INTERP_VIDEO)
+            R->cam[s->ncam++] = (int)k;
+    return 0;
+}
+
+/* Summary fields known before the pass; per-thread data; buffers; outputs. */
+static int prepare(run_t *R, char *msg, size_t msgsz)
+{
+    tw_replay_summary *s = R->s;
+    const tw_align_info *in = tw_align_get_info(R->al);
+    const tw_robot *r = R->robot;
+    s->align = *in;
+    for (size_t k = 0; k < in->nstreams; k++) {
+        snprintf(s->stream_names[k], sizeof s->stream_names[k], "%s", in->streams[k].decl->name);
+        snprintf(s->stream_kinds[k], sizeof s->stream_kinds[k], "%s", tw_kind_name(in->streams[k].decl->kind));
+        s->align.streams[k].stats.drops = tw_episode_drops(R->ep, in->streams[k].src_index);
+        s->align.streams[k].decl = NULL; /* not valid after the episode closes */
+        s->gaps += in->streams[k].stats.gaps;
+    }
+    s->nj = r->njoint;
+    for (int j = 0; j < r->njoint; j++)
+        snprintf(s->joints[j], sizeof s->joints[j], "%s", r->jname[j]);
+    s->have_wrench = R->wr >= 0 && r->ft_force_adr >= 0;
+    if (R->wr < 0)
+        tw_summary_flag(s, "no_wrench");
+    if (R->act < 0 || !R->map.actions_ok)
+        tw_summary_flag(s, R->act < 0 ? "no_actions" : "actions_unmapped");
+    if (s->ncam == 0)
+        tw_summary_flag(s, "no_video");
+    if (in->clock.method == TW_CLOCK_NONE)
+        tw_summary_flag(s, "no_clock");
+    if (s->gaps)
+        tw_summary_flag(s, "gaps");
+    s->steps = in->nsteps;
+    s->duration_s = (double)(in->nsteps - 1) / in->rate_hz;
+    int T = R->o.threads < 1 ? 1 : R->o.threads > MAX_THREADS ? MAX_THREADS : R->o.threads;
+    s->threads = R->o.threads = T;
+    for (int t = 0; t < T; t++) {
+        if (!(R->d[t] = tw_mj_make_data(r->m, msg, msgsz)))
+            return TW_EMUJOCO;
+        tw_robot_home(r, R->d[t]);
+    }
+    for (int a = 0; a < r->m->nu && a < TW_ROBOT_MAX_ACT; a++)
+        R->home_ctrl[a] = R->d[0]->ctrl[a];
+    if (tw_recon_rows_alloc(&R->rows, R->o.align.block_steps ? R->o.align.block_steps : 1024, r->njoint,
+                            r->m->nu, s->ncam) < 0 ||
+        tw_residual_init(&s->series, r->njoint, s->have_wrench, in->nsteps) < 0)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "replay buffers");
+    int rc = 0;
+    if (R->o.div_windows > 0 && R->map.actions_ok)
+        rc = tw_diverge_new(r, &R->map, in->nsteps, in->rate_hz, R->o.div_windows, &R->dv, msg, msgsz);
+    if (rc == 0 && R->o.out_dir) {
+        if (mkdir(R->o.out_dir, 0777) != 0 && errno != EEXIST)
+            return tw_errf(msg, msgsz, TW_EIO, "mkdir %s: %s", R->o.out_dir, strerror(errno));
+        char p[4096];
+        snprintf(p, sizeof p, "%s/aligned.h5", R->o.out_dir);
+        rc = tw_aligned_h5_create(p, s, &R->rows, &R->h5, msg, msgsz);
+    }
+    return rc;
+}
+
+/* Aligned block -> rows (robot joint order), qacc by the differentiator. */
+static void fill_rows(run_t *R, const tw_align_block *b)
+{
+    tw_recon_rows *rw = &R->rows;
+    const tw_recon_map *mp = &R->map;
+    int N = mp->nrec, nj = mp->nj, nu = rw->nu;
+    double dt = 1.0 / tw_align_get_info(R->al)->rate_hz, acc[TW_ROBOT_MAX_JOINTS];
+    const double *jv = b->values[R->js];
+    const uint8_t *jq = b->quality[R->js];
+    rw->n = b->ncore;
+    for (uint32_t i = 0; i < b->ncore; i++) {
+        uint32_t r = b->halo_lo + i;
+        const double *row = jv + (size_t)r * 3 * N;
+        unsigned q = jq[r] | tw_sg_derivative(jv + N, (size_t)3 * N, jq, b->nrows, (size_t)N, r,
+                                              R->o.sg_half, dt, acc);
+        for (int j = 0; j < nj; j++) {
+            int c = mp->col[j];
+            size_t k = (size_t)i * nj + j;
+            rw->qpos[k] = row[c];
+            rw->qvel[k] = row[N + c];
+            rw->effort[k] = row[2 * N + c];
+            rw->qacc[k] = acc[c];
+        }
+        if (R->wr >= 0) {
+            memcpy(rw->wrench + (size_t)i * 6, b->values[R->wr] + (size_t)r * 6, 6 * sizeof(double));
+            if (b->quality[R->wr][r] & TW_Q_INVALID)
+                q |= TW_Q_WRENCH_INVALID;
+        }
+        for (int a = 0; a < nu; a++) {
+            int c = R->act >= 0 && a < TW_ROBOT_MAX_ACT ? mp->act_col[a] : -1;
+            rw->ctrl[(size_t)i * nu + a] =
+                c >= 0 ? b->values[R->act][(size_t)r * mp->nact + c] : R->home_ctrl[a];
+        }
+        for (int c = 0; c < rw->ncam; c++)
+            rw->frame[(size_t)i * rw->ncam + c] = b->frame[R->cam[c]][r];
+        rw->t_ns[i] = b->t_ns[r];
+        rw->q[i] = (uint8_t)q;
+    }
+}
+
+typedef struct {
+    run_t *R;
+    int t;
+} job_t;
+
+static void *worker(void *arg)
+{
+    job_t *jb = arg;
+    run_t *R = jb->R;
+    uint32_t n = R->rows.n, T = (uint32_t)R->o.threads;
+    uint32_t r0 = n * (uint32_t)jb->t / T, r1 = n * (uint32_t)(jb->t + 1) / T;
+    tw_recon_compute(R->robot, R->d[jb->t], &R->rows, r0, r1);
+    return NULL;
+}
+
+/* The timeline's rows split across the threads, each with its own mjData. */
+static void compute_parallel(run_t *R)
+{
+    int T = R->o.threads;
+    pthread_t th[MAX_THREADS];
+    job_t jobs[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < T; t++)
+        jobs[t] = (job_t){R, t};
+    for (int t = 1; t < T; t++)
+        started[t] = pthread_create(&th[t], NULL, worker, &jobs[t]) == 0;
+    for (int t = 1; t < T; t++) /* a thread that did not start: do its share here */
+        if (!started[t])
+            worker(&jobs[t]);
+    worker(&jobs[0]);
+    for (int t = 1; t < T; t++)
+        if (started[t])
+            pthread_join(th[t], NULL);
+}
+
+static void residuals(run_t *R)
+{
+    tw_recon_rows *rw = &R->rows;
+    size_t n = (size_t)rw->n * rw->nj;
+    for (size_t k = 0; k < n; k++)
+        rw->res[k] = rw->effort[k] - rw->tau[k];
+    for (size_t k = 0; k < (size_t)rw->n * 6; k++)
+        rw->wrench_res[k] = rw->wrench[k] - rw->wrench_model[k];
+}
+
+static int pass(run_t *R, char *msg, size_t msgsz)
+{
+    tw_align_block b;
+    int rc;
+    uint64_t done = 0, total = R->s->steps;
+    while ((rc = tw_align_next(R->al, &b, msg, msgsz)) == 1) {
+        uint64_t first = b.first + b.halo_lo;
+        fill_rows(R, &b);
+        compute_parallel(R);
+        residuals(R);
+        tw_residual_add(&R->s->series, &R->rows, first);
+        if (R->dv && (rc = tw_diverge_feed(R->dv, &R->rows, first, msg, msgsz)) < 0)
+            return rc;
+        if (R->h5 && (rc = tw_aligned_h5_append(R->h5, &R->rows, msg, msgsz)) < 0)
+            return rc;
+        done += b.ncore;
+        if (R->o.progress)
+            R->o.progress(R->o.progress_ctx, done, total);
+    }
+    return rc;
+}
+
+static void finish_summary(run_t *R)
+{
+    tw_replay_summary *s = R->s;
+    const tw_residual *rs = &s->series;
+    s->valid_steps = rs->n;
+    for (int j = 0; j < s->nj; j++) {
+        double n = rs->n ? (double)rs->n : NAN;
+        s->rmse[j] = sqrt(rs->sum_res2[j] / n);
+        s->bias[j] = rs->sum_res[j] / n;
+        s->effort_rms[j] = sqrt(rs->sum_eff2[j] / n);
+    }
+    for (int a = 0; a < 6; a++) {
+        double n = rs->wn ? (double)rs->wn : NAN;
+        s->wrench_rmse[a] = sqrt(rs->wsum2[a] / n);
+        s->wrench_bias[a] = rs->wsum[a] / n;
+    }
+    for (int h = 0; h < TW_REPLAY_NHORIZONS; h++)
+        s->div_q[h] = s->div_ee[h] = NAN;
+    if (R->dv)
+        tw_diverge_result(R->dv, s->div_q, s->div_ee, &s->div_windows);
+    for (int c = 0; c < s->ncam; c++) {
+        const tw_align_info *in = tw_align_get_info(R->al);
+        if (R->o.video)
+            tw_vsync_check(R->ep, in->streams[R->cam[c]].src_index, 600, &s->vsync[c]);
+        else {
+            s->vsync[c].offset_frames = NAN;
+            snprintf(s->vsync[c].name, sizeof s->vsync[c].name, "%s", s->stream_names[R->cam[c]]);
+            snprintf(s->vsync[c].note, sizeof s->vsync[c].note, "not checked (video check off)");
+        }
+        if (!s->vsync[c].ok)
+            tw_summary_flag(s, "video_sync_unavailable");
+    }
+    if (s->valid_steps < s->steps)
+        tw_summary_flag(s, "invalid_steps");
+}
+
+static int write_outputs(run_t *R, char *msg, size_t msgsz)
+{
+    if (!R->o.out_dir)
+        return 0;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/summary.json", R->o.out_dir);
+    char *js = tw_replay_summary_json(R->s);
+    FILE *f = js ? fopen(p, "w") : NULL;
+    int ok = f && fputs(js, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(js);
+    if (!ok)
+        return tw_errf(msg, msgsz, TW_EIO, "cannot write %s", p);
+    snprintf(p, sizeof p, "%s/report.html", R->o.out_dir);
+    int rc = tw_report_html_write(R->s, p, msg, msgsz);
+    if (rc < 0)
+        return rc;
+    rc = tw_aligned_h5_close(R->h5, R->s, msg, msgsz);
+    R->h5 = NULL;
+    return rc;
+}
+
+int tw_replay_run(const char *episode_dir, const tw_replay_opts *o, tw_replay_summary **out, char *msg,
+                  size_t msgsz)
+{
+    *out = NULL;
+    tw_mj_init();
+    run_t R;
+    memset(&R, 0, sizeof R);
+    if (o)
+        R.o = *o;
+    else
+        tw_replay_opts_init(&R.o);
+    R.s = calloc(1, sizeof *R.s);
+    if (!R.s)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "summary");
+    double t_start = now_s();
+    int rc = open_inputs(&R, episode_dir, msg, msgsz);
+    if (rc == 0)
+        rc = prepare(&R, msg, msgsz);
+    if (rc == 0)
+        rc = pass(&R, msg, msgsz);
+    if (rc == 0) {
+        finish_summary(&R);
+        R.s->wall_s = now_s() - t_start;
+        R.s->steps_per_s = R.s->wall_s > 0 ? (double)R.s->steps / R.s->wall_s : 0;
+        rc = write_outputs(&R, msg, msgsz);
+    }
+    run_free(&R);
+    if (rc < 0) {
+        tw_replay_summary_free(R.s);
+        return rc;
+    }
+    *out = R.s;
+    return 0;
+}

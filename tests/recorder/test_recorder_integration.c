@@ -1,0 +1,481 @@
+/* Recorder integration tests: a real `tw record` process, real sockets, real files,
+ * checked with an independent reader (h5py) and ffprobe. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "recfx.h"
+#include "tw_wire.h"
+
+static void ms(int n)
+{
+    usleep((useconds_t)n * 1000);
+}
+
+static int setup(void **state)
+{
+    recfx *f = calloc(1, sizeof *f);
+    if (!f || recfx_init(f) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    recfx *f = *state;
+    recfx_cleanup(f);
+    free(f);
+    return 0;
+}
+
+static void dump_log(const recfx *f)
+{
+    fx_sh("tail -n 40 '%s' >&2", f->log);
+}
+
+/* Opens DIR/<id> with h5py after the recorder closed it. */
+static json_t *episode(const recfx *f, const char *out, const char *id)
+{
+    char dir[1024], h5[1100];
+    snprintf(dir, sizeof dir, "%s/%s", out ? out : f->out, id);
+    snprintf(h5, sizeof h5, "%s/episode.h5", dir);
+    if (fx_wait_file(h5, 20000) != 0) {
+        dump_log(f);
+        fx_sh("ls -la '%s' >&2", dir);
+        return NULL;
+    }
+    json_t *j = fx_h5(dir);
+    if (j && json_array_size(json_object_get(j, "problems")))
+        fprintf(stderr, "h5 problems: %s\n", json_dumps(json_object_get(j, "problems"), 0));
+    return j;
+}
+
+static void assert_inspect_ok(const recfx *f, const char *out, const char *id)
+{
+    int rc = fx_sh("'%s' inspect '%s/%s' >/dev/null", getenv("TW_BIN"), out ? out : f->out, id);
+    assert_int_equal(rc, 0);
+}
+
+static const char *err_code(json_t *e)
+{
+    return json_string_value(json_object_get(e, "code")) ?: "";
+}
+
+/* ---- episode written and readable by h5py, video by ffprobe, status over HTTP ---- */
+static void test_episode_written_and_readable(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, "--flush-ms 200"), 0);
+    assert_true(fx_video_frames() >= 60);
+    rawws w;
+    char id[64];
+    assert_int_equal(fx_session(&w, f, "rigA"), 0);
+    assert_int_equal(fx_start(&w, "pick cube", id, sizeof id), 0);
+    assert_int_equal(fx_send_arm(&w, FX_ARM, 0, 2000, 50), 0);
+    assert_int_equal(fx_send_arm(&w, FX_FT, 0, 2000, 100), 0);
+    assert_int_equal(fx_send_video(&w, 0, 60), 0);
+    assert_int_equal(fx_send_json(&w, json_pack("{s:s, s:I, s:s, s:{s:i}}", "type", "annotate", "t_src_ns",
+                                                (json_int_t)5000000, "label", "grasp", "data", "ok", 1)),
+                     0);
+    json_t *ack = rawws_wait_type(&w, "ack", 5000);
+    assert_non_null(ack);
+    json_decref(ack);
+
+    /* /status: token required (header or query), then per-stream counts */
+    char *body = NULL, auth[128];
+    assert_int_equal(http_get(f->port, "/status", NULL, &body), 401);
+    free(body);
+    assert_int_equal(http_get(f->port, "/status", "Bearer wrong-token", &body), 401);
+    free(body);
+    snprintf(auth, sizeof auth, "Bearer %s", f->token);
+    json_t *st = NULL;
+    for (int i = 0; i < 50; i++) { /* the recorder may still be reading the last message */
+        assert_int_equal(http_get(f->port, "/status", auth, &body), 200);
+        json_decref(st);
+        st = json_loads(body, 0, NULL);
+        free(body);
+        json_t *s0 = json_array_get(json_object_get(st, "sessions"), 0);
+        json_t *arm = json_array_get(json_object_get(s0, "streams"), 0);
+        if (json_integer_value(json_object_get(arm, "received")) == 2000)
+            break;
+        ms(100);
+    }
+    json_t *s0 = json_array_get(json_object_get(st, "sessions"), 0);
+    assert_string_equal(json_string_value(json_object_get(s0, "rig")), "rigA");
+    assert_string_equal(json_string_value(json_object_get(s0, "episode_id")), id);
+    json_t *streams = json_object_get(s0, "streams");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(streams, 0), "received")), 2000);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(streams, 1), "received")), 2000);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(streams, 2), "received")), 60);
+    json_decref(st);
+    char q[256];
+    snprintf(q, sizeof q, "/status?token=%s", f->token);
+    assert_int_equal(http_get(f->port, q, NULL, &body), 200);
+    free(body);
+
+    assert_int_equal(fx_stop(&w), 0);
+    rawws_close(&w);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+
+    json_t *h5 = episode(f, NULL, id);
+    assert_non_null(h5);
+    assert_int_equal(json_array_size(json_object_get(h5, "problems")), 0);
+    assert_string_equal(fx_h5_status(h5), "complete");
+    assert_int_equal(fx_h5_n(h5, "arm"), 2000);
+    assert_int_equal(fx_h5_n(h5, "wrist_ft"), 2000);
+    assert_int_equal(fx_h5_attr_i(h5, "arm", "drops"), 0);
+    json_t *cam = json_object_get(json_object_get(h5, "video"), "cam");
+    assert_int_equal(json_integer_value(json_object_get(cam, "n")), 60);
+    assert_true(json_integer_value(json_object_get(h5, "events")) >= 1);
+    const char *vfile = json_string_value(json_object_get(json_object_get(cam, "attrs"), "file"));
+    assert_non_null(vfile);
+    char vpath[1200];
+    snprintf(vpath, sizeof vpath, "%s/%s/%s", f->out, id, vfile);
+    assert_int_equal(fx_ffprobe_frames(vpath), 60);
+    json_decref(h5);
+    assert_inspect_ok(f, NULL, id);
+}
+
+/* ---- token refused at the handshake while another session keeps recording ---- */
+static void test_token_refused_others_continue(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, ""), 0);
+    rawws a, b;
+    char id[64];
+    int st;
+    assert_int_equal(fx_session(&a, f, "rigA"), 0);
+    assert_int_equal(fx_start(&a, "t", id, sizeof id), 0);
+    assert_int_equal(fx_send_arm(&a, FX_ARM, 0, 500, 50), 0);
+
+    assert_int_equal(rawws_connect(&b, f->port, "/", "Bearer not-the-token", NULL, &st), -1);
+    assert_int_equal(st, 401);
+    rawws_close(&b);
+    assert_int_equal(rawws_connect(&b, f->port, "/", NULL, NULL, &st), -1);
+    assert_int_equal(st, 401);
+    rawws_close(&b);
+    assert_int_equal(rawws_connect(&b, f->port, "/?token=nope", NULL, NULL, &st), -1);
+    assert_int_equal(st, 401);
+    rawws_close(&b);
+    char target[128], auth[128];
+    snprintf(auth, sizeof auth, "Bearer %s", f->token);
+    assert_int_equal(rawws_connect(&b, f->port, "/", auth, "some.other.protocol", &st), -1);
+    assert_int_equal(st, 400);
+    rawws_close(&b);
+    /* the browser way: token in the query string */
+    snprintf(target, sizeof target, "/?token=%s", f->token);
+    assert_int_equal(rawws_connect(&b, f->port, target, NULL, NULL, &st), 0);
+    rawws_close(&b);
+
+    assert_int_equal(fx_send_arm(&a, FX_ARM, 500, 500, 50), 0);
+    assert_int_equal(fx_stop(&a), 0);
+    rawws_close(&a);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    json_t *h5 = episode(f, NULL, id);
+    assert_non_null(h5);
+    assert_string_equal(fx_h5_status(h5), "complete");
+    assert_int_equal(fx_h5_n(h5, "arm"), 1000);
+    json_decref(h5);
+    assert_inspect_ok(f, NULL, id);
+}
+
+/* Sends one binary message and expects an error reply with this code. */
+static void expect_error(rawws *w, const void *buf, size_t len, const char *code, int fatal)
+{
+    assert_int_equal(rawws_send_binary(w, buf, len), 0);
+    json_t *e = rawws_wait_type(w, "error", 5000);
+    assert_non_null(e);
+    assert_string_equal(err_code(e), code);
+    assert_int_equal(json_is_true(json_object_get(e, "fatal")), fatal);
+    json_decref(e);
+}
+
+/* ---- malformed, unknown, wrong-size, oversize, floods: refused; session A unaffected ---- */
+static void test_bad_input_refused_others_continue(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, ""), 0);
+    rawws a, b, c;
+    char id[64];
+    assert_int_equal(fx_session(&a, f, "good"), 0);
+    assert_int_equal(fx_start(&a, "t", id, sizeof id), 0);
+    assert_int_equal(fx_send_arm(&a, FX_ARM, 0, 300, 30), 0);
+
+    assert_int_equal(fx_session(&b, f, "bad"), 0);
+    uint8_t buf[512];
+    memset(buf, 0, sizeof buf);
+    expect_error(&b, buf, 10, "TRUNCATED", 0); /* shorter than a frame header */
+    double pl[21] = {0};
+    tw_frame fr = {9, 0, FX_ARM_BYTES, 0, 0, (const uint8_t *)pl};
+    size_t n = tw_frame_encode(buf, sizeof buf, &fr);
+    expect_error(&b, buf, n, "UNKNOWN_STREAM", 0);
+    fr.stream_id = FX_ARM;
+    fr.payload_len = FX_ARM_BYTES - 8; /* wrong size for float64 [3,7] */
+    n = tw_frame_encode(buf, sizeof buf, &fr);
+    expect_error(&b, buf, n, "SHAPE", 0);
+    fr.payload_len = FX_ARM_BYTES;
+    n = tw_frame_encode(buf, sizeof buf, &fr);
+    expect_error(&b, buf, n - 10, "TRUNCATED", 0); /* the payload is cut short */
+    assert_int_equal(rawws_send_text(&b, "{\"type\": \"episode_start\", "), 0);
+    json_t *e = rawws_wait_type(&b, "error", 5000);
+    assert_non_null(e);
+    assert_string_equal(err_code(e), "JSON");
+    json_decref(e);
+    /* control flood: far more than 200 messages per second */
+    for (int i = 0; i < 400; i++)
+        rawws_send_text(&b, "{\"type\":\"metadata\",\"metadata\":{}}");
+    int rate_limited = 0;
+    for (;;) {
+        e = rawws_wait_type(&b, "error", 3000);
+        if (!e)
+            break;
+        rate_limited |= !strcmp(err_code(e), "RATE_LIMIT");
+        json_decref(e);
+        if (rate_limited)
+            break;
+    }
+    assert_true(rate_limited);
+    /* oversize: one message above TW_MAX_BINARY_MSG is refused and the session closed */
+    size_t big = TW_MAX_BINARY_MSG + 1024;
+    uint8_t *huge = calloc(1, big);
+    rawws_send_binary(&b, huge, big); /* the server may close before we finish */
+    free(huge);
+    e = rawws_wait_type(&b, "error", 5000);
+    assert_non_null(e);
+    assert_string_equal(err_code(e), "TOO_BIG");
+    assert_true(json_is_true(json_object_get(e, "fatal")));
+    json_decref(e);
+    int op;
+    char *d;
+    size_t dl;
+    while (rawws_recv(&b, &op, &d, &dl, 5000) == 1)
+        free(d);
+    assert_true(b.closed);
+    rawws_close(&b);
+
+    /* data before hello: fatal STATE, closed */
+    char auth[128];
+    int st;
+    snprintf(auth, sizeof auth, "Bearer %s", f->token);
+    assert_int_equal(rawws_connect(&c, f->port, "/", auth, NULL, &st), 0);
+    fr.stream_id = FX_ARM;
+    n = tw_frame_encode(buf, sizeof buf, &fr);
+    expect_error(&c, buf, n, "STATE", 1);
+    while (rawws_recv(&c, &op, &d, &dl, 5000) == 1)
+        free(d);
+    assert_true(c.closed);
+    rawws_close(&c);
+
+    assert_int_equal(fx_send_arm(&a, FX_ARM, 300, 300, 30), 0);
+    assert_int_equal(fx_stop(&a), 0);
+    rawws_close(&a);
+    char *body = NULL;
+    assert_int_equal(http_get(f->port, "/status", auth, &body), 200);
+    json_t *s = json_loads(body, 0, NULL);
+    free(body);
+    json_t *ctr = json_object_get(s, "counters");
+    assert_true(json_integer_value(json_object_get(ctr, "rejected_messages")) >= 5);
+    assert_true(json_integer_value(json_object_get(ctr, "oversize_messages")) >= 1);
+    assert_true(json_integer_value(json_object_get(ctr, "rate_limited")) >= 1);
+    json_decref(s);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    json_t *h5 = episode(f, NULL, id);
+    assert_non_null(h5);
+    assert_string_equal(fx_h5_status(h5), "complete");
+    assert_int_equal(fx_h5_n(h5, "arm"), 600);
+    assert_int_equal(fx_h5_attr_i(h5, "arm", "drops"), 0);
+    json_decref(h5);
+    assert_inspect_ok(f, NULL, id);
+}
+
+/* ---- kill -9, then restart: at most the flush interval is lost ---- */
+static void test_kill9_loses_at_most_flush_interval(void **state)
+{
+    recfx *f = *state;
+    const int flush_ms = 200;
+    char flags[64];
+    snprintf(flags, sizeof flags, "--flush-ms %d", flush_ms);
+    assert_int_equal(recfx_start(f, NULL, flags), 0);
+    rawws w;
+    char id[64];
+    assert_int_equal(fx_session(&w, f, "crashy"), 0);
+    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
+    for (int i = 0; i < 30; i++) { /* 3000 samples over ~0.6 s */
+        assert_int_equal(fx_send_arm(&w, FX_ARM, (uint64_t)i * 100, 100, 50), 0);
+        ms(20);
+    }
+    ms(5 * flush_ms); /* everything above is now older than the flush interval */
+    assert_int_equal(fx_send_arm(&w, FX_ARM, 3000, 1000, 50), 0); /* these may be lost */
+    assert_int_equal(recfx_stop(f, SIGKILL), 128 + SIGKILL);
+    rawws_close(&w);
+
+    /* a restart recovers what the dead recorder left "recording" */
+    assert_int_equal(recfx_start(f, NULL, ""), 0);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    json_t *h5 = episode(f, NULL, id);
+    assert_non_null(h5);
+    assert_string_equal(fx_h5_status(h5), "interrupted");
+    long n = fx_h5_n(h5, "arm");
+    fprintf(stderr, "kill -9: %ld of 4000 samples survived (3000 were older than the flush interval)\n", n);
+    assert_true(n >= 3000 && n <= 4000);
+    json_decref(h5);
+    assert_inspect_ok(f, NULL, id);
+}
+
+/* ---- a full disk ends that episode with an error; the recorder keeps serving ---- */
+static void test_disk_full_handled(void **state)
+{
+    recfx *f = *state;
+    char small[400];
+    snprintf(small, sizeof small, "%s/small", f->root);
+    if (fx_sh("mkdir -p '%s' && mount -t tmpfs -o size=4m tmpfs '%s' 2>/dev/null", small, small) != 0) {
+        fprintf(stderr, "SKIP disk full: cannot mount a 4 MiB tmpfs here (needs root)\n");
+        skip();
+    }
+    int rc = recfx_start(f, small, "--flush-ms 100");
+    if (rc != 0)
+        fx_sh("umount '%s'", small);
+    assert_int_equal(rc, 0);
+    rawws w, w2;
+    char id[64];
+    assert_int_equal(fx_session(&w, f, "filler"), 0);
+    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
+    json_t *e = NULL;
+    for (int i = 0; i < 200 && !e; i++) { /* ~8 MB of samples into 4 MiB */
+        if (fx_send_arm(&w, FX_ARM, (uint64_t)i * 200, 200, 100) != 0)
+            break;
+        e = rawws_wait_type(&w, "error", 10);
+    }
+    if (!e)
+        e = rawws_wait_type(&w, "error", 10000);
+    assert_non_null(e);
+    fprintf(stderr, "disk full reported as %s: %s\n", err_code(e),
+            json_string_value(json_object_get(e, "message")));
+    assert_true(!strcmp(err_code(e), "NOSPACE") || !strcmp(err_code(e), "IO") || !strcmp(err_code(e), "HDF5"));
+    assert_false(json_is_true(json_object_get(e, "fatal")));
+    json_decref(e);
+    /* still serving: the same session gets answers, a new session is welcomed */
+    char *body = NULL, auth[128];
+    snprintf(auth, sizeof auth, "Bearer %s", f->token);
+    assert_int_equal(http_get(f->port, "/status", auth, &body), 200);
+    json_t *s = json_loads(body, 0, NULL);
+    free(body);
+    assert_true(json_integer_value(json_object_get(json_object_get(s, "episodes"), "write_errors")) >= 1);
+    json_decref(s);
+    assert_int_equal(fx_session(&w2, f, "second"), 0);
+    rawws_close(&w2);
+    rawws_close(&w);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    fx_sh("umount '%s'", small);
+}
+
+/* ---- two rigs at once, each its own session and episode ---- */
+static void test_two_rigs_at_once(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, ""), 0);
+    rawws a, b;
+    char ida[64], idb[64];
+    assert_int_equal(fx_session(&a, f, "left"), 0);
+    assert_int_equal(fx_session(&b, f, "right"), 0);
+    assert_int_equal(fx_start(&a, "ta", ida, sizeof ida), 0);
+    assert_int_equal(fx_start(&b, "tb", idb, sizeof idb), 0);
+    assert_string_not_equal(ida, idb);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(fx_send_arm(&a, FX_ARM, (uint64_t)i * 100, 100, 25), 0);
+        assert_int_equal(fx_send_arm(&b, FX_FT, (uint64_t)i * 150, 150, 50), 0);
+        assert_int_equal(fx_send_arm(&b, FX_ARM, (uint64_t)i * 10, 10, 10), 0);
+    }
+    assert_int_equal(fx_stop(&a), 0);
+    assert_int_equal(fx_stop(&b), 0);
+    rawws_close(&a);
+    rawws_close(&b);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    json_t *ha = episode(f, NULL, ida), *hb = episode(f, NULL, idb);
+    assert_non_null(ha);
+    assert_non_null(hb);
+    assert_int_equal(fx_h5_n(ha, "arm"), 2000);
+    assert_int_equal(fx_h5_n(ha, "wrist_ft"), 0);
+    assert_int_equal(fx_h5_n(hb, "arm"), 200);
+    assert_int_equal(fx_h5_n(hb, "wrist_ft"), 3000);
+    assert_non_null(strstr(ida, "left"));
+    assert_non_null(strstr(idb, "right"));
+    json_decref(ha);
+    json_decref(hb);
+    assert_inspect_ok(f, NULL, ida);
+    assert_inspect_ok(f, NULL, idb);
+}
+
+/* ---- drop-newest with a tiny queue: every sample is either written or counted ---- */
+static void test_drop_newest_counts_exactly(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, "--queue-mb 1 --policy drop-newest"), 0);
+    rawws w;
+    char id[64];
+    assert_int_equal(fx_session(&w, f, "burst"), 0);
+    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
+    const int total = 100000;
+    assert_int_equal(fx_send_arm(&w, FX_ARM, 0, total, 250), 0);
+    assert_int_equal(fx_stop(&w), 0);
+    rawws_close(&w);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    json_t *h5 = episode(f, NULL, id);
+    assert_non_null(h5);
+    long n = fx_h5_n(h5, "arm"), drops = fx_h5_attr_i(h5, "arm", "recorder_drops");
+    fprintf(stderr, "drop-newest: %ld written + %ld dropped of %d\n", n, drops, total);
+    assert_true(n > 0);
+    assert_int_equal(n + drops, total);
+    json_decref(h5);
+    assert_inspect_ok(f, NULL, id);
+}
+
+/* ---- TLS: wss/https with --cert/--key, token still required ---- */
+static void test_tls_status(void **state)
+{
+    recfx *f = *state;
+    if (fx_sh("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout '%s/key.pem' "
+              "-out '%s/cert.pem' >/dev/null 2>&1", f->root, f->root) != 0) {
+        fprintf(stderr, "SKIP tls: openssl cannot make a certificate\n");
+        skip();
+    }
+    char flags[1024];
+    snprintf(flags, sizeof flags, "--cert '%s/cert.pem' --key '%s/key.pem'", f->root, f->root);
+    assert_int_equal(recfx_start(f, NULL, flags), 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "test \"$(curl -sk -o /dev/null -w '%%{http_code}' https://127.0.0.1:%d/status)\" = 401 && "
+             "test \"$(curl -sk -o /dev/null -w '%%{http_code}' -H 'Authorization: Bearer %s' "
+             "https://127.0.0.1:%d/status)\" = 200", f->port, f->token, f->port);
+    assert_int_equal(fx_sh("%s", cmd), 0);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+}
+
+int main(void)
+{
+    if (!getenv("TW_BIN")) {
+        fprintf(stderr, "TW_BIN not set\n");
+        return 77;
+    }
+    if (getenv("TW_TEST_FILTER")) /* e.g. TW_TEST_FILTER='*kill9*' */
+        cmocka_set_test_filter(getenv("TW_TEST_FILTER"));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_episode_written_and_readable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_refused_others_continue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input_refused_others_continue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_loses_at_most_flush_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full_handled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_rigs_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_newest_counts_exactly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_status, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("recorder integration", tests, NULL, NULL);
+}
