@@ -197,8 +197,8 @@ int tw_camera_open_push(const tw_camera_opts *o, tw_camera **out, char *msg, siz
         return rc;
     tw_camera_opts po = *o;
     po.sync = 0; /* frames are paced by whoever pushes them */
-    /* We convert RGB to I420 ourselves with libswscale, on the pushing thread: it is faster than
-     * videoconvert here and spreads the work over two threads (convert, encode). */
+    /* RGB to I420 happens in tw_camera_push with libswscale, on the pushing thread, so it runs in
+     * parallel with encoding, with the BT.601 coefficients tw_vdecode uses to convert back. */
     gst_video_info_set_format(&cam->vinfo, GST_VIDEO_FORMAT_I420, (guint)o->width, (guint)o->height);
     cam->frame_bytes = GST_VIDEO_INFO_SIZE(&cam->vinfo);
     cam->sws = sws_getContext(o->width, o->height, AV_PIX_FMT_RGB24, o->width, o->height, AV_PIX_FMT_YUV420P,
@@ -336,6 +336,16 @@ int tw_camera_encode(tw_camera *cam, const uint8_t *rgb, size_t stride, int64_t 
 {
     int rc = tw_camera_push(cam, rgb, stride, ts_ns, msg, msgsz);
     return rc ? rc : tw_camera_pull(cam, 10000, au, msg, msgsz);
+}
+
+int tw_camera_force_keyframe(tw_camera *cam, char *msg, size_t msgsz)
+{
+    if (!cam)
+        return tw_errf(msg, msgsz, TW_EINVAL, "camera: NULL camera");
+    /* An upstream force-key-unit event from the sink reaches x264enc, which keys its next input frame. */
+    GstEvent *ev = gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0);
+    return gst_element_send_event(cam->appsink, ev) ? 0
+                                                    : tw_errf(msg, msgsz, TW_EGST, "camera: encoder refused a keyframe request");
 }
 
 void tw_camera_close(tw_camera *cam)

@@ -5,8 +5,9 @@
  *     ! videoconvert ! videoscale ! videorate ! video/x-raw,width=W,height=H,framerate=F
  *     ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=K
  *     ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink
- *   push mode: tw_camera_open_push(&o, &cam, ...) feeds an appsrc with RGB24 frames stamped
- *     by the caller (e.g. on a simulated timeline), so pacing is the caller's business.
+ *   push mode: tw_camera_open_push(&o, &cam, ...) takes RGB24 frames stamped by the caller (e.g.
+ *     on a simulated timeline, so pacing is the caller's business), converts them to I420 and
+ *     feeds  appsrc ! x264enc (same settings) ! appsink.
  * Either way tw_camera_pull() returns Annex-B access units (SPS/PPS repeated on keyframes)
  * with a capture timestamp and keyframe flag. Memory is bounded by opts.queue_max frames. */
 #ifndef TW_CAMERA_H
@@ -79,6 +80,12 @@ int tw_camera_pull(tw_camera *cam, int timeout_ms, tw_camera_au *au, char *msg, 
  * AU. x264 with tune=zerolatency emits exactly one AU per input frame, without delay. */
 int tw_camera_encode(tw_camera *cam, const uint8_t *rgb, size_t stride, int64_t ts_ns, tw_camera_au *au,
                      char *msg, size_t msgsz);
+
+/* Makes the next frame the encoder takes an IDR keyframe (with SPS/PPS), e.g. at the start of an
+ * episode so its video file is decodable from its first frame. In push mode, called between
+ * tw_camera_encode() calls, it applies to exactly the next frame pushed; in pull mode to the next
+ * frame the source delivers. */
+int tw_camera_force_keyframe(tw_camera *cam, char *msg, size_t msgsz);
 
 /* Stops the pipeline and frees everything; NULL is a no-op. */
 void tw_camera_close(tw_camera *cam);

@@ -7,9 +7,11 @@
  * Ordering: data frames and episode control messages leave in the order they
  * were queued, so an episode_stop is never overtaken by the frames before it.
  * Reconnect: when the connection drops the client reconnects with exponential
- * back-off, re-sends hello and (if an episode is open) its episode_start, then
- * the frames still buffered. Frames already handed to the socket when it broke
- * are lost (the per-stream seq shows the gap). Frames refused because the buffer
+ * back-off, re-sends hello and (if an episode is open) its episode_start, then the
+ * frames still buffered, with their seq numbers unchanged. The server makes that a new
+ * episode; its metadata gains "resumed_from": <previous episode id> so readers can
+ * stitch the two. Frames already handed to the socket when it broke are lost (the
+ * per-stream seq shows the gap). Frames refused because the buffer
  * was full are counted in tw_client_stats.dropped and make tw_client_send
  * return TW_EFULL; the next accepted frame of that stream carries TW_FLAG_DISCONT.
  * Clock: every timestamp the library produces (pong t1/t2, ping t0) comes from
@@ -86,8 +88,9 @@ void tw_client_opts_init(tw_client_opts *o);
 /* Validates opts, starts the service thread and the first connect attempt, and returns
  * at once (use tw_client_wait_ready to wait for the session). */
 int tw_client_open(const tw_client_opts *opts, tw_client **out, char *msg, size_t msgsz);
-/* Stops the thread and frees everything; unsent frames are counted as lost. NULL: no-op.
- * Call tw_client_flush first to send what is buffered. */
+/* Closes the websocket cleanly (close status 1000; what is still buffered gets up to 1 s
+ * to go out first), stops the thread and frees everything. Frames still unsent then are
+ * counted as lost. Call tw_client_flush first to be sure everything was sent. NULL: no-op. */
 void tw_client_close(tw_client *c);
 
 /* Declares the session's streams (copied; validated with the codec) and sends hello on
@@ -121,8 +124,8 @@ int tw_client_wait_ready(tw_client *c, int timeout_ms, char *msg, size_t msgsz);
  * TW_ETIMEOUT, or the failure cause. */
 int tw_client_wait_ack(tw_client *c, const char *what, int timeout_ms, char *episode_id, size_t idsz,
                        char *msg, size_t msgsz);
-/* Waits until the buffer is empty (everything handed to the socket). 0, TW_ETIMEOUT, or the
- * failure cause. */
+/* Waits until the buffer is empty and the socket has taken every byte. 0, TW_ETIMEOUT, or
+ * the failure cause. */
 int tw_client_flush(tw_client *c, int timeout_ms, char *msg, size_t msgsz);
 
 tw_client_state tw_client_get_state(tw_client *c);

@@ -131,6 +131,8 @@ void tw_client_defer_error(tw_client *c, tw_client_deferred *d, int err, int fat
 void tw_client_defer_state(tw_client *c, tw_client_deferred *d, tw_client_state st);
 int tw_client_io_write(tw_client *c, struct lws *wsi);        /* on CLIENT_WRITEABLE */
 void tw_client_io_receive(tw_client *c, struct lws *wsi, const void *in, size_t len);
+/* Handles one complete server text message (any bytes); returns 1 when a reply is due. */
+int tw_client_io_text(tw_client *c, const char *text, size_t len);
 
 /* tw_client_lws.c */
 int tw_client_lws_start(tw_client *c, char *msg, size_t msgsz);

@@ -4,6 +4,7 @@
  * messages are never trusted: everything goes through tw_msg_decode. */
 #include "tw_client_int.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +58,8 @@ static size_t put_clock_msg(tw_client *c, tw_msg_type type, uint64_t id, int64_t
     return n;
 }
 
-/* Moves the next control record, or a batch of consecutive data records, from the
- * ring into tx. Caller holds c->mu. */
+/* Moves the next control record from the ring into tx and returns its length, or
+ * returns 0 with *binary set when data records come first. Caller holds c->mu. */
 static size_t take_from_ring(tw_client *c, int *binary)
 {
     tw_rec rec;
@@ -83,27 +84,76 @@ static size_t take_from_ring(tw_client *c, int *binary)
         *binary = 0;
         return rec.len;
     }
-    size_t n = 0;
-    while (c->ring.used) {
-        tw_ring_peek(&c->ring, 0, &rec, sizeof rec);
-        if (rec.ctl != TW_REC_DATA || (n && n + rec.len > c->o.batch_bytes) || ensure_tx(c, n + rec.len))
-            break;
-        tw_ring_peek(&c->ring, sizeof rec, c->tx + LWS_PRE + n, rec.len);
-        tw_ring_pop(&c->ring, sizeof rec + rec.len);
-        n += rec.len;
-        c->data_bytes -= rec.len;
-        c->data_records--;
-        c->st.frames_sent++;
-    }
-    c->st.bytes_sent += n;
     *binary = 1;
-    return n;
+    return 0; /* data: planned by plan_batch, copied without the lock */
+}
+
+/* The episode_start re-sent after a reconnect: the protocol makes it a new episode, so
+ * its metadata names the one it continues ("resumed_from", the last acked episode id)
+ * for readers that stitch them. Falls back to the original text when that cannot be
+ * added (metadata not an object, or no room). Caller holds c->mu; result is malloc'd. */
+static char *resume_json(const tw_client *c)
+{
+    tw_msg m;
+    char *out = NULL;
+    if (tw_msg_decode(c->resume_json, strlen(c->resume_json), &m, NULL, 0))
+        return strdup(c->resume_json);
+    json_t *meta = m.u.start.metadata[0] ? json_loads(m.u.start.metadata, 0, NULL) : json_object();
+    char *text = NULL;
+    if (json_is_object(meta) && !json_object_set_new(meta, "resumed_from", json_string(c->st.episode_id)))
+        text = json_dumps(meta, JSON_COMPACT);
+    if (text && strlen(text) < sizeof m.u.start.metadata) {
+        memcpy(m.u.start.metadata, text, strlen(text) + 1);
+        tw_msg_encode(&m, &out, NULL, 0);
+    }
+    free(text);
+    json_decref(meta);
+    tw_msg_clear(&m);
+    return out ? out : strdup(c->resume_json);
+}
+
+/* A batch of consecutive data records at the head of the ring: ring bytes it spans,
+ * frame bytes it holds and how many frames. */
+typedef struct {
+    size_t span, bytes;
+    uint64_t frames;
+} batch_plan;
+
+/* Caller holds c->mu. Only the service thread pops, and producers only write free space,
+ * so the planned records stay put while copy_batch reads them without the lock. */
+static batch_plan plan_batch(tw_client *c)
+{
+    batch_plan b = {0};
+    tw_rec rec;
+    while (b.span < c->ring.used) {
+        tw_ring_peek(&c->ring, b.span, &rec, sizeof rec);
+        if (rec.ctl != TW_REC_DATA || (b.bytes && b.bytes + rec.len > c->o.batch_bytes) ||
+            ensure_tx(c, b.bytes + rec.len))
+            break;
+        b.span += sizeof rec + rec.len;
+        b.bytes += rec.len;
+        b.frames++;
+    }
+    return b;
+}
+
+static void copy_batch(tw_client *c, const batch_plan *b)
+{
+    tw_rec rec;
+    size_t off = 0, n = 0;
+    while (off < b->span) {
+        tw_ring_peek(&c->ring, off, &rec, sizeof rec);
+        tw_ring_peek(&c->ring, off + sizeof rec, c->tx + LWS_PRE + n, rec.len);
+        off += sizeof rec + rec.len;
+        n += rec.len;
+    }
 }
 
 int tw_client_io_write(tw_client *c, struct lws *wsi)
 {
     size_t n = 0;
     int binary = 0, more;
+    batch_plan plan = {0};
     pthread_mutex_lock(&c->mu);
     int session_open = !c->table || c->welcomed;
     if (c->stopping) {
@@ -124,12 +174,14 @@ int tw_client_io_write(tw_client *c, struct lws *wsi)
     } else if (!session_open) {
         n = 0; /* waiting for the welcome */
     } else if (c->resume_pending) {
-        size_t len = c->resume_json ? strlen(c->resume_json) : 0;
+        char *json = c->resume_json ? resume_json(c) : NULL;
+        size_t len = json ? strlen(json) : 0;
         if (len && !ensure_tx(c, len)) {
-            memcpy(c->tx + LWS_PRE, c->resume_json, len);
+            memcpy(c->tx + LWS_PRE, json, len);
             n = len;
             c->requested[TW_CTL_START]++, c->handed[TW_CTL_START]++;
         }
+        free(json);
         c->resume_pending = 0;
     } else if (c->ping_due) {
         c->ping_t0 = c->o.now_ns(c->o.user);
@@ -137,9 +189,24 @@ int tw_client_io_write(tw_client *c, struct lws *wsi)
         c->ping_due = 0;
     } else if (c->ring.used) {
         n = take_from_ring(c, &binary);
-        if (!c->ring.used)
-            pthread_cond_broadcast(&c->cv); /* flush() waits for this */
+        if (binary)
+            plan = plan_batch(c);
     }
+    pthread_mutex_unlock(&c->mu);
+    if (plan.frames) { /* the big copy runs without the lock, so producers never wait on it */
+        copy_batch(c, &plan);
+        n = plan.bytes;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (plan.frames) {
+        tw_ring_pop(&c->ring, plan.span);
+        c->data_bytes -= plan.bytes;
+        c->data_records -= plan.frames;
+        c->st.frames_sent += plan.frames;
+        c->st.bytes_sent += plan.bytes;
+    }
+    if (!c->ring.used)
+        pthread_cond_broadcast(&c->cv); /* flush() waits for this */
     more = !c->stopping && (c->npongs || (session_open && (c->resume_pending || c->ping_due || c->ring.used)));
     pthread_mutex_unlock(&c->mu);
     if (n && lws_write(wsi, c->tx + LWS_PRE, n, binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)n)
@@ -183,7 +250,7 @@ static void on_pong(tw_client *c, const tw_msg *m, int64_t t3)
 }
 
 /* Handles one complete text message from the server. Never trusts it. */
-static void on_text(tw_client *c, struct lws *wsi, const char *text, size_t len)
+int tw_client_io_text(tw_client *c, const char *text, size_t len)
 {
     int64_t t_rx = c->o.now_ns(c->o.user);
     tw_msg m;
@@ -198,7 +265,7 @@ static void on_text(tw_client *c, struct lws *wsi, const char *text, size_t len)
         tw_client_defer_error(c, &d, rc, 0, t);
         pthread_mutex_unlock(&c->mu);
         tw_client_run_deferred(c, &d);
-        return;
+        return 0;
     }
     int writable = 0, k;
     switch (m.type) {
@@ -262,8 +329,7 @@ static void on_text(tw_client *c, struct lws *wsi, const char *text, size_t len)
         c->o.on_ack(c->o.user, m.u.ack.what, m.u.ack.episode_id);
     tw_msg_clear(&m);
     tw_client_run_deferred(c, &d);
-    if (writable)
-        lws_callback_on_writable(wsi);
+    return writable;
 }
 
 /* Reassembles fragmented text messages up to TW_MAX_TEXT_MSG. */
@@ -286,5 +352,6 @@ void tw_client_io_receive(tw_client *c, struct lws *wsi, const void *in, size_t 
         tw_client_run_deferred(c, &d);
         return;
     }
-    on_text(c, wsi, c->rx, c->rxlen);
+    if (tw_client_io_text(c, c->rx, c->rxlen))
+        lws_callback_on_writable(wsi);
 }

@@ -164,6 +164,9 @@ static void on_connection_error(tw_client *c, struct lws *wsi, const char *in, s
     }
     if (status && status != 101)
         snprintf(c->cause, sizeof c->cause, "HTTP %u from server: %s", status, why);
+    else if (c->ssl && !c->o.tls_insecure && strstr(why, "SSL"))
+        snprintf(c->cause, sizeof c->cause, "TLS handshake failed (%s); an untrusted or self-signed "
+                 "certificate needs tls_insecure", why);
     else
         snprintf(c->cause, sizeof c->cause, "%s", why);
     connection_lost(c, TW_ECONNECT, c->cause);

@@ -23,12 +23,12 @@ int tw_episode_read(const tw_episode *e, size_t i, uint64_t start, uint64_t coun
                     int64_t *t_recv_ns, uint64_t *seq, double *data, char *msg, size_t msgsz)
 {
     int rc = range_ok(e, i, start, count, msg, msgsz);
-    if (rc)
-        return rc;
-    const tw_rstream *s = &e->s[i];
-    if (data && (s->decl.kind == TW_KIND_VIDEO || s->decl.kind == TW_KIND_EVENT))
+    const tw_rstream *s = i < e->n ? &e->s[i] : NULL;
+    if (s && data && (s->decl.kind == TW_KIND_VIDEO || s->decl.kind == TW_KIND_EVENT))
         return tw_errf(msg, msgsz, TW_EKIND, "stream %s: %s samples are not numeric (use the video index or "
                        "tw_episode_read_text)", s->decl.name, tw_kind_name(s->decl.kind));
+    if (rc)
+        return rc;
     hid_t g = H5Gopen2(e->f, s->group, H5P_DEFAULT);
     if (g < 0)
         return tw_errf(msg, msgsz, TW_EHDF5, "%s: open /%s", e->dir, s->group);

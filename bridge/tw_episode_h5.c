@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 typedef struct {
@@ -47,6 +48,15 @@ typedef struct {
     const char **ptrs;
     size_t pcap;
 } builder;
+
+/* HDF5 does not keep errno: a failed write on a (nearly) full filesystem is reported as such. */
+static int h5_fail_code(const char *dir)
+{
+    struct statvfs v;
+    if (statvfs(dir, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < (4u << 20))
+        return TW_ENOSPACE;
+    return TW_EHDF5;
+}
 
 static hid_t dtype_file(tw_dtype t)
 {
@@ -85,7 +95,6 @@ static int stream_setup(builder *b, bstream *s, hid_t streams, hid_t video, hid_
     const tw_stream_decl *d = s->d;
     int z = b->info.compression;
     hsize_t chunk = b->info.chunk_samples ? b->info.chunk_samples : 1024;
-    s->layout = d->kind == TW_KIND_VIDEO ? TW_LAYOUT_VIDEO : d->kind == TW_KIND_EVENT ? TW_LAYOUT_TEXT : TW_LAYOUT_FIXED;
     s->sbytes = tw_decl_sample_bytes(d);
     if (s->layout == TW_LAYOUT_FIXED && s->sbytes && chunk * s->sbytes > (1u << 20))
         chunk = (1u << 20) / s->sbytes; /* keep a chunk ≤ 1 MiB like the writer's batches */
@@ -223,7 +232,7 @@ static int apply_batch(builder *b, const uint8_t *p, uint32_t len, char *msg, si
             tw_h5col_append(&s->vkey, n, q + h.n * 12);
     else if (!r)
         r = append_texts(b, s, q, left - n * 24, (uint32_t)n);
-    return r ? tw_errf(msg, msgsz, TW_EHDF5, "write samples of stream %s", s->d->name) : 0;
+    return r ? tw_errf(msg, msgsz, h5_fail_code(b->dir), "write samples of stream %s", s->d->name) : 0;
 }
 
 /* Splits "a\0b\0c\0" into up to 3 strings; -1 when the record is malformed. */
@@ -362,8 +371,10 @@ static int root_attrs(builder *b, const char *status_override)
              tw_h5_attr_str(f, "software_version", in->software_version) |
              tw_h5_attr_str(f, "status", status) | tw_h5_attr_i64(f, "success", b->have_end ? b->success : -1) |
              tw_h5_attr_i64(f, "started_ns", in->started_ns) |
-             tw_h5_attr_i64(f, "ended_ns", b->have_end ? b->ended_ns : b->max_recv) |
+             tw_h5_attr_i64(f, "ended_ns", b->max_recv > in->started_ns ? b->max_recv : in->started_ns) |
              tw_h5_attr_str(f, "metadata", meta ? meta : "{}") | tw_h5_attr_str(f, "sim_params", simtxt ? simtxt : "");
+    if (b->have_end)
+        rc |= tw_h5_attr_i64(f, "closed_ns", b->ended_ns); /* wall clock at close */
     free(meta);
     free(simtxt);
     for (size_t i = 0; !rc && i < b->n; i++)
@@ -449,12 +460,15 @@ static int builder_open(builder *b, tw_journal_reader *r, const char *tmp, char 
     b->s = calloc(b->n ? b->n : 1, sizeof *b->s);
     if (!b->s || !b->meta)
         return tw_errf(msg, msgsz, TW_ENOMEM, "episode builder");
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
+        tw_kind k = b->decls[i].kind;
         b->s[i].d = &b->decls[i];
+        b->s[i].layout = k == TW_KIND_VIDEO ? TW_LAYOUT_VIDEO : k == TW_KIND_EVENT ? TW_LAYOUT_TEXT : TW_LAYOUT_FIXED;
+    }
     count_videos(b);
     b->f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (b->f < 0)
-        return tw_errf(msg, msgsz, TW_EIO, "create %s", tmp);
+        return tw_errf(msg, msgsz, h5_fail_code(b->dir), "create %s", tmp);
     return root_setup(b, msg, msgsz);
 }
 
@@ -491,7 +505,7 @@ static int build(builder *b, const char *jpath, const char *tmp, const char *fin
     herr_t cr = b->f > 0 ? H5Fclose(b->f) : 0;
     b->f = H5I_INVALID_HID;
     if (!rc && cr < 0)
-        rc = tw_errf(msg, msgsz, TW_ENOSPACE, "close %s (disk full?)", tmp);
+        rc = tw_errf(msg, msgsz, h5_fail_code(b->dir), "close %s", tmp);
     if (!rc)
         rc = sync_file(tmp, msg, msgsz);
     if (!rc && rename(tmp, final) != 0)

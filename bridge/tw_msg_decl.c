@@ -24,6 +24,13 @@ static int enum_field(const json_t *o, const char *path, const char *key, int re
     return 0;
 }
 
+/* "none" is the C default for non-video streams, never a value on the wire */
+static int enc_from_wire_name(const char *s)
+{
+    int v = tw_video_enc_from_name(s);
+    return v == TW_VIDEO_NONE ? -1 : v;
+}
+
 static int shape_from(const json_t *o, const char *path, tw_stream_decl *d, char *msg, size_t msgsz)
 {
     json_t *arr;
@@ -82,10 +89,10 @@ int tw_decl_from_jobj(const json_t *o, const char *path, tw_stream_decl *d, char
         (rc = tw_j_str(o, path, "units", TW_J_OPTIONAL, d->units, sizeof d->units, msg, msgsz)) ||
         (rc = tw_j_str(o, path, "frame", TW_J_OPTIONAL, d->frame, sizeof d->frame, msg, msgsz)) ||
         (rc = tw_j_num(o, path, "rate_hz", TW_J_REQUIRED, &d->rate_hz, msg, msgsz)) ||
-        (rc = enum_field(o, path, "encoding", TW_J_OPTIONAL, tw_video_enc_from_name, TW_ESCHEMA, &enc, msg,
+        (rc = enum_field(o, path, "encoding", TW_J_OPTIONAL, enc_from_wire_name, TW_ESCHEMA, &enc, msg,
                          msgsz)) ||
-        (rc = tw_j_int(o, path, "width", TW_J_OPTIONAL, 0, 16384, &w, msg, msgsz)) ||
-        (rc = tw_j_int(o, path, "height", TW_J_OPTIONAL, 0, 16384, &h, msg, msgsz)))
+        (rc = tw_j_int(o, path, "width", TW_J_OPTIONAL, 1, 16384, &w, msg, msgsz)) ||
+        (rc = tw_j_int(o, path, "height", TW_J_OPTIONAL, 1, 16384, &h, msg, msgsz)))
         return rc;
     d->id = (uint16_t)id;
     d->kind = (tw_kind)kind;

@@ -234,10 +234,13 @@ fail:
     return rc;
 }
 
-/* Muxes pkt (pts in ns since the first frame) and reports the frame. */
+/* Muxes pkt with a pts from the frame's source time and reports the frame. */
 static int mux(tw_video_writer *v, AVPacket *pkt, const tw_video_emit *tag, int key, char *msg, size_t msgsz)
 {
-    int64_t pts = av_rescale_q(pkt->pts, (AVRational){1, 1000000000}, v->st->time_base);
+    if (v->t0_ns == INT64_MIN)
+        v->t0_ns = tag->t_src_ns; /* pts count from the first frame stored */
+    int64_t rel = tag->t_src_ns > v->t0_ns ? tag->t_src_ns - v->t0_ns : 0;
+    int64_t pts = av_rescale_q_rnd(rel, (AVRational){1, 1000000000}, v->st->time_base, AV_ROUND_DOWN);
     if (pts < v->last_pts)
         pts = v->last_pts; /* out-of-order source times: the file needs non-decreasing pts */
     v->last_pts = pts;
@@ -270,7 +273,6 @@ static int drain_encoder(tw_video_writer *v, char *msg, size_t msgsz)
         }
         tw_video_emit tag = v->pending[0];
         memmove(v->pending, v->pending + 1, --v->npending * sizeof tag);
-        v->pkt->pts = tag.pts; /* the encoder's pts is the ordinal; use the source time */
         int rc = mux(v, v->pkt, &tag, (v->pkt->flags & AV_PKT_FLAG_KEY) != 0, msg, msgsz);
         av_packet_unref(v->pkt);
         if (rc)
@@ -306,10 +308,7 @@ int tw_video_writer_write(tw_video_writer *v, const uint8_t *data, size_t len, i
 {
     if (v->werr)
         return av_fail(msg, msgsz, v, 0, "video file");
-    if (v->t0_ns == INT64_MIN)
-        v->t0_ns = t_src_ns;
-    tw_video_emit tag = {.t_src_ns = t_src_ns, .t_recv_ns = t_recv_ns, .seq = seq,
-                         .pts = t_src_ns > v->t0_ns ? t_src_ns - v->t0_ns : 0};
+    tw_video_emit tag = {.t_src_ns = t_src_ns, .t_recv_ns = t_recv_ns, .seq = seq};
     v->nin++;
     if (v->decl.encoding == TW_VIDEO_RGB24)
         return write_rgb(v, data, len, &tag, msg, msgsz);
@@ -338,7 +337,6 @@ int tw_video_writer_write(tw_video_writer *v, const uint8_t *data, size_t len, i
     /* av_write_frame copies non-refcounted data, so the caller's buffer is not kept */
     v->pkt->data = (uint8_t *)data;
     v->pkt->size = (int)len;
-    v->pkt->pts = tag.pts;
     v->pkt->flags = 0;
     int rc = mux(v, v->pkt, &tag, key, msg, msgsz);
     v->pkt->data = NULL;

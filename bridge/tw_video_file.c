@@ -22,10 +22,9 @@ static int open_input(const char *path, AVFormatContext **in, int *vs, char *msg
     int r = avformat_open_input(in, path, NULL, NULL);
     if (r < 0)
         return av_err(msg, msgsz, r, "open video", path);
-    (*in)->probesize = 1 << 20;
-    r = avformat_find_stream_info(*in, NULL);
-    if (r >= 0)
-        r = av_find_best_stream(*in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    /* no avformat_find_stream_info: Matroska's header has the codec parameters, and
+     * counting or copying packets needs no decoding */
+    r = av_find_best_stream(*in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (r < 0) {
         avformat_close_input(in);
         return av_err(msg, msgsz, r, "no video stream in", path);

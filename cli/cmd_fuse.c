@@ -119,7 +119,7 @@ int tw_cmd_fuse(int argc, char **argv)
     tw_fuse_result res;
     rc = tw_fuse_run(&o, &res, msg, sizeof msg);
     if (rc)
-        fprintf(stderr, "tw fuse: %s%s\n", o.nranks > 1 ? "rank error: " : "", msg);
+        fprintf(stderr, "tw %s%s\n", strncmp(msg, "fuse: ", 6) ? "fuse: " : "", msg);
     else if (o.rank == 0 && o.progress)
         fprintf(stderr, "tw fuse: %u episodes -> %llu train / %llu val / %llu test samples in %s\n", res.episodes,
                 (unsigned long long)res.samples[0], (unsigned long long)res.samples[1],

@@ -302,6 +302,17 @@ static int share_hashes(const tw_fuse_ctx *c, size_t nsh, char (*sha)[65], char 
     return 0;
 }
 
+/* A failed run takes back the shards this rank finished, so nothing of it looks like a dataset. */
+static void remove_own_shards(const tw_fuse_ctx *c, size_t nsh)
+{
+    for (size_t j = (size_t)c->o.rank; j < nsh; j += (size_t)c->o.nranks) {
+        char name[32], path[4200];
+        tw_shard_name((uint32_t)j, name, sizeof name);
+        snprintf(path, sizeof path, "%s/%s", c->o.out_dir, name);
+        remove(path);
+    }
+}
+
 static void ctx_free(tw_fuse_ctx *c)
 {
     tw_fuse_free_eps(c);
@@ -347,6 +358,8 @@ static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msg
     }
     if (!tw_mpi_all_ok(rc == 0) && !rc)
         rc = tw_errf(msg, msgsz, TW_EMPI, "fuse: rank 0 failed writing the manifest");
+    if (rc)
+        remove_own_shards(c, nsh);
     for (int s = 0; s < 3; s++)
         res->samples[s] = c->nsamples[s];
     res->episodes = (uint32_t)c->neps;

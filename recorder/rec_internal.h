@@ -47,6 +47,7 @@ typedef struct {
     size_t head, tail, used, peak;
     size_t res_pos, res_waste, res_need; /* the producer's open reservation */
     int stopping;
+    int waiting;     /* consumer sleeps on cond: only then does commit signal */
     int want_drain;  /* producer is waiting for space: consumer wakes it */
 } rec_queue;
 

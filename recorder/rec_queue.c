@@ -49,6 +49,10 @@ rec_hdr *rec_queue_reserve(rec_queue *q, size_t len, int control)
     size_t need = ALIGN8(sizeof(rec_hdr) + len);
     size_t limit = control ? q->cap : q->data_cap;
     pthread_mutex_lock(&q->mu);
+    /* an empty ring restarts at offset 0: when the writer keeps up, the same few hot pages
+     * are reused instead of walking (and faulting in) the whole capacity */
+    if (q->used == 0)
+        q->head = q->tail = 0;
     size_t pos = q->head, waste = 0;
     if (pos + need > q->cap) { /* records never wrap: skip the tail end */
         waste = q->cap - pos;
@@ -83,7 +87,8 @@ void rec_queue_commit(rec_queue *q)
     q->head = q->res_pos + q->res_need;
     if (q->head == q->cap)
         q->head = 0;
-    pthread_cond_signal(&q->cond);
+    if (q->waiting)
+        pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -109,7 +114,10 @@ rec_hdr *rec_queue_peek(rec_queue *q, int64_t deadline)
     pthread_mutex_lock(&q->mu);
     rec_hdr *h;
     while (!(h = peek_locked(q)) && !q->stopping) {
-        if (pthread_cond_timedwait(&q->cond, &q->mu, &ts) == ETIMEDOUT) {
+        q->waiting = 1;
+        int rc = pthread_cond_timedwait(&q->cond, &q->mu, &ts);
+        q->waiting = 0;
+        if (rc == ETIMEDOUT) {
             h = peek_locked(q);
             break;
         }

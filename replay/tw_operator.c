@@ -33,6 +33,8 @@ struct tw_operator {
     int grip;            /* current gripper command */
 };
 
+static void tw_op_random_posture(tw_operator *op, double amp, double *q);
+
 static void tw_op_home(tw_operator *op)
 {
     tw_robot_home(op->r, op->d);
@@ -193,8 +195,11 @@ static int tw_op_plan_object(tw_operator *op, const mjData *state)
     double pace = 0.85 + 0.3 * tw_rng_uniform(&op->rng); /* operators differ in speed, cycle to cycle */
     static const int grip[6] = {0, 0, 1, 1, 1, 0};
     double q[TW_ROBOT_MAX_JOINTS];
-    memcpy(q, op->from, sizeof q);
     op->nseg = 0;
+    /* first a short free-space excursion that moves every joint (so every joint's dynamics is excited,
+     * not just the few a planar pick-and-place uses), then IK from there */
+    tw_op_random_posture(op, 0.12, q);
+    tw_op_push(op, q, pace * 1.2, 0);
     for (int k = 0; k < 6; k++) {
         if (tw_op_ik(op, wp[k], q)) {
             op->nseg = 0;
@@ -209,23 +214,29 @@ static int tw_op_plan_object(tw_operator *op, const mjData *state)
     return 0;
 }
 
+/* A random joint-space posture around home: amp is the fraction of each joint's range. */
+static void tw_op_random_posture(tw_operator *op, double amp, double *q)
+{
+    const mjModel *m = op->r->m;
+    for (int i = 0; i < op->r->narm; i++) {
+        int j = op->r->jnt[i];
+        double u = tw_rng_uniform(&op->rng);
+        if (m->jnt_limited[j]) {
+            double lo = m->jnt_range[2 * j], hi = m->jnt_range[2 * j + 1];
+            q[i] = op->home[i] + amp * (lo + u * (hi - lo) - op->home[i]);
+        } else {
+            q[i] = op->home[i] + amp * 1.5 * (2 * u - 1);
+        }
+    }
+}
+
 /* Random joint-space waypoints around home; the gripper toggles at some of them. */
 static void tw_op_plan_random(tw_operator *op)
 {
-    const mjModel *m = op->r->m;
     double q[TW_ROBOT_MAX_JOINTS];
     op->nseg = 0;
     for (int k = 0; k < 3; k++) {
-        for (int i = 0; i < op->r->narm; i++) {
-            int j = op->r->jnt[i];
-            double u = tw_rng_uniform(&op->rng);
-            if (m->jnt_limited[j]) {
-                double lo = m->jnt_range[2 * j], hi = m->jnt_range[2 * j + 1];
-                q[i] = op->home[i] + 0.35 * (lo + u * (hi - lo) - op->home[i]);
-            } else {
-                q[i] = op->home[i] + 0.5 * (2 * u - 1);
-            }
-        }
+        tw_op_random_posture(op, 0.35, q);
         int grip = k == 0 ? op->grip : tw_rng_uniform(&op->rng) < 0.5 ? !op->seg[op->nseg - 1].grip
                                                                         : op->seg[op->nseg - 1].grip;
         tw_op_push(op, q, 1.5 + tw_rng_uniform(&op->rng), grip);

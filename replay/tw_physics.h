@@ -186,6 +186,10 @@ typedef struct {
     double wrench[6];                       /* F/T site frame: fx fy fz (N) tx ty tz (N·m) */
 } tw_sample;
 
+/* Noise standard deviations at noise scale 1 (units as in tw_sample). */
+typedef struct { double qpos, qvel, effort, force, torque; } tw_noise_sigma;
+extern const tw_noise_sigma tw_noise_sigma_unit;
+
 typedef struct {
     double action_rate_hz;   /* operator decision rate; ctrl is held in between (default 100) */
     uint64_t seed;           /* operator + noise seed */

@@ -175,7 +175,8 @@ void tw_recon_rows_free(tw_recon_rows *rw)
     memset(rw, 0, sizeof *rw);
 }
 
-void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t r0, uint32_t r1)
+void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t r0, uint32_t r1,
+                      int qacc_discrete)
 {
     const mjModel *m = r->m;
     int nj = rw->nj;
@@ -192,6 +193,11 @@ void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uin
         mju_zero(d->qacc, m->nv);
         for (int j = 0; j < nj; j++)
             d->qacc[r->vadr[j]] = rw->qacc[(size_t)i * nj + j];
+        if (qacc_discrete) {
+            tw_physics_forward_qacc(m, d, d->qacc, d->qacc);
+            for (int j = 0; j < nj; j++) /* what was used, for aligned.h5 */
+                rw->qacc[(size_t)i * nj + j] = d->qacc[r->vadr[j]];
+        }
         mj_inverseSkip(m, d, mjSTAGE_VEL, 0); /* constraint, RNE and sensors at that qacc */
         for (int j = 0; j < nj; j++)
             rw->tau[(size_t)i * nj + j] = d->qfrc_inverse[r->vadr[j]];

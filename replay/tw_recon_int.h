@@ -44,8 +44,11 @@ int tw_recon_rows_alloc(tw_recon_rows *rw, uint32_t cap, int nj, int nu, int nca
 void tw_recon_rows_free(tw_recon_rows *rw);
 
 /* Reconstructs rows [r0, r1): sets qpos/qvel, position+velocity stages, qacc, mj_inverse;
- * fills tau, wrench_model, ee, ncon. d is this thread's own mjData (home state elsewhere). */
-void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t r0, uint32_t r1);
+ * fills tau, wrench_model, ee, ncon. d is this thread's own mjData (home state elsewhere).
+ * With qacc_discrete, rw->qacc holds (qvel[k+1]-qvel[k])/h and is turned into the forward-pass
+ * qacc of the model's integrator first. */
+void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t r0, uint32_t r1,
+                      int qacc_discrete);
 
 /* ---- open-loop divergence (tw_gap_diverge.c) ---- */
 typedef struct tw_diverge tw_diverge;
@@ -66,6 +69,7 @@ typedef struct {
     int nj, have_wrench;
     uint64_t n;                                  /* valid steps */
     double sum_res[TW_ROBOT_MAX_JOINTS], sum_res2[TW_ROBOT_MAX_JOINTS], sum_eff2[TW_ROBOT_MAX_JOINTS];
+    double sum_rv[TW_ROBOT_MAX_JOINTS], sum_v2[TW_ROBOT_MAX_JOINTS]; /* residual x qvel, qvel^2 */
     double wsum[6], wsum2[6];
     uint64_t wn;
     /* series: bin b covers steps [b*per, (b+1)*per) */
@@ -99,6 +103,7 @@ struct tw_replay_summary {
     int nj;
     char joints[TW_ROBOT_MAX_JOINTS][TW_MAX_NAME];
     double rmse[TW_ROBOT_MAX_JOINTS], bias[TW_ROBOT_MAX_JOINTS], effort_rms[TW_ROBOT_MAX_JOINTS];
+    double damping[TW_ROBOT_MAX_JOINTS]; /* least-squares slope of residual on qvel (N·m·s/rad) */
     int have_wrench;
     double wrench_rmse[6], wrench_bias[6];
     double div_q[TW_REPLAY_NHORIZONS], div_ee[TW_REPLAY_NHORIZONS];
@@ -110,7 +115,7 @@ struct tw_replay_summary {
     double duration_s;
     int ncam;
     tw_vsync vsync[TW_MAX_CAMS];
-    double wall_s, steps_per_s;
+    double wall_s, model_load_s, steps_per_s; /* steps_per_s excludes the model load */
     int threads;
     tw_residual series;       /* plotted series (owned) */
 };

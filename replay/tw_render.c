@@ -121,13 +121,16 @@ int tw_render_open(const mjModel *m, int width, int height, const char *camera, 
         rc = TW_EMUJOCO;
         goto fail;
     }
-    /* The offscreen framebuffer is sized from the model; multisampling is off because llvmpipe
-     * pays for it per sample and camera frames go through H.264 anyway. */
+    /* The offscreen framebuffer is sized from the model. Multisampling is off and the shadow map
+     * is capped at 1024 (MuJoCo's default 4096 costs llvmpipe ~10 ms of CPU a frame whatever
+     * the image size): camera frames are small and go through H.264 anyway. */
     if (r->m->vis.global.offwidth < width)
         r->m->vis.global.offwidth = width;
     if (r->m->vis.global.offheight < height)
         r->m->vis.global.offheight = height;
     r->m->vis.quality.offsamples = 0;
+    if (r->m->vis.quality.shadowsize > 1024)
+        r->m->vis.quality.shadowsize = 1024;
     if ((rc = setup_camera(r, camera, msg, msgsz)) || (rc = make_context(r, msg, msgsz)))
         goto fail;
     mjv_defaultOption(&r->opt);

@@ -190,6 +190,10 @@ typedef struct {
     double rate_hz;          /* 0 = joint-state rate */
     int threads;             /* reconstruction threads, each with its own mjData (1) */
     uint32_t sg_half;        /* Savitzky-Golay half window for qacc, in steps (2) */
+    int qacc_discrete;       /* 0: qacc by Savitzky-Golay on qvel (real data, noise). 1: forward
+                                difference (qvel[k+1]-qvel[k])/dt corrected for the integrator's
+                                implicit terms (tw_physics_forward_qacc): exact for simulated
+                                episodes sampled every physics step (rig, simgen) */
     int div_windows;         /* open-loop windows for the short horizons (8); 0 = no divergence */
     int video;               /* check video sync (1) */
     tw_replay_progress_fn progress;

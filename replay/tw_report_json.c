@@ -108,6 +108,7 @@ char *tw_replay_summary_json(const tw_replay_summary *s)
     json_object_set_new(o, "torque_residual_rmse", arr(s->rmse, s->nj));
     json_object_set_new(o, "torque_residual_bias", arr(s->bias, s->nj));
     json_object_set_new(o, "effort_rms", arr(s->effort_rms, s->nj));
+    json_object_set_new(o, "torque_residual_vs_qvel", arr(s->damping, s->nj));
     json_object_set_new(o, "wrench_residual_rmse", s->have_wrench ? arr(s->wrench_rmse, 6) : json_null());
     json_object_set_new(o, "wrench_residual_bias", s->have_wrench ? arr(s->wrench_bias, 6) : json_null());
     json_object_set_new(o, "divergence", divergence_json(s->div_q));
@@ -131,6 +132,7 @@ char *tw_replay_summary_json(const tw_replay_summary *s)
     json_object_set_new(o, "streams", streams_json(s));
     json_object_set_new(o, "threads", json_integer(s->threads));
     json_object_set_new(o, "wall_s", json_real(s->wall_s));
+    json_object_set_new(o, "model_load_s", json_real(s->model_load_s));
     json_object_set_new(o, "steps_per_s", json_real(s->steps_per_s));
     char *txt = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
     json_decref(o);

@@ -1,5 +1,6 @@
 /* Torque and wrench residual statistics, and the binned series the report plots. Steps
- * flagged invalid (gap, before/after a stream) are left out of every statistic. */
+ * flagged invalid (gap, before/after a stream) or edge (differentiator window cut) are left
+ * out of every statistic. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +44,8 @@ void tw_residual_add(tw_residual *rs, const tw_recon_rows *rw, uint64_t first)
 {
     int nj = rs->nj;
     for (uint32_t i = 0; i < rw->n; i++) {
-        if (rw->q[i] & TW_Q_INVALID)
-            continue;
+        if (rw->q[i] & (TW_Q_INVALID | TW_Q_EDGE))
+            continue; /* no value, or a differentiator cut short: not a measurement */
         uint64_t b = (first + i) / rs->per;
         if (b >= rs->nbins)
             b = rs->nbins - 1;
@@ -55,6 +56,8 @@ void tw_residual_add(tw_residual *rs, const tw_recon_rows *rw, uint64_t first)
             rs->sum_res[j] += r;
             rs->sum_res2[j] += r * r;
             rs->sum_eff2[j] += e * e;
+            rs->sum_rv[j] += r * rw->qvel[k];
+            rs->sum_v2[j] += rw->qvel[k] * rw->qvel[k];
             /* running means per bin */
             rs->s_eff[s] += (e - rs->s_eff[s]) / c;
             rs->s_tau[s] += (rw->tau[k] - rs->s_tau[s]) / c;

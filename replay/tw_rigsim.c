@@ -10,8 +10,12 @@
 
 #define TW_SIM_MAXQ 1024 /* pending delayed actions */
 
-static const double tw_sigma_qpos = 1e-4, tw_sigma_qvel = 1e-3, tw_sigma_eff = 0.02, tw_sigma_force = 0.05,
-                    tw_sigma_torque = 0.005;
+const tw_noise_sigma tw_noise_sigma_unit = {1e-4, 1e-3, 0.02, 0.05, 0.005};
+#define tw_sigma_qpos tw_noise_sigma_unit.qpos
+#define tw_sigma_qvel tw_noise_sigma_unit.qvel
+#define tw_sigma_eff tw_noise_sigma_unit.effort
+#define tw_sigma_force tw_noise_sigma_unit.force
+#define tw_sigma_torque tw_noise_sigma_unit.torque
 
 struct tw_sim {
     const tw_robot *nominal;

@@ -117,6 +117,41 @@ static void test_push_rejects_non_increasing_timestamps(void **state)
     tw_camera_close(cam);
 }
 
+/* An episode boundary in the middle of a GOP: the forced frame is an IDR that decodes on its own. */
+static void test_push_force_keyframe_starts_decodable_stream(void **state)
+{
+    tw_camera_opts o;
+    tw_camera_opts_init(&o);
+    o.width = 320;
+    o.height = 240;
+    tw_camera *cam = NULL;
+    char msg[256] = "";
+    assert_int_equal(tw_camera_open_push(&o, &cam, msg, sizeof msg), 0);
+    uint8_t *rgb = malloc(320 * 240 * 3);
+    tw_camera_au au;
+    for (int i = 0; i < 20; i++) {
+        if (i == 12)
+            assert_int_equal(tw_camera_force_keyframe(cam, msg, sizeof msg), 0);
+        tw_framecode_pattern(rgb, 320, 240, 960, (uint32_t)i, NULL, 0);
+        assert_int_equal(tw_camera_encode(cam, rgb, 960, (int64_t)i * FRAME_NS, &au, msg, sizeof msg), 0);
+        assert_int_equal(au.keyframe, i == 0 || i == 12);
+        if (i == 12) {
+            /* A fresh decoder, as a reader of the new episode's file would have. */
+            tw_vdecode *dec = NULL;
+            tw_vframe f;
+            uint32_t n = 0;
+            assert_int_equal(tw_vdecode_open_h264(TW_PIX_GRAY8, &dec, msg, sizeof msg), 0);
+            assert_int_equal(tw_vdecode_send(dec, au.data, au.size, 0, msg, sizeof msg), 0);
+            assert_int_equal(tw_vdecode_next(dec, &f, msg, sizeof msg), 0);
+            assert_int_equal(tw_framecode_read(f.data, f.width, f.height, f.stride, f.fmt, &n, msg, sizeof msg), 0);
+            assert_int_equal(n, 12);
+            tw_vdecode_close(dec);
+        }
+    }
+    free(rgb);
+    tw_camera_close(cam);
+}
+
 static tw_camera *open_ball(tw_camera_opts *o)
 {
     tw_camera *cam = NULL;
@@ -299,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_push_h264_frame_numbers_320x240),
         cmocka_unit_test(test_push_h264_frame_numbers_low_bitrate),
         cmocka_unit_test(test_push_rejects_non_increasing_timestamps),
+        cmocka_unit_test(test_push_force_keyframe_starts_decodable_stream),
         cmocka_unit_test(test_pull_videotestsrc_keyframe_first_monotonic),
         cmocka_unit_test(test_pull_monotonic_clock_and_callback),
         cmocka_unit_test(test_open_rejects_bad_pipelines),

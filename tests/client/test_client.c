@@ -205,6 +205,7 @@ static void test_client_wrong_token_is_an_auth_error(void **state)
     assert_int_equal(tw_client_open(&o, &f->c, msg, sizeof msg), 0);
     assert_int_equal(tw_client_wait_ready(f->c, 5000, msg, sizeof msg), TW_EAUTH);
     assert_non_null(strstr(msg, "refused the token"));
+    print_message("refused as expected: %s\n", msg);
     assert_int_equal(tw_client_get_state(f->c), TW_CLIENT_FAILED);
     tts_counts n;
     tts_counts_get(f->srv, &n);
@@ -239,6 +240,7 @@ static void test_client_absent_server_retries_then_fails(void **state)
     assert_int_equal(tw_client_open(&o, &f->c, msg, sizeof msg), 0);
     assert_int_equal(tw_client_wait_ready(f->c, 10000, msg, sizeof msg), TW_ECONNECT);
     assert_non_null(strstr(msg, "giving up"));
+    print_message("failed as expected: %s\n", msg);
     tw_client_stats st;
     tw_client_stats_get(f->c, &st);
     assert_int_equal(st.failed_attempts, 4); /* the first try and max_retries = 3 retries */
@@ -257,7 +259,8 @@ static void test_client_reconnects_and_resends_buffered(void **state)
     o.backoff_min_ms = 300; /* long enough that the next samples queue up while disconnected */
     o.backoff_max_ms = 300;
     connect_declared(f, &o);
-    assert_int_equal(tw_client_episode_start(f->c, "reach", "bob", "arm7", NULL, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_episode_start(f->c, "reach", "bob", "arm7", "{\"site\":\"lab\"}", msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ack(f->c, "episode_start", 5000, NULL, 0, msg, sizeof msg), 0);
     tts_drop_after(f->srv, 500);
     send_joints(f->c, 500, 0);
     assert_int_equal(tw_client_flush(f->c, 5000, msg, sizeof msg), 0);
@@ -277,6 +280,8 @@ static void test_client_reconnects_and_resends_buffered(void **state)
     assert_int_equal(n.hellos, 2);
     assert_int_equal(n.starts, 2); /* the open episode was re-started on the new session */
     assert_string_equal(n.last_task, "reach");
+    /* the resumed episode says which one it continues, and keeps the user's metadata */
+    assert_string_equal(n.last_start_metadata, "{\"site\":\"lab\",\"resumed_from\":\"ep-1\"}");
     assert_int_equal(n.stops, 1);
     assert_int_equal(n.streams[ID_JOINTS].frames, 1500);
     assert_int_equal(n.streams[ID_JOINTS].last_seq, 1499);
@@ -286,6 +291,36 @@ static void test_client_reconnects_and_resends_buffered(void **state)
     assert_int_equal(st.frames_sent, 1500);
     assert_int_equal(st.dropped, 0);
     assert_true(f->errors >= 1); /* the drop was reported */
+}
+
+static void test_client_drop_while_streaming_keeps_seq_continuity(void **state)
+{
+    fixture *f = *state;
+    tw_client_opts o;
+    char msg[256];
+    opts_for(f, &o, tts_port(f->srv), TOKEN);
+    o.queue_bytes = 16u << 20;
+    connect_declared(f, &o);
+    enum { N = 20000 };
+    tts_drop_after(f->srv, 2050); /* mid-message: the rest of that message dies with the socket */
+    for (int i = 0; i < N; i += 100) { /* keeps streaming through the drop */
+        send_joints(f->c, 100, (int64_t)i * 2000000);
+        fx_sleep_ms(1);
+    }
+    assert_int_equal(tw_client_wait_ready(f->c, 5000, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_flush(f->c, 10000, msg, sizeof msg), 0);
+    tts_counts n;
+    assert_true(FX_WAIT_FOR((tts_counts_get(f->srv, &n), n.streams[ID_JOINTS].last_seq == N - 1), 5000));
+    const tts_stream *js = &n.streams[ID_JOINTS];
+    assert_int_equal(js->disorder, 0);              /* nothing twice, nothing out of order */
+    assert_int_equal(js->frames + js->gaps, N);     /* what was lost in the dead socket shows as a gap */
+    assert_true(js->frames > 2000);                 /* and streaming resumed on the new session */
+    tw_client_stats st;
+    tw_client_stats_get(f->c, &st);
+    assert_int_equal(st.reconnects, 1);
+    assert_int_equal(st.frames_sent, N);
+    assert_int_equal(st.dropped, 0);
+    print_message("lost in the dropped connection: %llu of %d frames\n", (unsigned long long)js->gaps, N);
 }
 
 static void test_client_tiny_buffer_counts_drops_exactly(void **state)
@@ -426,6 +461,7 @@ static void test_client_auth_refused_in_session_is_final(void **state)
     assert_int_equal(tw_client_declare(f->c, d, N_DECLS, msg, sizeof msg), 0);
     assert_int_equal(tw_client_wait_ready(f->c, 5000, msg, sizeof msg), TW_EAUTH);
     assert_non_null(strstr(msg, "token refused"));
+    print_message("refused as expected: %s\n", msg);
     fx_sleep_ms(200); /* a retry would have happened by now (backoff 20 ms) */
     tts_counts n;
     tts_counts_get(srv, &n);
@@ -455,6 +491,7 @@ static void test_client_wss(void **state)
     o.max_retries = 0;
     assert_int_equal(tw_client_open(&o, &f->c, msg, sizeof msg), 0);
     assert_int_equal(tw_client_wait_ready(f->c, 5000, msg, sizeof msg), TW_ECONNECT);
+    print_message("refused as expected: %s\n", msg);
     tw_client_close(f->c);
 
     o.tls_insecure = 1;
@@ -497,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_wrong_token_is_an_auth_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_absent_server_retries_then_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_reconnects_and_resends_buffered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_drop_while_streaming_keeps_seq_continuity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_tiny_buffer_counts_drops_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_answers_ping_with_injected_clock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_survives_malformed_replies, setup, teardown),

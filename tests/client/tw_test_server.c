@@ -135,6 +135,7 @@ static void on_text(tts *s, const char *text, size_t len)
         }
         s->n.starts++, s->episode_no++;
         snprintf(s->n.last_task, sizeof s->n.last_task, "%s", m.u.start.task);
+        snprintf(s->n.last_start_metadata, sizeof s->n.last_start_metadata, "%s", m.u.start.metadata);
         reply_ack(s, m.type);
         break;
     case TW_MSG_EPISODE_STOP: s->n.stops++, reply_ack(s, m.type), reply_status(s); break;

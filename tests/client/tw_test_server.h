@@ -30,6 +30,7 @@ typedef struct {
     uint64_t pong_id;
     int64_t pong_t0, pong_t1, pong_t2;
     char last_task[TW_MAX_TEXT];
+    char last_start_metadata[TW_MAX_META];
     tts_stream streams[65536 / 1024]; /* indexed by stream id (tests use ids < 64) */
 } tts_counts;
 

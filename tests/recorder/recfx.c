@@ -134,7 +134,7 @@ int fx_sh(const char *fmt, ...)
 }
 
 /* ---- sessions ---- */
-static void std_decls(tw_stream_decl d[3])
+void fx_std_decls(tw_stream_decl d[3])
 {
     memset(d, 0, 3 * sizeof *d);
     d[0].id = FX_ARM;
@@ -187,7 +187,7 @@ int fx_session(rawws *w, const recfx *f, const char *rig)
     if (rawws_connect(w, f->port, "/", auth, NULL, &st) < 0)
         return -1;
     tw_stream_decl d[3];
-    std_decls(d);
+    fx_std_decls(d);
     tw_msg m;
     memset(&m, 0, sizeof m);
     m.type = TW_MSG_HELLO;

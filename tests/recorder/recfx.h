@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "rawws.h"
+#include "tw_wire.h"
 
 /* Stream ids of the standard hello: 7-joint arm, wrist F/T, H.264 camera. */
 #define FX_ARM 1
@@ -30,6 +31,8 @@ int recfx_start(recfx *f, const char *out_dir, const char *extra);
 int recfx_stop(recfx *f, int sig); /* signal, wait; returns exit status, or 128+signal */
 void recfx_cleanup(recfx *f);      /* stops if running, removes the temp dir */
 
+/* The standard streams: arm (joint_state f64 [3,7]), wrist_ft (wrench f64 [6]), cam (H.264). */
+void fx_std_decls(tw_stream_decl d[3]);
 /* Connects with the bearer token, sends the standard hello, waits for welcome. */
 int fx_session(rawws *w, const recfx *f, const char *rig);
 /* Sends a JSON control message built from a tw_msg type name and fields (jansson pack). */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "recfx.h"
+#include "tw_client.h"
 #include "tw_wire.h"
 
 static void ms(int n)
@@ -459,6 +460,100 @@ static void test_tls_status(void **state)
     assert_int_equal(recfx_stop(f, SIGTERM), 0);
 }
 
+/* ---- backpressure with a tiny queue: the sender is slowed, nothing is lost ---- */
+static void test_backpressure_loses_nothing(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, "--queue-mb 1 --policy backpressure"), 0);
+    rawws w;
+    char id[64];
+    assert_int_equal(fx_session(&w, f, "steady"), 0);
+    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
+    const int total = 100000;
+    assert_int_equal(fx_send_arm(&w, FX_ARM, 0, total, 250), 0);
+    assert_int_equal(fx_stop(&w), 0);
+    rawws_close(&w);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    json_t *h5 = episode(f, NULL, id);
+    assert_non_null(h5);
+    assert_int_equal(fx_h5_n(h5, "arm"), total);
+    assert_int_equal(fx_h5_attr_i(h5, "arm", "drops"), 0);
+    json_decref(h5);
+}
+
+/* ---- SIGTERM with an episode open: everything received is written, marked interrupted ---- */
+static void test_sigterm_finishes_open_episode(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, "--flush-ms 60000"), 0); /* no periodic flush to help */
+    rawws w;
+    char id[64];
+    assert_int_equal(fx_session(&w, f, "open"), 0);
+    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
+    assert_int_equal(fx_send_arm(&w, FX_ARM, 0, 5000, 100), 0);
+    assert_int_equal(fx_send_video(&w, 0, 30), 0);
+    /* a status round trip: the recorder has read everything sent before it */
+    assert_int_equal(fx_send_json(&w, json_pack("{s:s, s:{s:s}}", "type", "metadata", "metadata", "note", "x")), 0);
+    json_t *a = rawws_wait_type(&w, "ack", 5000);
+    assert_non_null(a);
+    json_decref(a);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    rawws_close(&w);
+    json_t *h5 = episode(f, NULL, id);
+    assert_non_null(h5);
+    assert_string_equal(fx_h5_status(h5), "interrupted");
+    assert_int_equal(fx_h5_n(h5, "arm"), 5000);
+    json_t *cam = json_object_get(json_object_get(h5, "video"), "cam");
+    assert_int_equal(json_integer_value(json_object_get(cam, "n")), 30);
+    json_decref(h5);
+    assert_inspect_ok(f, NULL, id);
+}
+
+/* ---- the bridge client library against the real recorder, clock sync included ---- */
+static void test_client_library_session(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, ""), 0);
+    char url[64], msg[256], id[64] = "";
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", f->port);
+    tw_client_opts o;
+    tw_client_opts_init(&o);
+    o.url = url;
+    o.token = f->token;
+    o.rig_name = "libclient";
+    tw_client *c = NULL;
+    assert_int_equal(tw_client_open(&o, &c, msg, sizeof msg), 0);
+    tw_stream_decl d[3];
+    fx_std_decls(d);
+    assert_int_equal(tw_client_declare(c, d, 2, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ready(c, 10000, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_episode_start(c, "lib", "op", "panda", NULL, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ack(c, "episode_start", 10000, id, sizeof id, msg, sizeof msg), 0);
+    double q[21] = {0};
+    /* 1500 samples paced over ~1.5 s, so the recorder's 1 Hz clock pings get answered */
+    for (int i = 0; i < 1500; i++) {
+        while (tw_client_send(c, FX_ARM, (int64_t)i * 1000000, 0, q, sizeof q) == TW_EFULL)
+            ms(1);
+        if (i % 100 == 99)
+            ms(100);
+    }
+    assert_int_equal(tw_client_flush(c, 10000, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_episode_stop(c, 1, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ack(c, "episode_stop", 10000, NULL, 0, msg, sizeof msg), 0);
+    tw_client_stats st;
+    tw_client_stats_get(c, &st);
+    assert_int_equal(st.dropped, 0);
+    tw_client_close(c);
+    assert_int_equal(recfx_stop(f, SIGTERM), 0);
+    json_t *h5 = episode(f, NULL, id);
+    assert_non_null(h5);
+    assert_string_equal(fx_h5_status(h5), "complete");
+    assert_int_equal(fx_h5_n(h5, "arm"), 1500);
+    assert_true(json_integer_value(json_object_get(h5, "clock")) >= 1);
+    json_decref(h5);
+    assert_inspect_ok(f, NULL, id);
+}
+
 int main(void)
 {
     if (!getenv("TW_BIN")) {
@@ -476,6 +571,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_rigs_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_newest_counts_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tls_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure_loses_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_finishes_open_episode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_library_session, setup, teardown),
     };
     return cmocka_run_group_tests_name("recorder integration", tests, NULL, NULL);
 }

@@ -1,0 +1,25 @@
+/* World-model internals shared by training and evaluation. */
+#ifndef TW_WM_INT_H
+#define TW_WM_INT_H
+
+#include "tw_mlp.h"
+#include "tw_wm.h"
+
+typedef struct {
+    tw_fused_info fi; /* dims and normalisation */
+    tw_mlp *mlp;
+    int hidden, layers;
+} tw_wm_model;
+
+/* Normalised network input of sample rows: X[b] = [(s - mean)/std, (a - mean)/std]. */
+void tw_wm_inputs(const tw_fused_info *fi, const float *state, const float *action, int B, float *X);
+/* Normalised target: (next - state - delta_mean) / delta_std. */
+void tw_wm_targets(const tw_fused_info *fi, const float *state, const float *next, int B, float *T);
+/* Predicted next state from the network output Y (normalised delta). */
+void tw_wm_apply(const tw_fused_info *fi, const float *state, const float *Y, int B, float *next);
+
+int tw_wm_model_save(const tw_wm_model *m, const char *dir, const char *train_json, char *msg, size_t msgsz);
+int tw_wm_model_load(const char *dir, int max_batch, tw_wm_model *m, char *msg, size_t msgsz);
+void tw_wm_model_free(tw_wm_model *m);
+
+#endif

@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Integration tests for `tw simgen` and `tw fuse` (issue 6), on the real binaries and real files.
+
+Run: test_fusion.py CASE   with CASE one of simgen_determinism, fuse_end_to_end, fuse_bad_inputs.
+Env: TW_BIN, TW_SHARED (robot models), TW_SOURCE_ROOT (python/ reader), TW_MKREAL, TW_HAVE_MPI."""
+import filecmp
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+TW = os.environ["TW_BIN"]
+MODEL = os.path.join(os.environ["TW_SHARED"], "models", "franka_emika_panda", "panda.xml")
+MKREAL = os.environ["TW_MKREAL"]
+HAVE_MPI = os.environ.get("TW_HAVE_MPI") == "1" and shutil.which("mpirun")
+sys.path.insert(0, os.path.join(os.environ["TW_SOURCE_ROOT"], "python"))
+import teleworld_fused as tf  # noqa: E402
+
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np"]
+
+
+def run(args, ok=True, mpi=0):
+    cmd = (MPIRUN + [str(mpi)] if mpi else []) + [TW] + args
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+    if ok and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
+    if not ok and p.returncode == 0:
+        raise AssertionError(f"{' '.join(cmd)} should have failed:\n{p.stderr}")
+    return p
+
+
+def simgen(out, n, seed, spec=None, jobs=1, mpi=0, duration="0.6"):
+    a = ["simgen", "--model", MODEL, "--episodes", str(n), "--duration", duration, "--seed", str(seed),
+         "--out", out, "--jobs", str(jobs), "--quiet"]
+    if spec:
+        a += ["--randomize", spec]
+    return run(a, mpi=mpi)
+
+
+def episode_content(d):
+    """Everything in an episode.h5 except wall-clock attributes (ended_ns)."""
+    out = {}
+    with h5py.File(os.path.join(d, "episode.h5"), "r") as f:
+        for k, v in f.attrs.items():
+            if k != "ended_ns":
+                out["@" + k] = v
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+            for k, v in obj.attrs.items():
+                out[name + "@" + k] = v
+        f.visititems(visit)
+    return out
+
+
+def same_content(a, b):
+    ca, cb = episode_content(a), episode_content(b)
+    assert ca.keys() == cb.keys(), (a, b)
+    for k in ca:
+        x, y = ca[k], cb[k]
+        if isinstance(x, np.ndarray) and x.dtype != object:
+            assert np.array_equal(x, y), f"{a} vs {b}: {k} differs"
+        else:
+            assert np.all(np.asarray(x) == np.asarray(y)), f"{a} vs {b}: {k} differs"
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def check_fail(p, *words):
+    err = p.stderr.lower()
+    for w in words:
+        assert w.lower() in err, f"error message lacks {w!r}: {p.stderr}"
+
+
+# --------------------------------------------------------------------------------------------- cases
+def case_simgen_determinism(tmp):
+    spec = os.path.join(tmp, "spec.json")
+    write(spec, json.dumps({"damping": [0.5, 2.0], "payload_kg": [0, 1], "noise": [0.5, 1.5],
+                            "gain": {"dist": "normal", "mean": 1, "std": 0.1, "low": 0.8, "high": 1.2}}))
+    a, b = os.path.join(tmp, "j1"), os.path.join(tmp, "j2")
+    simgen(a, 4, 11, spec, jobs=1)
+    simgen(b, 4, 11, spec, jobs=2)
+    eps = sorted(os.listdir(a))
+    assert eps == [f"sim-s11-00000{i}" for i in range(4)], eps
+    assert sorted(os.listdir(b)) == eps
+    for e in eps:
+        same_content(os.path.join(a, e), os.path.join(b, e))
+    if HAVE_MPI:
+        c = os.path.join(tmp, "mpi")
+        simgen(c, 4, 11, spec, jobs=1, mpi=2)
+        assert sorted(os.listdir(c)) == eps
+        for e in eps:
+            same_content(os.path.join(a, e), os.path.join(c, e))
+    # sim flag, sampled params inside the spec, and episodes differ from each other
+    params = []
+    for e in eps:
+        with h5py.File(os.path.join(a, e, "episode.h5"), "r") as f:
+            assert f.attrs["domain"] in ("sim", b"sim")
+            params.append(json.loads(f.attrs["sim_params"]))
+            assert f["streams/joint_state/data"].shape[0] == 300  # 0.6 s at 500 Hz
+    for p in params:
+        assert 0.5 <= p["damping"] <= 2 and 0 <= p["payload_kg"] <= 1 and 0.8 <= p["gain"] <= 1.2
+    assert len({p["damping"] for p in params}) == 4
+    # a different seed gives different data
+    d = os.path.join(tmp, "s12")
+    simgen(d, 1, 12, spec)
+    with h5py.File(os.path.join(d, "sim-s12-000000", "episode.h5"), "r") as f:
+        assert json.loads(f.attrs["sim_params"])["damping"] != params[0]["damping"]
+    # bad randomisation specs: clear errors, nothing written
+    for text, words in ((json.dumps({"dampnig": [0.5, 2]}), ["unknown parameter", "dampnig"]),
+                        (json.dumps({"clock_offset_ms": [0, 5]}), ["clock_offset_ms"]),
+                        (json.dumps({"damping": [2, 1]}), ["damping", "low <= high"]),
+                        ("{\"damping\": [0.5,", ["line"])):
+        write(spec, text)
+        out = os.path.join(tmp, "bad")
+        p = run(["simgen", "--model", MODEL, "--episodes", "1", "--duration", "0.2", "--randomize", spec,
+                 "--out", out, "--quiet"], ok=False)
+        check_fail(p, *words)
+        assert not glob.glob(os.path.join(out, "sim-*"))
+    p = run(["simgen", "--model", os.path.join(tmp, "nope.xml"), "--episodes", "1", "--out", out], ok=False)
+    check_fail(p, "nope.xml")
+
+
+def make_corpus(tmp, nreal=4, nsim=6):
+    spec = os.path.join(tmp, "spec.json")
+    write(spec, json.dumps({"damping": [0.5, 2.0], "payload_kg": [0, 0.5], "noise": [0, 1]}))
+    sim = os.path.join(tmp, "sim")
+    simgen(sim, nsim, 5, spec, jobs=2)
+    rigsim = os.path.join(tmp, "rigsim")
+    write(os.path.join(tmp, "rig.json"), json.dumps({"damping": 2.0, "noise": 1}))
+    simgen(rigsim, nreal, 77, os.path.join(tmp, "rig.json"), jobs=2)
+    real = os.path.join(tmp, "real")
+    os.mkdir(real)
+    for i, e in enumerate(sorted(os.listdir(rigsim))):
+        subprocess.run([MKREAL, "--id", f"rec-{i:03d}", "--offset-ms", "250", os.path.join(rigsim, e),
+                        os.path.join(real, f"rec-{i:03d}")], check=True)
+    return real, sim, rigsim
+
+
+def fuse(real, sim, out, extra=(), ok=True, mpi=0, ratio="1:4", split="0.5/0.25/0.25"):
+    a = ["fuse", "--ratio", ratio, "--split", split, "--seed", "3", "--out", out, "--quiet"]
+    if real:
+        a += ["--real"] + list(real if isinstance(real, list) else [real])
+    if sim:
+        a += ["--sim"] + list(sim if isinstance(sim, list) else [sim])
+    return run(a + list(extra), ok=ok, mpi=mpi)
+
+
+def check_dataset(out, ratio):
+    ds = tf.FusedDataset(out, verify=True)
+    m = ds.manifest
+    # no episode in two splits; every episode in one; real test held out of train
+    sets = {s: set(m["splits"][s]) for s in tf.SPLITS}
+    assert not (sets["train"] & sets["val"]) and not (sets["train"] & sets["test"]) and not (sets["val"] & sets["test"])
+    assert set().union(*sets.values()) == {e["id"] for e in m["episodes"]}
+    real_test = {e["index"] for e in m["episodes"] if e["domain"] == "real" and e["split"] == "test"}
+    assert real_test, "a real episode must be held out for test"
+    data = {s: ds.load(s) for s in tf.SPLITS}
+    for s in tf.SPLITS:
+        eps_in = {e["index"] for e in m["episodes"] if e["split"] == s}
+        assert set(np.unique(data[s]["episode"]).tolist()) <= eps_in
+        assert np.all(data[s]["split"] == tf.SPLITS.index(s))
+        assert len(data[s]["state"]) == m["samples"][s]
+    assert not set(np.unique(data["train"]["episode"]).tolist()) & real_test
+    # domain labels match the episodes
+    dom = np.array([0 if e["domain"] == "real" else 1 for e in m["episodes"]])
+    for s in tf.SPLITS:
+        assert np.array_equal(data[s]["domain"], dom[data[s]["episode"]])
+    # weights: each split sums to 1, real:sim mass = R:S
+    tr = data["train"]
+    w = tr["weight"].astype(np.float64)
+    assert abs(w.sum() - 1) < 1e-4
+    r, s_ = ratio
+    assert abs(w[tr["domain"] == 0].sum() - r / (r + s_)) < 1e-4
+    # stats equal a NumPy recomputation over the train split
+    H = m["window"]
+    st = tr["state"].astype(np.float64)
+    act = tr["action"].astype(np.float64).reshape(-1, m["action_dim"])
+    nxt = tr["next_state"].astype(np.float64).reshape(len(st), H, -1)
+    prev = np.concatenate([st[:, None, :], nxt[:, :-1, :]], axis=1)
+    delta = (nxt - prev).reshape(-1, m["state_dim"])
+    for group, arr in (("state", st), ("action", act), ("delta", delta)):
+        kind = "action" if group == "action" else "state"
+        for f in m["features"][kind]:
+            col = arr[:, f["offset"]:f["offset"] + f["dim"]]
+            g = m["stats"][group][f["name"]]
+            assert g["count"] == len(col), (group, f["name"])
+            np.testing.assert_allclose(g["mean"], col.mean(0), rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(g["std"], col.std(0), rtol=1e-7, atol=1e-10)
+            np.testing.assert_array_equal(g["min"], col.min(0))
+            np.testing.assert_array_equal(g["max"], col.max(0))
+    # transitions really follow each other: next_state of sample t is the state of sample t+1
+    ep0 = tr["episode"][0]
+    sel = np.where(tr["episode"] == ep0)[0]
+    t = tr["t"][sel]
+    nxt_idx = np.searchsorted(t, t[:-1] + 1)
+    okm = nxt_idx < len(t)
+    okm[okm] &= t[nxt_idx[okm]] == t[:-1][okm] + 1
+    assert okm.sum() > 10
+    np.testing.assert_array_equal(tr["next_state"][sel[:-1][okm]].reshape(okm.sum(), -1)[:, :m["state_dim"]],
+                                  tr["state"][sel[nxt_idx[okm]]])
+    return ds, data
+
+
+def case_fuse_end_to_end(tmp):
+    real, sim, rigsim = make_corpus(tmp)
+    a = os.path.join(tmp, "fa")
+    fuse(real, sim, a, ["--shard-size", "200"])
+    ds, data = check_dataset(a, (1, 4))
+    m = ds.manifest
+    assert m["format"] == "teleworld.fused" and m["version"].startswith("1.")
+    assert [f["name"] for f in m["features"]["state"]] == ["qpos", "qvel"]
+    assert all(len(e["sha256"]) == 64 for e in m["episodes"])
+    assert len(m["shards"]) >= 3 and all(s["samples"] <= 200 for s in m["shards"])
+    # the real episodes' 250 ms clock offset was corrected: a real episode aligns onto the same number of steps
+    steps = {e["id"]: e["steps"] for e in m["episodes"]}
+    assert all(abs(steps[f"rec-{i:03d}"] - 300) <= 1 for i in range(4)), steps
+    # same inputs and seed: byte-identical shards and manifest; 2 MPI ranks: the same bytes
+    b = os.path.join(tmp, "fb")
+    fuse(real, sim, b, ["--shard-size", "200"])
+    names = sorted(os.listdir(a))
+    assert names == sorted(os.listdir(b))
+    for n in names:
+        assert filecmp.cmp(os.path.join(a, n), os.path.join(b, n), shallow=False), n
+    if HAVE_MPI:
+        c = os.path.join(tmp, "fc")
+        fuse(real, sim, c, ["--shard-size", "200"], mpi=2)
+        assert sorted(os.listdir(c)) == names
+        for n in names:
+            assert filecmp.cmp(os.path.join(a, n), os.path.join(c, n), shallow=False), f"{n} differs at K=2"
+    # a different seed changes the split
+    # windows and end-effector features, with the model
+    w = os.path.join(tmp, "fw")
+    fuse(real, sim, w, ["--window", "3", "--model", MODEL])
+    dsw, dw = check_dataset(w, (1, 4))
+    mw = dsw.manifest
+    assert [f["name"] for f in mw["features"]["state"]] == ["qpos", "qvel", "ee_pos", "ee_quat"]
+    assert dw["train"]["action"].shape[1:] == (3, mw["action_dim"])
+    assert dw["train"]["next_state"].shape[1:] == (3, mw["state_dim"])
+    q = dw["train"]["state"][:, mw["state_dim"] - 4:]
+    np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1, atol=1e-5)
+    # Python IterableDataset honours weights (real:sim 1:4) and the split, reproducibly
+    import torch
+    it = tf.WeightedIterableDataset(a, split="train", seed=5, num_samples=4000, block=64)
+    doms, eps = [], []
+    for batch in torch.utils.data.DataLoader(it, batch_size=500):
+        doms.append(batch["domain"].numpy())
+        eps.append(batch["episode"].numpy())
+    doms, eps = np.concatenate(doms), np.concatenate(eps)
+    assert len(doms) == 4000
+    frac_real = float((doms == 0).mean())
+    assert 0.15 < frac_real < 0.25, frac_real  # 1:4 -> 0.2
+    assert set(np.unique(eps).tolist()) <= {e["index"] for e in m["episodes"] if e["split"] == "train"}
+    again = np.concatenate([b_["episode"].numpy() for b_ in torch.utils.data.DataLoader(
+        tf.WeightedIterableDataset(a, split="train", seed=5, num_samples=4000, block=64), batch_size=500)])
+    assert np.array_equal(eps, again)
+    # the mapping file: a source with renamed stream and joints fuses with --map, not without
+    ren = os.path.join(tmp, "renamed")
+    os.mkdir(ren)
+    subprocess.run([MKREAL, "--id", "ren-000", "--rename-stream", "arm_state", "--joint-prefix", "fr3_",
+                    os.path.join(rigsim, sorted(os.listdir(rigsim))[0]), os.path.join(ren, "ren-000")], check=True)
+    p = fuse([real, ren], sim, os.path.join(tmp, "fm1"), ok=False)
+    check_fail(p, "joint1", "ren-000", "absent")
+    mp = os.path.join(tmp, "map.json")
+    write(mp, json.dumps({"streams": {"arm_state": "joint_state"},
+                          "axes": {f"fr3_{n}": n for n in m["features"]["state"][0]["axes"]}}))
+    fuse([real, ren], sim, os.path.join(tmp, "fm2"), ["--map", mp])
+    check_dataset(os.path.join(tmp, "fm2"), (1, 4))
+
+
+def no_dataset(out):
+    assert not os.path.exists(os.path.join(out, "manifest.json")), "manifest written on failure"
+    assert not glob.glob(os.path.join(out, "shard-*.h5")), "complete-looking shard left on failure"
+
+
+def case_fuse_bad_inputs(tmp):
+    real, sim, rigsim = make_corpus(tmp, nreal=2, nsim=2)
+    n = [0]
+
+    def out():
+        n[0] += 1
+        return os.path.join(tmp, f"o{n[0]}")
+
+    # impossible ratio: sim asked for, none given
+    o = out()
+    check_fail(fuse(real, None, o, ok=False, ratio="1:4"), "ratio", "sim")
+    no_dataset(o)
+    o = out()
+    check_fail(fuse(None, sim, o, ok=False, ratio="1:4"), "ratio", "real")
+    no_dataset(o)
+    # corrupt episode
+    bad = os.path.join(tmp, "corrupt", "bad-ep")
+    os.makedirs(bad)
+    write(os.path.join(bad, "episode.h5"), "this is not HDF5" * 100)
+    o = out()
+    check_fail(fuse([real, bad], sim, o, ok=False), "bad-ep")
+    no_dataset(o)
+    # truncated HDF5 file
+    tr = os.path.join(tmp, "trunc", "tr-ep")
+    os.makedirs(tr)
+    src = os.path.join(sim, sorted(os.listdir(sim))[0], "episode.h5")
+    with open(src, "rb") as f:
+        blob = f.read()
+    with open(os.path.join(tr, "episode.h5"), "wb") as f:
+        f.write(blob[: len(blob) // 3])
+    o = out()
+    check_fail(fuse(real, [sim, tr], o, ok=False), "tr-ep")
+    no_dataset(o)
+    # empty episode (streams declared, no samples)
+    emp = os.path.join(tmp, "empty")
+    os.mkdir(emp)
+    subprocess.run([MKREAL, "--id", "empty-000", "--empty", os.path.join(rigsim, sorted(os.listdir(rigsim))[0]),
+                    os.path.join(emp, "empty-000")], check=True)
+    o = out()
+    check_fail(fuse([real, emp], sim, o, ok=False), "empty-000")
+    no_dataset(o)
+    # mismatched features: action stream missing in one source -> names both
+    noact = os.path.join(tmp, "noact")
+    os.mkdir(noact)
+    subprocess.run([MKREAL, "--id", "noact-000", "--drop-action",
+                    os.path.join(rigsim, sorted(os.listdir(rigsim))[0]), os.path.join(noact, "noact-000")],
+                   check=True)
+    o = out()
+    p = fuse([real, noact], sim, o, ok=False)
+    check_fail(p, "action", "absent", "noact-000", "rec-000")
+    no_dataset(o)
+    # a sim episode passed as real
+    o = out()
+    check_fail(fuse(sim, sim, o, ok=False), "domain")
+    no_dataset(o)
+    # no input at all, a folder without episodes
+    o = out()
+    check_fail(fuse(os.path.join(tmp, "corrupt", "bad-ep", "nothing"), sim, o, ok=False), "nothing")
+    # bad flags
+    check_fail(fuse(real, sim, out(), ok=False, split="0.5/0.5/0.5"), "split")
+    check_fail(fuse(real, sim, out(), ok=False, ratio="1:x"), "1:x")
+    # an output folder that already holds a dataset is refused, and left untouched
+    good = out()
+    fuse(real, sim, good)
+    before = {f: open(os.path.join(good, f), "rb").read() for f in os.listdir(good)}
+    check_fail(fuse(real, sim, good, ok=False), "already holds a dataset")
+    assert before == {f: open(os.path.join(good, f), "rb").read() for f in os.listdir(good)}
+    # an unreadable shard target (read-only folder) fails without a manifest
+    if os.geteuid() != 0:
+        ro = out()
+        os.mkdir(ro, 0o555)
+        fuse(real, sim, ro, ok=False)
+        no_dataset(ro)
+
+
+CASES = {"simgen_determinism": case_simgen_determinism, "fuse_end_to_end": case_fuse_end_to_end,
+         "fuse_bad_inputs": case_fuse_bad_inputs}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in CASES:
+        sys.exit(f"usage: {sys.argv[0]} {{{'|'.join(CASES)}}}")
+    if not os.path.exists(MODEL):
+        print(f"SKIP: no robot model at {MODEL}")
+        sys.exit(77)
+    tmp = tempfile.mkdtemp(prefix="tw-fusion-")
+    try:
+        CASES[sys.argv[1]](tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{sys.argv[1]}: ok")

@@ -1,0 +1,99 @@
+"""tw replay through the real binary: outputs, aligned.h5 read by an independent reader (h5py)
+against schemas/aligned.md, summary.json fields, and bad input (exit codes and messages).
+argv: SYNTH_EXE; env TW_BIN."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+synth, tw = sys.argv[1], os.environ["TW_BIN"]
+fails = []
+
+
+def check(cond, what):
+    if not cond:
+        fails.append(what)
+        print("FAIL:", what)
+
+
+def run(*args):
+    return subprocess.run([tw, "replay", *args], capture_output=True, text=True, timeout=300)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    ep = os.path.join(tmp, "ep")
+    subprocess.run([synth, ep, "--perturb", "damping=2", "--duration", "3", "--clock-offset-ms", "250"],
+                   check=True)
+    out = os.path.join(tmp, "out")
+    r = run(ep, "--model", "builtin", "--qacc", "discrete", "--threads", "2", "--out", out)
+    check(r.returncode == 0, "replay exit 0: " + r.stderr)
+    check("%" in r.stderr, "progress on stderr")
+    for f in ("aligned.h5", "summary.json", "report.html"):
+        check(os.path.exists(os.path.join(out, f)), f + " written")
+    s = json.load(open(os.path.join(out, "summary.json")))
+    for k in ("joints", "torque_residual_rmse", "torque_residual_bias", "wrench_residual_rmse", "divergence",
+              "clock_offset_ms", "video_sync_offset_frames", "steps", "gaps", "streams"):
+        check(k in s, "summary has " + k)
+    nj = len(s["joints"])
+    check(len(s["torque_residual_rmse"]) == nj and len(s["torque_residual_bias"]) == nj, "per-joint arrays")
+    check(len(s["wrench_residual_rmse"]) == 6, "6 wrench values")
+    check(set(s["divergence"]) == {"0.1", "0.5", "1", "2", "episode"}, "divergence horizons")
+    check(abs(s["clock_offset_ms"] - 250) < 2, "clock offset 250 ms estimated")
+    check(s["video_sync_offset_frames"] is None and "no_video" in s["flags"], "no video: null + flag")
+    check(all(b > 0 for b in s["torque_residual_vs_qvel"][:7]), "damping x2: residual rises with qvel")
+    st = {x["name"]: x for x in s["streams"]}
+    check(abs(st["joint_state"]["coverage"] - 1) < 1e-9 and st["joint_state"]["jitter_ms"] < 1e-3,
+          "joint stream: full coverage, no jitter")
+    check(abs(st["joint_state"]["latency_mean_ms"] - 1) < 0.01, "latency 1 ms after the offset correction")
+
+    with h5py.File(os.path.join(out, "aligned.h5"), "r") as h:
+        check(h.attrs["format"] == b"teleworld.aligned" or h.attrs["format"] == "teleworld.aligned", "format attr")
+        check(int(h.attrs["format_major"]) == 1, "format_major")
+        n = s["steps"]
+        for d, cols in (("qpos", nj), ("qvel", nj), ("qacc", nj), ("effort", nj), ("tau_inverse", nj),
+                        ("torque_residual", nj), ("wrench", 6), ("wrench_model", 6), ("wrench_residual", 6),
+                        ("ee_pose", 7)):
+            check(h[d].shape == (n, cols), "%s shape %s" % (d, h[d].shape))
+        for d in ("t_ns", "contacts", "quality"):
+            check(h[d].shape == (n,), d + " shape")
+        res = h["effort"][:] - h["tau_inverse"][:]
+        check(np.allclose(res, h["torque_residual"][:]), "residual = effort - tau_inverse")
+        ok = h["quality"][:] & 0x0F == 0
+        rmse = np.sqrt(np.mean(h["torque_residual"][:][ok] ** 2, axis=0))
+        check(np.allclose(rmse, s["torque_residual_rmse"], rtol=1e-9, atol=1e-12), "summary RMSE = h5 recompute")
+        dt = np.diff(h["t_ns"][:])
+        check(np.all(np.abs(dt - 2000000) <= 1), "uniform 500 Hz timeline")
+        check(abs(int(h["t_ns"][0])) < 2000000, "timeline on the recorder clock")
+        check(json.loads(h.attrs["summary_json"])["steps"] == n, "summary_json attribute")
+
+    html = open(os.path.join(out, "report.html")).read()
+    check(html.count("<svg") >= 2 * nj + 2, "report has per-joint and divergence SVG plots")
+
+    # bad input
+    bad = os.path.join(tmp, "bad")
+    subprocess.run([synth, bad, "--rename-joint", "2", "--duration", "0.5"], check=True)
+    r = run(bad, "--model", "builtin", "--out", os.path.join(tmp, "o2"))
+    check(r.returncode == 1, "unknown joint: exit 1")
+    check("bogus_joint" in r.stderr and "recorded: [" in r.stderr and "model: [" in r.stderr,
+          "unknown joint: both sides listed: " + r.stderr)
+    check(not os.path.exists(os.path.join(tmp, "o2", "aligned.h5")), "no aligned.h5 after an error")
+    mp = os.path.join(tmp, "map.json")
+    names = s["joints"]
+    json.dump({"bogus_joint": names[2]}, open(mp, "w"))
+    r = run(bad, "--model", "builtin", "--map", mp, "--out", os.path.join(tmp, "o3"))
+    check(r.returncode == 0, "--map fixes the name: " + r.stderr)
+    r = run(os.path.join(tmp, "nope"), "--model", "builtin", "--out", os.path.join(tmp, "o4"))
+    check(r.returncode == 1 and "nope" in r.stderr, "missing episode: exit 1 naming it")
+    r = run(ep, "--out", os.path.join(tmp, "o5"), "--rate", "-3")
+    check(r.returncode == 2, "bad --rate: usage error")
+    r = run(ep)
+    check(r.returncode == 2, "no --out: usage error")
+    r = run("--help")
+    check(r.returncode == 0 and "--map" in r.stdout, "--help")
+
+print("failures:", len(fails))
+sys.exit(1 if fails else 0)
