@@ -4,7 +4,6 @@
 #include "tw_client_int.h"
 #include "tw_config.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

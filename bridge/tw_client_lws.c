@@ -239,9 +239,7 @@ static void *service_main(void *arg)
             break;
         lws_service(c->ctx, 0);
     }
-    lws_context_destroy(c->ctx); /* closes the socket; connection_lost sees stopping */
-    c->ctx = NULL;
-    return NULL;
+    return NULL; /* the context outlives the thread: tw_client_lws_stop may still wake it */
 }
 
 int tw_client_lws_start(tw_client *c, char *msg, size_t msgsz)
@@ -297,6 +295,8 @@ void tw_client_lws_stop(tw_client *c)
     pthread_mutex_unlock(&c->mu);
     lws_cancel_service(c->ctx);
     pthread_join(c->thr, NULL);
+    lws_context_destroy(c->ctx); /* closes the socket; connection_lost sees stopping */
+    c->ctx = NULL;
     free(c->rx), free(c->tx);
     c->rx = NULL, c->tx = NULL;
 }

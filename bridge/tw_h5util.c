@@ -32,6 +32,7 @@ int tw_h5col_create(tw_h5col *c, hid_t loc, const char *name, hid_t ftype, hid_t
     }
     hid_t sp = H5Screate_simple(rank + 1, dims, maxd);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(dcpl, 0); /* no timestamps: same data, same bytes (simgen determinism) */
     H5Pset_chunk(dcpl, rank + 1, ch);
     if (deflate > 0) {
         H5Pset_shuffle(dcpl);
@@ -79,6 +80,15 @@ void tw_h5col_close(tw_h5col *c)
     if (c->memtype > 0)
         H5Tclose(c->memtype);
     c->ds = c->memtype = H5I_INVALID_HID;
+}
+
+hid_t tw_h5_group(hid_t loc, const char *name)
+{
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(gcpl, 0);
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    return g;
 }
 
 int tw_h5_attr_str(hid_t loc, const char *name, const char *v)

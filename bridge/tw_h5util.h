@@ -27,6 +27,8 @@ void tw_h5col_close(tw_h5col *c);
 /* A variable-length UTF-8 string type (caller closes). */
 hid_t tw_h5_vlstr(void);
 
+/* Creates a group without modification times. */
+hid_t tw_h5_group(hid_t loc, const char *name);
 int tw_h5_attr_str(hid_t loc, const char *name, const char *v);
 int tw_h5_attr_i64(hid_t loc, const char *name, int64_t v);
 /* Reads a string attribute (fixed or variable length) into buf; 0 or -1 when absent/wrong. */

@@ -39,7 +39,7 @@ static void usage(FILE *f)
         "                      sender's socket until it drains) or drop-newest (drop and count)\n"
         "  --status-ms MS      status message / status line period (default 1000)\n"
         "  --max-sessions N    concurrent sessions (default 32)\n"
-        "  --compress LEVEL    gzip level for signal datasets, 0-9 (default 0)\n"
+        "  --compress LEVEL    gzip level for signal datasets, 0-9 (default 1)\n"
         "  --quiet             no status line or log output\n\n"
         "GET /status on the same port (token required, same two ways) returns the live state as JSON.\n"
         "SIGINT/SIGTERM: stop accepting, write everything queued, close open episodes as\n"

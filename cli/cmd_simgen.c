@@ -74,8 +74,9 @@ int tw_cmd_simgen(int argc, char **argv)
     if (rc)
         fprintf(stderr, "tw simgen: rank %d: %s\n", o.rank, msg);
     int ok = tw_mpi_all_ok(rc == 0);
-    if (ok && o.rank == 0 && o.progress)
-        fprintf(stderr, "tw simgen: %u episodes in %s\n", o.episodes, o.out_dir);
+    if (ok && o.progress)
+        fprintf(stderr, "tw simgen: rank %d: %llu steps; %u episodes in %s\n", o.rank, (unsigned long long)steps,
+                o.episodes, o.out_dir);
     tw_mpi_finalize();
     return ok ? 0 : 1;
 bad:

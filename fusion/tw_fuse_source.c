@@ -206,6 +206,11 @@ static int cmp_ep(const void *x, const void *y)
     return strcmp(a->id, b->id);
 }
 
+static int cmp_ep_id(const void *x, const void *y)
+{
+    return strcmp((*(const tw_fuse_ep *const *)x)->id, (*(const tw_fuse_ep *const *)y)->id);
+}
+
 /* Opens one episode: id, domain check, sim params, and the signature (the first episode defines it). */
 static int scan_one(tw_fuse_ctx *c, tw_fuse_ep *ep, int first, char *msg, size_t msgsz)
 {
@@ -255,11 +260,18 @@ int tw_fuse_scan(tw_fuse_ctx *c, char *msg, size_t msgsz)
     if (rc)
         return rc;
     qsort(c->eps, c->neps, sizeof *c->eps, cmp_ep);
-    for (size_t i = 0; i + 1 < c->neps; i++)
-        for (size_t j = i + 1; j < c->neps && !rc; j++)
-            if (!strcmp(c->eps[i].id, c->eps[j].id))
-                rc = tw_errf(msg, msgsz, TW_EDUP_STREAM, "fuse: episode id '%s' appears twice (%s and %s)",
-                             c->eps[i].id, c->eps[i].dir, c->eps[j].dir);
+    /* Ids must be unique across domains too: check on an id-sorted view. */
+    const tw_fuse_ep **v = malloc(c->neps * sizeof *v);
+    if (!v)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    for (size_t i = 0; i < c->neps; i++)
+        v[i] = &c->eps[i];
+    qsort(v, c->neps, sizeof *v, cmp_ep_id);
+    for (size_t i = 0; i + 1 < c->neps && !rc; i++)
+        if (!strcmp(v[i]->id, v[i + 1]->id))
+            rc = tw_errf(msg, msgsz, TW_EDUP_STREAM, "fuse: episode id '%s' appears twice (%s and %s)", v[i]->id,
+                         v[i]->dir, v[i + 1]->dir);
+    free(v);
     return rc;
 }
 

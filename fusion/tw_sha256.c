@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tw_builtin_model.h"
 #include "tw_fusion_int.h"
 
 int tw_sha256_file(const char *path, char hex[65], char *msg, size_t msgsz)
 {
-    FILE *f = fopen(path, "rb");
+    /* "builtin" is the model shipped in the binary: hash its text. */
+    FILE *f = strcmp(path, "builtin") ? fopen(path, "rb")
+                                      : fmemopen((void *)tw_builtin_model_xml, tw_builtin_model_len, "rb");
     if (!f)
         return tw_errf(msg, msgsz, TW_EIO, "sha256: open %s: %s", path, strerror(errno));
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();

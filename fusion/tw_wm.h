@@ -55,6 +55,8 @@ typedef struct {
     int hidden, layers;
     float lr;
     uint64_t samples_per_epoch; /* 0: the number of training samples */
+    int real_budget;       /* train on the first N real train episodes only (0 = all); the real
+                              sampling mass is kept, so the ratio still holds */
     FILE *progress;        /* progress and loss curve lines, or NULL */
 } tw_wm_train_opts;
 void tw_wm_train_opts_init(tw_wm_train_opts *o);
@@ -64,6 +66,7 @@ typedef struct {
     double best_val_loss, final_train_loss;
     double samples_per_s;  /* training throughput over the whole run */
     uint64_t samples_seen;
+    int real_episodes;     /* real train episodes used */
 } tw_wm_train_result;
 
 /* Trains on fused dataset `data_dir` and writes `out_dir`/model.json + weights.f32. */

@@ -97,6 +97,38 @@ static double split_loss(trainer *t, const tw_fused_split *d)
     return den > 0 ? num / den : NAN;
 }
 
+/* Keeps only the first `budget` real episodes of the split (in split order) and rescales their
+ * weights so the real sampling mass, and with it the real:sim ratio, is unchanged.
+ * Returns the number of real episodes kept. */
+static int apply_real_budget(tw_fused_split *d, int budget)
+{
+    double mass = 0, kept_mass = 0;
+    uint32_t kept[4096];
+    int nkept = 0, seen_new;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->domain[i] != 0)
+            continue;
+        mass += d->weight[i];
+        seen_new = 1;
+        for (int k = 0; k < nkept; k++)
+            seen_new &= kept[k] != d->episode[i];
+        if (seen_new && nkept < 4096 && (budget <= 0 || nkept < budget))
+            kept[nkept++] = d->episode[i];
+        int keep = 0;
+        for (int k = 0; k < nkept; k++)
+            keep |= kept[k] == d->episode[i];
+        if (keep)
+            kept_mass += d->weight[i];
+        else
+            d->weight[i] = 0;
+    }
+    if (kept_mass > 0)
+        for (size_t i = 0; i < d->n; i++)
+            if (d->domain[i] == 0)
+                d->weight[i] = (float)(d->weight[i] * (mass / kept_mass));
+    return nkept;
+}
+
 /* Cumulative weights for sampling by weight (uniform when all weights are zero). */
 static double *cumulative(const tw_fused_split *d)
 {
@@ -221,6 +253,7 @@ int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opt
         (rc = tw_fused_split_load(&c.fi, "train", &c.train, msg, msgsz)) ||
         (rc = tw_fused_split_load(&c.fi, "val", &c.val, msg, msgsz)))
         goto out;
+    res->real_episodes = apply_real_budget(&c.train, o->real_budget);
     if (c.train.n == 0) {
         rc = tw_errf(msg, msgsz, TW_EINVAL, "%s: the train split has no samples", data_dir);
         goto out;
@@ -245,9 +278,10 @@ int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opt
     char tj[512];
     snprintf(tj, sizeof tj,
              "{\"seed\": %llu, \"epochs_run\": %d, \"best_epoch\": %d, \"best_val_loss\": %.17g, "
-             "\"batch\": %d, \"lr\": %.9g, \"train_samples\": %zu, \"val_samples\": %zu}",
+             "\"batch\": %d, \"lr\": %.9g, \"train_samples\": %zu, \"val_samples\": %zu, "
+             "\"real_train_episodes\": %d}",
              (unsigned long long)o->seed, res->epochs_run, res->best_epoch, res->best_val_loss, o->batch, o->lr,
-             c.train.n, c.val.n);
+             c.train.n, c.val.n, res->real_episodes);
     tw_wm_model m = {.fi = c.fi, .mlp = c.mlp, .hidden = o->hidden, .layers = o->layers};
     rc = tw_wm_model_save(&m, out_dir, tj, msg, msgsz);
 out:

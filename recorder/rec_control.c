@@ -121,8 +121,8 @@ static void sanitize_rig(char *dst, size_t dstsz, const char *src)
 static int on_hello(rec_session *s, tw_msg *m)
 {
     char emsg[256];
-    if (s->hello_done) {
-        rec_session_send_error(s, TW_ESTATE, 0, "hello sent twice");
+    if (s->hello_done) { /* the stream set is fixed for the life of a session */
+        rec_session_send_error(s, TW_ESTATE, 1, "hello sent twice");
         return 0;
     }
     int rc = tw_stream_table_new(&s->table);
@@ -258,11 +258,25 @@ static void on_pong(rec_session *s, tw_msg *m, int64_t t3)
     if (m->u.ping.id != s->ping_id || m->u.ping.t0_ns != s->ping_t0)
         return; /* stale or forged: ignore */
     int64_t t0 = m->u.ping.t0_ns, t1 = m->u.ping.t1_ns, t2 = m->u.ping.t2_ns;
-    s->offset_ns = ((t1 - t0) + (t2 - t3)) / 2; /* client clock minus recorder clock */
-    s->rtt_ns = (t3 - t0) - (t2 - t1);
+    int64_t off = ((t1 - t0) + (t2 - t3)) / 2; /* client clock minus recorder clock */
+    int64_t rtt = (t3 - t0) - (t2 - t1);
+    if (rtt < 0)
+        return; /* impossible round trip: a broken clock, not an estimate */
+    /* report the least-delayed of the recent estimates (queueing only adds delay) */
+    s->win_off[s->win_i] = off;
+    s->win_rtt[s->win_i] = rtt;
+    s->win_i = (s->win_i + 1) % REC_CLOCK_WINDOW;
+    if (s->win_n < REC_CLOCK_WINDOW)
+        s->win_n++;
+    int best = 0;
+    for (int i = 1; i < s->win_n; i++)
+        if (s->win_rtt[i] < s->win_rtt[best])
+            best = i;
+    s->offset_ns = s->win_off[best];
+    s->rtt_ns = s->win_rtt[best];
     s->have_clock = 1;
-    if (s->ep)
-        push_ctrl(s, REC_CLOCK, s->ep, t0 + (t3 - t0) / 2, s->offset_ns, s->rtt_ns, NULL, NULL, NULL);
+    if (s->ep) /* every sample goes to the episode; readers may filter by rtt */
+        push_ctrl(s, REC_CLOCK, s->ep, t0 + (t3 - t0) / 2, off, rtt, NULL, NULL, NULL);
 }
 
 static void on_ping(rec_session *s, tw_msg *m, int64_t t1)
@@ -289,14 +303,11 @@ static int rate_ok(rec_session *s, int64_t t)
         s->tokens -= 1.0;
         return 1;
     }
+    /* a flood: the server sheds this client (protocol.md: RATE_LIMIT is fatal) */
     s->rate_rejects++;
     s->r->n_rate_limited++;
-    int fatal = s->rate_rejects >= REC_MAX_RATE_REJECTS;
-    if (fatal || t - s->last_rate_err > 1000000000) { /* one error reply per second at most */
-        s->last_rate_err = t;
-        rec_session_send_error(s, TW_ERATE_LIMIT, fatal, "more than %u control messages per second",
-                               s->r->o.ctrl_rate);
-    }
+    rec_session_send_error(s, TW_ERATE_LIMIT, 1, "more than %u control messages per second",
+                           s->r->o.ctrl_rate);
     return 0;
 }
 

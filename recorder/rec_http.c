@@ -15,12 +15,11 @@ static int authorized(struct tw_recorder *r, struct lws *wsi)
 {
     char buf[512];
     int n = lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (n > 7 && !strncasecmp(buf, "Bearer ", 7)) {
+    if (n > 0) { /* a header, when present, decides alone (protocol.md section 1) */
         const char *t = buf + 7;
         while (*t == ' ')
             t++;
-        if (rec_token_equal(t, r->token))
-            return 1;
+        return n > 7 && !strncasecmp(buf, "Bearer ", 7) && rec_token_equal(t, r->token);
     }
     const char *q = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf); /* points past "token=" */
     if (q && rec_token_equal(q, r->token))

@@ -22,6 +22,7 @@ rec_session *rec_session_new(struct tw_recorder *r, struct lws *wsi)
     s->tokens = r->o.ctrl_rate;
     s->tokens_t = rec_now_ns();
     int64_t now = s->tokens_t;
+    s->connected_ns = now;
     s->next_ping = now + 200000000; /* first ping soon after hello */
     s->next_status = now + (int64_t)r->o.status_ms * 1000000;
     return s;
@@ -123,7 +124,9 @@ int rec_session_writeable(rec_session *s)
         }
     }
     if (s->closing) {
-        lws_close_reason(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"closing", 7);
+        lws_close_reason(s->wsi, s->close_code ? (enum lws_close_status)s->close_code
+                                               : LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                         (unsigned char *)"closing", 7);
         return -1;
     }
     return 0;
@@ -219,6 +222,11 @@ static int handle_binary(rec_session *s, const uint8_t *buf, size_t len, int64_t
         if (r->o.policy == TW_POLICY_BACKPRESSURE)
             return TW_EFULL;
         commit_tally(s, &t, 0, 1);
+        if (!s->full_reported) {
+            s->full_reported = 1;
+            rec_session_send_error(s, TW_EFULL, 0, "recorder queue full (%zu bytes): dropping newest messages, "
+                                   "counted per stream in status.dropped", r->q.data_cap);
+        }
         return 0;
     }
     h->type = REC_DATA;
@@ -226,6 +234,7 @@ static int handle_binary(rec_session *s, const uint8_t *buf, size_t len, int64_t
     h->t_ns = t_recv;
     memcpy(h + 1, buf, len);
     rec_queue_commit(&r->q);
+    __atomic_add_fetch(&s->queued_bytes, len, __ATOMIC_RELAXED);
     commit_tally(s, &t, 1, 1);
     return 0;
 }
@@ -285,6 +294,7 @@ int rec_session_rx(rec_session *s, const void *in, size_t len, int first, int fi
     size_t limit = s->rx_binary ? TW_MAX_BINARY_MSG : TW_MAX_TEXT_MSG;
     if (s->rxlen + len + (first ? remaining : 0) > limit) {
         s->r->n_too_big++;
+        s->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
         rec_session_send_error(s, TW_ETOO_BIG, 1, "%s message exceeds %zu bytes",
                                s->rx_binary ? "binary" : "text", limit);
         shrink_rx(s);
@@ -333,9 +343,9 @@ static void send_status(rec_session *s)
     memset(&m, 0, sizeof m);
     m.type = TW_MSG_STATUS;
     snprintf(m.u.status.episode_id, sizeof m.u.status.episode_id, "%s", s->ep ? s->ep->id : "");
-    m.u.status.queue_bytes = rec_queue_used(&r->q);
+    m.u.status.queue_bytes = __atomic_load_n(&s->queued_bytes, __ATOMIC_RELAXED);
     m.u.status.queue_cap_bytes = r->q.data_cap;
-    m.u.status.write_lag_ms = m.u.status.queue_bytes
+    m.u.status.write_lag_ms = rec_queue_used(&r->q)
         ? __atomic_load_n(&r->write_lag_ns, __ATOMIC_RELAXED) / 1e6 : 0.0;
     m.u.status.clock_offset_ns = s->offset_ns;
     m.u.status.nstreams = s->nstreams;
@@ -364,8 +374,14 @@ static void send_ping(rec_session *s, int64_t now)
 
 void rec_session_tick(rec_session *s, int64_t now)
 {
-    if (!s->hello_done || s->closing)
+    if (s->closing)
         return;
+    if (!s->hello_done) {
+        if (now - s->connected_ns > REC_HELLO_TIMEOUT_NS)
+            rec_session_send_error(s, TW_ETIMEOUT, 1, "no hello within %lld s",
+                                   (long long)(REC_HELLO_TIMEOUT_NS / 1000000000));
+        return;
+    }
     if (now >= s->next_ping) {
         send_ping(s, now);
         s->next_ping = now + (int64_t)s->r->o.ping_ms * 1000000;

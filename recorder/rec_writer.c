@@ -141,6 +141,13 @@ static void append_data(writer *wr, rec_episode *ep, const rec_hdr *h)
     }
 }
 
+/* The session's share of the queue, for status.queue_bytes. */
+static void account_dequeued(const rec_hdr *h)
+{
+    if (h->type == REC_DATA && h->ep)
+        __atomic_sub_fetch(&h->ep->s->queued_bytes, h->len, __ATOMIC_RELAXED);
+}
+
 static void apply(writer *wr, const rec_hdr *h)
 {
     rec_episode *ep = h->ep;
@@ -216,6 +223,7 @@ void *rec_writer_main(void *arg)
             int64_t lag = rec_now_ns() - h->t_ns;
             if (h->type == REC_DATA)
                 __atomic_store_n(&r->write_lag_ns, lag, __ATOMIC_RELAXED);
+            account_dequeued(h); /* before apply: a CLOSE frees ep */
             apply(wr, h);
             if (rec_queue_release(&r->q, h)) {
                 __atomic_store_n(&r->drain_wanted, 1, __ATOMIC_RELEASE);

@@ -24,7 +24,7 @@ void tw_recorder_opts_init(tw_recorder_opts *o)
     o->ping_ms = 1000;
     o->max_sessions = 32;
     o->ctrl_rate = 200;
-    o->compression = 0;
+    o->compression = 1; /* gzip-1: paid when the episode is closed, not while recording */
 }
 
 static rec_session *find_session(struct tw_recorder *r, uint64_t num)
@@ -47,7 +47,9 @@ static void drain_notes(struct tw_recorder *r)
         rec_session *s = find_session(r, n->session);
         r->n_episodes_failed++;
         if (s && s->ep && s->ep->serial == n->serial) {
-            rec_session_send_error(s, n->err, 0, "episode %s ended by a write error: %s", s->ep->id, n->msg);
+            /* protocol.md: disk and file errors are fatal for the session (AV is not) */
+            rec_session_send_error(s, n->err, n->err != TW_EAV, "episode %s ended by a write error: %s",
+                                   s->ep->id, n->msg);
             rec_session_end_episode(s, TW_EP_ERROR, -1);
         } else {
             rec_log(r, "episode write error (session gone or episode already ended): %s", n->msg);

@@ -32,7 +32,7 @@ typedef struct {
     uint32_t ping_ms;          /* clock-sync ping period (default 1000) */
     uint32_t max_sessions;     /* concurrent websocket sessions (default 32) */
     uint32_t ctrl_rate;        /* control messages per second per session (default 200) */
-    int compression;           /* gzip level for signal datasets (default 0: keep up first) */
+    int compression;           /* gzip level for signal datasets (default 1; applied when an episode closes) */
     FILE *log;                 /* operator output (status line / log lines); NULL = silent */
     int log_tty;               /* 1: redraw one status line; 0: one log line per period */
 } tw_recorder_opts;

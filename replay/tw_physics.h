@@ -184,6 +184,8 @@ typedef struct {
     double effort[TW_ROBOT_MAX_JOINTS];     /* qfrc_actuator at the joint dof (see top) */
     double qacc[TW_ROBOT_MAX_JOINTS];       /* forward-pass qacc (exact; not streamed, for tests) */
     double wrench[6];                       /* F/T site frame: fx fy fz (N) tx ty tz (N·m) */
+    double object[13];                      /* free object (if any): qpos (x y z qw qx qy qz), qvel (6) —
+                                               what a motion-capture system reports; never noised */
 } tw_sample;
 
 /* Noise standard deviations at noise scale 1 (units as in tw_sample). */

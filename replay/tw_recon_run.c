@@ -35,7 +35,8 @@ typedef struct {
     int js, wr, act, cam[TW_MAX_CAMS];   /* indices into the alignment's streams */
     mjData *d[MAX_THREADS];
     double home_ctrl[TW_ROBOT_MAX_ACT];
-    tw_recon_rows rows;
+    tw_recon_rows rows[2];          /* double buffer: divergence of one block runs beside the next */
+    int cur, nrecon;                /* rows[cur] is being reconstructed by nrecon threads */
     tw_diverge *dv;
     tw_aligned_h5 *h5;
     tw_replay_summary *s;
@@ -52,7 +53,8 @@ static void run_free(run_t *R)
 {
     tw_aligned_h5_close(R->h5, NULL, NULL, 0);
     tw_diverge_free(R->dv);
-    tw_recon_rows_free(&R->rows);
+    tw_recon_rows_free(&R->rows[0]);
+    tw_recon_rows_free(&R->rows[1]);
     for (int t = 0; t < MAX_THREADS; t++)
         if (R->d[t])
             mj_deleteData(R->d[t]);
@@ -143,8 +145,9 @@ static int prepare(run_t *R, char *msg, size_t msgsz)
     }
     for (int a = 0; a < r->m->nu && a < TW_ROBOT_MAX_ACT; a++)
         R->home_ctrl[a] = R->d[0]->ctrl[a];
-    if (tw_recon_rows_alloc(&R->rows, R->o.align.block_steps ? R->o.align.block_steps : 1024, r->njoint,
-                            r->m->nu, s->ncam) < 0 ||
+    uint32_t cap = R->o.align.block_steps ? R->o.align.block_steps : 1024;
+    if (tw_recon_rows_alloc(&R->rows[0], cap, r->njoint, r->m->nu, s->ncam) < 0 ||
+        tw_recon_rows_alloc(&R->rows[1], cap, r->njoint, r->m->nu, s->ncam) < 0 ||
         tw_residual_init(&s->series, r->njoint, s->have_wrench, in->nsteps) < 0)
         return tw_errf(msg, msgsz, TW_ENOMEM, "replay buffers");
     int rc = 0;
@@ -155,7 +158,7 @@ static int prepare(run_t *R, char *msg, size_t msgsz)
             return tw_errf(msg, msgsz, TW_EIO, "mkdir %s: %s", R->o.out_dir, strerror(errno));
         char p[4096];
         snprintf(p, sizeof p, "%s/aligned.h5", R->o.out_dir);
-        rc = tw_aligned_h5_create(p, s, &R->rows, &R->h5, msg, msgsz);
+        rc = tw_aligned_h5_create(p, s, &R->rows[0], &R->h5, msg, msgsz);
     }
     return rc;
 }
@@ -179,7 +182,7 @@ static unsigned qacc_row(const run_t *R, const tw_align_block *b, uint32_t r, do
 /* Aligned block -> rows (robot joint order), qacc by the differentiator. */
 static void fill_rows(run_t *R, const tw_align_block *b)
 {
-    tw_recon_rows *rw = &R->rows;
+    tw_recon_rows *rw = &R->rows[R->cur];
     const tw_recon_map *mp = &R->map;
     int N = mp->nrec, nj = mp->nj, nu = rw->nu;
     double dt = 1.0 / tw_align_get_info(R->al)->rate_hz, acc[TW_ROBOT_MAX_JOINTS];
@@ -224,21 +227,40 @@ static void *worker(void *arg)
 {
     job_t *jb = arg;
     run_t *R = jb->R;
-    uint32_t n = R->rows.n, T = (uint32_t)R->o.threads;
+    const tw_recon_rows *rw = &R->rows[R->cur];
+    uint32_t n = rw->n, T = (uint32_t)R->nrecon;
     uint32_t r0 = n * (uint32_t)jb->t / T, r1 = n * (uint32_t)(jb->t + 1) / T;
-    tw_recon_compute(R->robot, R->d[jb->t], &R->rows, r0, r1, R->o.qacc_discrete);
+    tw_recon_compute(R->robot, R->d[jb->t], rw, r0, r1, R->o.qacc_discrete);
     return NULL;
 }
 
-/* The timeline's rows split across the threads, each with its own mjData. */
-static void compute_parallel(run_t *R)
+typedef struct {
+    run_t *R;
+    const tw_recon_rows *rw;
+    uint64_t first;
+    int rc;
+    char msg[256];
+} div_job;
+
+static void *div_worker(void *arg)
 {
-    int T = R->o.threads;
-    pthread_t th[MAX_THREADS];
+    div_job *dj = arg;
+    dj->rc = tw_diverge_feed(dj->R->dv, dj->rw, dj->first, dj->msg, sizeof dj->msg);
+    return NULL;
+}
+
+/* rows[cur] split across nrecon threads, each with its own mjData; meanwhile, when given,
+ * the divergence rollouts advance through the previous block (they need its poses). */
+static int compute_parallel(run_t *R, div_job *dj)
+{
+    int T = R->nrecon;
+    pthread_t th[MAX_THREADS + 1];
     job_t jobs[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
+    int started[MAX_THREADS + 1] = {0};
     for (int t = 0; t < T; t++)
         jobs[t] = (job_t){R, t};
+    if (dj)
+        started[MAX_THREADS] = pthread_create(&th[MAX_THREADS], NULL, div_worker, dj) == 0;
     for (int t = 1; t < T; t++)
         started[t] = pthread_create(&th[t], NULL, worker, &jobs[t]) == 0;
     for (int t = 1; t < T; t++) /* a thread that did not start: do its share here */
@@ -248,11 +270,15 @@ static void compute_parallel(run_t *R)
     for (int t = 1; t < T; t++)
         if (started[t])
             pthread_join(th[t], NULL);
+    if (dj && started[MAX_THREADS])
+        pthread_join(th[MAX_THREADS], NULL);
+    else if (dj)
+        div_worker(dj);
+    return dj ? dj->rc : 0;
 }
 
-static void residuals(run_t *R)
+static void residuals(tw_recon_rows *rw)
 {
-    tw_recon_rows *rw = &R->rows;
     size_t n = (size_t)rw->n * rw->nj;
     for (size_t k = 0; k < n; k++)
         rw->res[k] = rw->effort[k] - rw->tau[k];
@@ -260,25 +286,38 @@ static void residuals(run_t *R)
         rw->wrench_res[k] = rw->wrench[k] - rw->wrench_model[k];
 }
 
+/* Divergence beside reconstruction only when a thread is to spare for it. */
+static int div_concurrent(const run_t *R) { return R->dv && R->o.threads >= 2; }
+
 static int pass(run_t *R, char *msg, size_t msgsz)
 {
     tw_align_block b;
     int rc;
-    uint64_t done = 0, total = R->s->steps;
+    uint64_t done = 0, total = R->s->steps, prev_first = 0;
+    int have_prev = 0;
+    R->nrecon = div_concurrent(R) ? R->o.threads - 1 : R->o.threads;
     while ((rc = tw_align_next(R->al, &b, msg, msgsz)) == 1) {
         uint64_t first = b.first + b.halo_lo;
+        tw_recon_rows *rw = &R->rows[R->cur];
         fill_rows(R, &b);
-        compute_parallel(R);
-        residuals(R);
-        tw_residual_add(&R->s->series, &R->rows, first);
-        if (R->dv && (rc = tw_diverge_feed(R->dv, &R->rows, first, msg, msgsz)) < 0)
+        div_job dj = {R, &R->rows[!R->cur], prev_first, 0, ""};
+        if ((rc = compute_parallel(R, div_concurrent(R) && have_prev ? &dj : NULL)) < 0)
+            return tw_errf(msg, msgsz, rc, "%s", dj.msg);
+        residuals(rw);
+        tw_residual_add(&R->s->series, rw, first);
+        if (R->dv && !div_concurrent(R) && (rc = tw_diverge_feed(R->dv, rw, first, msg, msgsz)) < 0)
             return rc;
-        if (R->h5 && (rc = tw_aligned_h5_append(R->h5, &R->rows, msg, msgsz)) < 0)
+        if (R->h5 && (rc = tw_aligned_h5_append(R->h5, rw, msg, msgsz)) < 0)
             return rc;
         done += b.ncore;
         if (R->o.progress)
             R->o.progress(R->o.progress_ctx, done, total);
+        prev_first = first;
+        have_prev = 1;
+        R->cur = !R->cur;
     }
+    if (rc == 0 && have_prev && div_concurrent(R)) /* the last block's rollouts */
+        rc = tw_diverge_feed(R->dv, &R->rows[!R->cur], prev_first, msg, msgsz);
     return rc;
 }
 

@@ -109,6 +109,8 @@ static int tw_rig_step(tw_rig *rg, long *njs, long *nft, int *lifted, char *msg,
         memcpy(js + r->njoint, noisy.qvel, sizeof(double) * (size_t)r->njoint);
         memcpy(js + 2 * r->njoint, noisy.effort, sizeof(double) * (size_t)r->njoint);
         rc = tw_rig_emit(rg, g, TW_RIG_SID_JS, js, sizeof(double) * 3 * (size_t)r->njoint);
+        if (!rc && r->object_body >= 0)
+            rc = tw_rig_emit(rg, g, TW_RIG_SID_OBJECT, clean.object, sizeof clean.object);
         ++*njs;
     }
     if (!rc && t + 0.5 * h >= (double)*nft / rg->o->ft_rate) {
@@ -136,6 +138,16 @@ static int tw_rig_step(tw_rig *rg, long *njs, long *nft, int *lifted, char *msg,
     return 0;
 }
 
+/* A send that failed because the client gave up: say where we were and what the client saw. */
+static int tw_rig_explain(tw_rig *rg, int rc, int ep, char *msg, size_t msgsz)
+{
+    if (rc != TW_ECONNECT && rc != TW_EAUTH && rc != TW_ECLOSED)
+        return rc;
+    tw_client_stats_get(rg->cl, rg->stats);
+    return tw_errf(msg, msgsz, rc, "recorder at %s lost mid-stream (episode %d, t=%.3f s) and not regained: %s",
+                   rg->o->url, ep + 1, rg->g, rg->stats->last_error_msg[0] ? rg->stats->last_error_msg : msg);
+}
+
 static int tw_rig_episode(tw_rig *rg, int ep, char *msg, size_t msgsz)
 {
     const tw_rig_opts *o = rg->o;
@@ -155,12 +167,12 @@ static int tw_rig_episode(tw_rig *rg, int ep, char *msg, size_t msgsz)
     for (long k = 0; k < steps; k++) {
         rg->g = g0 + tw_sim_time(rg->sim);
         if ((rc = tw_rig_step(rg, &njs, &nft, &lifted, msg, msgsz)))
-            return rc;
+            return tw_rig_explain(rg, rc, ep, msg, msgsz);
         tw_rig_pace(rg, rg->g);
         if ((rc = tw_rig_delay_release(&rg->dq, rg->g, rg->cl, rg->res, msg, msgsz)))
-            return rc;
+            return tw_rig_explain(rg, rc, ep, msg, msgsz);
         if (o->speed <= 0 && k % 100 == 99 && (rc = tw_rig_backpressure(rg, msg, msgsz)))
-            return rc;
+            return tw_rig_explain(rg, rc, ep, msg, msgsz);
     }
     rg->g = g0 + tw_sim_time(rg->sim);
     /* what is still in the delay line belongs to this episode: let its latency run out */
@@ -242,15 +254,15 @@ static int tw_rig_connect(tw_rig *rg, char *msg, size_t msgsz)
     int rc = tw_client_open(&co, &rg->cl, msg, msgsz);
     if (rc)
         return rc;
-    tw_stream_decl d[4 + TW_RIG_MAX_CAMS];
-    tw_rig_decls(rg->robot, o, d);
+    tw_stream_decl d[5 + TW_RIG_MAX_CAMS];
+    int n = tw_rig_decls(rg->robot, o, d);
     for (int i = 0; i < o->ncameras; i++)
-        tw_rig_cam_decl(rg->cams[i], (uint16_t)(TW_RIG_SID_CAM0 + i), i, &d[4 + i]);
-    if ((rc = tw_client_declare(rg->cl, d, 4 + (size_t)o->ncameras, msg, msgsz)))
+        tw_rig_cam_decl(rg->cams[i], (uint16_t)(TW_RIG_SID_CAM0 + i), i, &d[n + i]);
+    if ((rc = tw_client_declare(rg->cl, d, (size_t)(n + o->ncameras), msg, msgsz)))
         return rc;
     char why[512];
     if ((rc = tw_client_wait_ready(rg->cl, o->connect_timeout_ms, why, sizeof why)))
-        return tw_errf(msg, msgsz, rc, "recorder at %s: %s", o->url, why);
+        return tw_errf(msg, msgsz, rc, "%s", why); /* names the URL and the cause */
     return 0;
 }
 
@@ -268,7 +280,7 @@ static int tw_rig_setup(tw_rig *rg, char *msg, size_t msgsz)
     so.seed = o->seed;
     if ((rc = tw_sim_new(rg->robot, &o->perturb, &so, &rg->sim, msg, msgsz)))
         return rc;
-    if ((rc = tw_rig_delay_init(&rg->dq, o->perturb.latency_ms * 1e-3, o->js_rate + o->ft_rate + o->action_rate,
+    if ((rc = tw_rig_delay_init(&rg->dq, o->perturb.latency_ms * 1e-3, 2 * o->js_rate + o->ft_rate + o->action_rate,
                                 msg, msgsz)))
         return rc;
     if (!(rg->stats = malloc(sizeof *rg->stats)))

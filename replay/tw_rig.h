@@ -13,7 +13,10 @@
  *
  * Streams (ids fixed): 1 joint_state [3,N] float64 (rows position rad|m, velocity, effort N·m|N);
  * 2 wrench [6] float64 (fx fy fz N, tx ty tz N·m, frame tw_ft_site); 3 action [nu] float64 (actuator
- * ctrl, axes = actuator names); 4 events (JSON {"event":"grasp"|"release"}); 10.. cameras (H.264). */
+ * ctrl, axes = actuator names); 4 events (JSON {"event":"grasp"|"release"}); 5 object_state [13] float64
+ * (only when the scene has a free object: its qpos x y z qw qx qy qz and qvel, world frame, at the
+ * joint-state rate, noise-free like motion capture; replay needs it to put the object where it was);
+ * 10.. cameras (H.264). */
 #ifndef TW_RIG_H
 #define TW_RIG_H
 
@@ -47,7 +50,7 @@ typedef struct {
 } tw_rig_opts;
 
 typedef struct {
-    uint64_t joint_state, wrench, action, events, video[TW_RIG_MAX_CAMS]; /* frames queued */
+    uint64_t joint_state, wrench, action, events, object, video[TW_RIG_MAX_CAMS]; /* frames queued */
     uint64_t dropped, lost, reconnects;  /* from the client's counters */
     int episodes_done;
     double sim_s, wall_s;

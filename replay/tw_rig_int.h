@@ -5,7 +5,7 @@
 #include "tw_client.h"
 #include "tw_rig.h"
 
-enum { TW_RIG_SID_JS = 1, TW_RIG_SID_WRENCH = 2, TW_RIG_SID_ACTION = 3, TW_RIG_SID_EVENTS = 4, TW_RIG_SID_CAM0 = 10 };
+enum { TW_RIG_SID_JS = 1, TW_RIG_SID_WRENCH = 2, TW_RIG_SID_ACTION = 3, TW_RIG_SID_EVENTS = 4, TW_RIG_SID_OBJECT = 5, TW_RIG_SID_CAM0 = 10 };
 
 #define TW_RIG_ITEM_MAX 1024 /* payload bytes of one delayed signal sample (3 x 32 x 8 = 768 max) */
 
@@ -31,6 +31,7 @@ int tw_rig_delay_push(tw_rig_delay *q, double release_g, uint16_t sid, int64_t t
  * Returns 0 or the client's error. */
 int tw_rig_delay_release(tw_rig_delay *q, double g, tw_client *c, tw_rig_result *res, char *msg, size_t msgsz);
 
-/* Stream declarations for robot r: joint state, wrench, action, events (4 entries). */
-void tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[4]);
+/* Stream declarations for robot r: joint state, wrench, action, events, and the object's state when
+ * the scene has a free object; returns how many (4 or 5). */
+int tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[5]);
 #endif

@@ -49,6 +49,7 @@ static uint64_t *tw_rig_counter(tw_rig_result *res, uint16_t sid)
     case TW_RIG_SID_JS: return &res->joint_state;
     case TW_RIG_SID_WRENCH: return &res->wrench;
     case TW_RIG_SID_ACTION: return &res->action;
+    case TW_RIG_SID_OBJECT: return &res->object;
     default: return &res->events;
     }
 }
@@ -77,9 +78,10 @@ static void tw_rig_axes(tw_stream_decl *d, int n, const char *const *names)
         snprintf(d->axes[i], sizeof d->axes[i], "%s", names[i]);
 }
 
-void tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[4])
+int tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[5])
 {
     static const char *const wrench_axes[] = {"fx", "fy", "fz", "tx", "ty", "tz"};
+    static const char *const object_axes[] = {"x", "y", "z", "qw", "qx", "qy", "qz", "vx", "vy", "vz", "wx", "wy", "wz"};
     const mjModel *m = r->m;
     const char *act[TW_ROBOT_MAX_ACT];
     char actbuf[TW_ROBOT_MAX_ACT][32];
@@ -91,7 +93,7 @@ void tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[4])
         }
         act[a] = nm;
     }
-    memset(d, 0, 4 * sizeof *d);
+    memset(d, 0, 5 * sizeof *d);
     d[0] = (tw_stream_decl){.id = TW_RIG_SID_JS, .kind = TW_KIND_JOINT_STATE, .dtype = TW_DTYPE_FLOAT64, .ndim = 2,
                             .shape = {3, (uint32_t)r->njoint}, .rate_hz = o->js_rate};
     snprintf(d[0].name, sizeof d[0].name, "joint_state");
@@ -110,6 +112,16 @@ void tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[4])
     tw_rig_axes(&d[2], m->nu, act);
     d[3] = (tw_stream_decl){.id = TW_RIG_SID_EVENTS, .kind = TW_KIND_EVENT, .dtype = TW_DTYPE_BYTES, .rate_hz = 1};
     snprintf(d[3].name, sizeof d[3].name, "events");
+    if (r->object_body < 0)
+        return 4;
+    /* the object's free-joint state (motion capture): replay needs it to reconstruct contacts */
+    d[4] = (tw_stream_decl){.id = TW_RIG_SID_OBJECT, .kind = TW_KIND_TENSOR, .dtype = TW_DTYPE_FLOAT64, .ndim = 1,
+                            .shape = {13}, .rate_hz = o->js_rate};
+    snprintf(d[4].name, sizeof d[4].name, "object_state");
+    snprintf(d[4].units, sizeof d[4].units, "m;1;m/s;rad/s");
+    snprintf(d[4].frame, sizeof d[4].frame, "world:%s", r->m->names + r->m->name_bodyadr[r->object_body]);
+    tw_rig_axes(&d[4], 13, object_axes);
+    return 5;
 }
 
 int tw_rig_write_truth(const tw_rig_opts *o, const tw_robot *r, const tw_rig_result *res, char *msg, size_t msgsz)

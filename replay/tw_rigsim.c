@@ -170,6 +170,11 @@ int tw_sim_step(tw_sim *s, tw_sample *clean, tw_sample *noisy, int *new_action, 
         clean->qpos[i] = d->qpos[r->qadr[i]];
         clean->qvel[i] = d->qvel[r->vadr[i]];
     }
+    if (r->object_qadr >= 0) {
+        int dof = m->jnt_dofadr[m->body_jntadr[r->object_body]];
+        mju_copy(clean->object, d->qpos + r->object_qadr, 7);
+        mju_copy(clean->object + 7, d->qvel + dof, 6);
+    }
     mj_step2(m, d); /* actuation, acceleration, constraints, acc sensors at t; then integrate to t+h */
     /* the integrator may have replaced d->qacc by its implicit one: recompute the forward-pass qacc
      * M^-1 (qfrc_smooth + qfrc_constraint) from the still-valid factorisation at t */

@@ -290,6 +290,9 @@ static int tw_robot_index(tw_robot *r, char *msg, size_t msgsz)
 int tw_robot_load(const char *path, tw_robot **out, char *msg, size_t msgsz)
 {
     *out = NULL;
+    /* "builtin" names the shipped model everywhere a model path is taken (rig, replay, simgen, fuse, gap). */
+    if (path && !strcmp(path, "builtin"))
+        path = NULL;
     tw_mj_init();
     tw_robot *r = calloc(1, sizeof *r);
     if (!r)

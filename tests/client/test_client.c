@@ -25,7 +25,7 @@ typedef struct {
     tts *srv;
     tw_client *c;
     char url[64];
-    int errors, fatal_errors, last_err;
+    _Atomic int errors, fatal_errors, last_err; /* written by the client's thread */
     int64_t clock_offset; /* added to CLOCK_REALTIME by the injected clock */
 } fixture;
 

@@ -61,7 +61,7 @@ static uint64_t write_and_kill(const char *dir, int delay_ms)
     return ticks;
 }
 
-static void check_recovered(const char *dir, uint64_t flushed)
+static void check_recovered(const char *dir, uint64_t flushed, int with_h5py)
 {
     tw_episode *e = NULL;
     char msg[512];
@@ -72,29 +72,31 @@ static void check_recovered(const char *dir, uint64_t flushed)
     assert_int_equal(tw_episode_open(dir, &e, msg, sizeof msg), 0);
     assert_string_equal(tw_episode_get_meta(e)->status, TW_EP_INTERRUPTED);
     /* everything up to the last flush, exactly, for every stream */
-    double data[21];
     for (int s = 0; s < EP_NSTREAMS; s++) {
         uint64_t n = tw_episode_nsamples(e, (size_t)s), want = ep_count(s, flushed);
         if (n < want)
             fail_msg("stream %d: %llu samples after recovery, %llu were flushed", s, (unsigned long long)n,
                      (unsigned long long)want);
+        int fixed = s != EP_EVENT && s < EP_H264;
+        size_t elems = fixed ? tw_decl_elems(tw_episode_decl(e, (size_t)s)) : 0;
+        int64_t *t = malloc((n + 1) * 8);
+        uint64_t *q = malloc((n + 1) * 8);
+        double *data = malloc((n * elems + 1) * 8);
+        assert_int_equal(tw_episode_read(e, (size_t)s, 0, n, t, NULL, q, fixed ? data : NULL, msg, sizeof msg), 0);
         for (uint64_t k = 0; k < n; k++) {
-            int64_t t;
-            uint64_t q;
-            int fixed = s != EP_EVENT && s < EP_H264;
-            assert_int_equal(tw_episode_read(e, (size_t)s, k, 1, &t, NULL, &q, fixed ? data : NULL, msg, sizeof msg), 0);
-            assert_int_equal(q, k);
-            assert_int_equal(t, ep_t_src(s, k));
-            if (fixed)
-                assert_true(data[0] == ep_value(s, k, 0));
+            assert_int_equal(q[k], k);
+            assert_int_equal(t[k], ep_t_src(s, k));
+            for (size_t x = 0; x < elems; x++)
+                assert_true(data[k * elems + x] == ep_value(s, k, x));
         }
+        free(t), free(q), free(data);
     }
     size_t nerr = 99;
     assert_int_equal(tw_episode_verify(e, NULL, NULL, &nerr, msg, sizeof msg), 0);
     assert_int_equal(nerr, 0); /* includes: video index == frames in the file */
     tw_episode_close_reader(e);
     const char *py = getenv("PYTHON"), *src = getenv("TW_SOURCE_ROOT");
-    if (py && src)
+    if (py && src && with_h5py)
         assert_int_equal(ep_sh("%s %s/tests/episode/check_episode.py %s %llu 100000000 interrupted", py, src, dir,
                                (unsigned long long)flushed), 0);
     /* a second recovery finds a finished episode and leaves it alone */
@@ -108,13 +110,13 @@ static void test_kill9_at_random_moments_then_recover(void **state)
     assert_non_null(ep_tmpdir(root, sizeof root));
     unsigned seed = (unsigned)time(NULL);
     srand(seed);
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0; round < 2; round++) {
         snprintf(dir, sizeof dir, "%s/ep%d", root, round);
-        int delay = rand() % 400;
+        int delay = rand() % 300;
         uint64_t flushed = write_and_kill(dir, delay);
         print_message("round %d (seed %u): killed after %d ms, %llu ticks flushed\n", round, seed, delay,
                       (unsigned long long)flushed);
-        check_recovered(dir, flushed);
+        check_recovered(dir, flushed, round == 0);
     }
     ep_rmtree(root);
 }
@@ -131,7 +133,7 @@ static void test_torn_journal_tail_is_dropped(void **state)
     static const unsigned char half[] = {0x54, 0x57, 0x52, 0x4a, 2, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 2, 3, 4, 9, 9};
     fwrite(half, 1, sizeof half, f);
     fclose(f);
-    check_recovered(dir, flushed);
+    check_recovered(dir, flushed, 1);
     ep_rmtree(root);
 }
 

@@ -233,18 +233,27 @@ static void test_bad_input_refused_others_continue(void **state)
     /* control flood: far more than 200 messages per second */
     for (int i = 0; i < 400; i++)
         rawws_send_text(&b, "{\"type\":\"metadata\",\"metadata\":{}}");
-    int rate_limited = 0;
+    int rate_limited = 0, op;
     for (;;) {
         e = rawws_wait_type(&b, "error", 3000);
         if (!e)
             break;
-        rate_limited |= !strcmp(err_code(e), "RATE_LIMIT");
+        rate_limited |= !strcmp(err_code(e), "RATE_LIMIT") && json_is_true(json_object_get(e, "fatal"));
         json_decref(e);
         if (rate_limited)
             break;
     }
-    assert_true(rate_limited);
-    /* oversize: one message above TW_MAX_BINARY_MSG is refused and the session closed */
+    assert_true(rate_limited); /* the flood is shed: fatal, connection closed */
+    char *d;
+    size_t dl;
+    while (rawws_recv(&b, &op, &d, &dl, 5000) == 1)
+        free(d);
+    assert_true(b.closed);
+    assert_int_equal(b.close_code, 1008);
+    rawws_close(&b);
+
+    /* oversize: one message above TW_MAX_BINARY_MSG is refused and the session closed (1009) */
+    assert_int_equal(fx_session(&b, f, "big"), 0);
     size_t big = TW_MAX_BINARY_MSG + 1024;
     uint8_t *huge = calloc(1, big);
     rawws_send_binary(&b, huge, big); /* the server may close before we finish */
@@ -254,12 +263,10 @@ static void test_bad_input_refused_others_continue(void **state)
     assert_string_equal(err_code(e), "TOO_BIG");
     assert_true(json_is_true(json_object_get(e, "fatal")));
     json_decref(e);
-    int op;
-    char *d;
-    size_t dl;
     while (rawws_recv(&b, &op, &d, &dl, 5000) == 1)
         free(d);
     assert_true(b.closed);
+    assert_int_equal(b.close_code, 1009);
     rawws_close(&b);
 
     /* data before hello: fatal STATE, closed */
@@ -313,7 +320,12 @@ static void test_kill9_loses_at_most_flush_interval(void **state)
         assert_int_equal(fx_send_arm(&w, FX_ARM, (uint64_t)i * 100, 100, 50), 0);
         ms(20);
     }
-    ms(5 * flush_ms); /* everything above is now older than the flush interval */
+    /* an acknowledged round trip: the recorder has taken everything above off the socket */
+    assert_int_equal(fx_send_json(&w, json_pack("{s:s, s:{s:i}}", "type", "metadata", "metadata", "n", 3000)), 0);
+    json_t *a = rawws_wait_type(&w, "ack", 10000);
+    assert_non_null(a);
+    json_decref(a);
+    ms(5 * flush_ms); /* ...and it is now older than the flush interval */
     assert_int_equal(fx_send_arm(&w, FX_ARM, 3000, 1000, 50), 0); /* these may be lost */
     assert_int_equal(recfx_stop(f, SIGKILL), 128 + SIGKILL);
     rawws_close(&w);
@@ -361,9 +373,9 @@ static void test_disk_full_handled(void **state)
     fprintf(stderr, "disk full reported as %s: %s\n", err_code(e),
             json_string_value(json_object_get(e, "message")));
     assert_true(!strcmp(err_code(e), "NOSPACE") || !strcmp(err_code(e), "IO") || !strcmp(err_code(e), "HDF5"));
-    assert_false(json_is_true(json_object_get(e, "fatal")));
+    assert_true(json_is_true(json_object_get(e, "fatal"))); /* protocol.md: the session ends */
     json_decref(e);
-    /* still serving: the same session gets answers, a new session is welcomed */
+    /* still serving: /status answers and a new session is welcomed */
     char *body = NULL, auth[128];
     snprintf(auth, sizeof auth, "Bearer %s", f->token);
     assert_int_equal(http_get(f->port, "/status", auth, &body), 200);

@@ -279,7 +279,7 @@ static void test_video_sync_and_missing_video(void **st)
     tw_replay_summary_free(s);
 }
 
-/* Same numbers whatever the thread count. */
+/* Same numbers whatever the thread count (reconstruction split, divergence beside it). */
 static void test_threads_give_the_same_result(void **st)
 {
     synth_opts so;
@@ -296,6 +296,9 @@ static void test_threads_give_the_same_result(void **st)
     assert_int_equal(tw_replay_run(dir, &ro, &s2, msg, sizeof msg), 0);
     for (int j = 0; j < s1->nj; j++)
         assert_true(s1->rmse[j] == s2->rmse[j]);
+    for (int h = 0; h < TW_REPLAY_NHORIZONS; h++) /* rollouts on their own thread: same numbers */
+        assert_true(s1->div_q[h] == s2->div_q[h] || (isnan(s1->div_q[h]) && isnan(s2->div_q[h])));
+    assert_true(isfinite(s1->div_q[TW_REPLAY_NHORIZONS - 1]));
     tw_replay_summary_free(s1);
     tw_replay_summary_free(s2);
 }

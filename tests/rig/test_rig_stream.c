@@ -1,0 +1,230 @@
+/* `tw rig` against a real websocket server (the client tests' server, in-process): what arrives is
+ * counted per stream (rates over a 10 s simulated run, not wall-clock timing), and the failure
+ * modes end with a clear message and a non-zero exit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "tw_test_server.h"
+
+#define TOKEN "rig-test-token-0123456789"
+
+static char g_dir[256];
+
+static const char *tw_bin(void)
+{
+    const char *b = getenv("TW_BIN");
+    return b ? b : "cli/tw";
+}
+
+static void path_in(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", g_dir, name); }
+
+static void write_file(const char *name, const char *text)
+{
+    char p[512];
+    path_in(p, sizeof p, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Starts tw rig with the given extra arguments, stderr to g_dir/stderr.txt; returns the pid. */
+static pid_t spawn_rig(const char *url, const char *token_file, const char *const *extra)
+{
+    char tok[512], err[512];
+    path_in(tok, sizeof tok, token_file);
+    path_in(err, sizeof err, "stderr.txt");
+    const char *argv[48] = {tw_bin(), "rig", "--url", url, "--token-file", tok};
+    int n = 6;
+    for (; extra && *extra && n < 46; extra++)
+        argv[n++] = *extra;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen(err, "w", stderr) || !freopen("/dev/null", "w", stdout))
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_rig(pid_t pid)
+{
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int run_rig(const char *url, const char *token_file, const char *const *extra)
+{
+    return wait_rig(spawn_rig(url, token_file, extra));
+}
+
+static int stderr_has(const char *needle)
+{
+    char p[512], buf[8192] = "";
+    path_in(p, sizeof p, "stderr.txt");
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    if (!strstr(buf, needle)) {
+        print_message("stderr does not mention '%s':\n%s\n", needle, buf);
+        return 0;
+    }
+    return 1;
+}
+
+static void url_of(tts *s, char *buf, size_t n) { snprintf(buf, n, "ws://127.0.0.1:%d", tts_port(s)); }
+
+static void assert_within_1pct(uint64_t got, double want, const char *what)
+{
+    print_message("%-12s %llu frames (expected %.0f)\n", what, (unsigned long long)got, want);
+    if (!((double)got >= 0.99 * want && (double)got <= 1.01 * want))
+        fail_msg("%s: %llu frames, expected %.0f within 1%%", what, (unsigned long long)got, want);
+}
+
+static void test_rates_over_10s(void **st)
+{
+    tts *s;
+    char url[64], truth[512];
+    assert_int_equal(tts_start(TOKEN, 0, &s), 0);
+    url_of(s, url, sizeof url);
+    path_in(truth, sizeof truth, "truth.json");
+    const char *extra[] = {"--speed", "0", "--duration", "10", "--seed", "3", "--perturb", "damping=2,latency_ms=20",
+                           "--noise", "0.5", "--camera-size", "320x240", "--truth", truth, NULL};
+    int rc = run_rig(url, "token", extra);
+    tts_counts n;
+    tts_counts_get(s, &n);
+    tts_stop(s);
+    assert_int_equal(rc, 0);
+    assert_int_equal(n.starts, 1);
+    assert_int_equal(n.stops, 1);
+    assert_int_equal(n.bad_frames, 0);
+    assert_within_1pct(n.streams[1].frames, 10 * 500, "joint_state");
+    assert_within_1pct(n.streams[2].frames, 10 * 500, "wrench");
+    assert_within_1pct(n.streams[3].frames, 10 * 100, "action");
+    assert_within_1pct(n.streams[5].frames, 10 * 500, "object");
+    assert_within_1pct(n.streams[10].frames, 10 * 30, "video");
+    assert_true(n.streams[4].frames >= 2); /* at least one grasp and one release */
+    for (int id = 1; id <= 5; id++)
+        assert_int_equal(n.streams[id].gaps, 0);
+    assert_string_equal(n.last_task, "pick and place the red box");
+    /* the ground truth, kept apart from the stream */
+    json_error_t e;
+    json_t *t = json_load_file(truth, 0, &e);
+    assert_non_null(t);
+    assert_int_equal(json_integer_value(json_object_get(t, "seed")), 3);
+    json_t *p = json_object_get(t, "perturbation");
+    assert_true(json_real_value(json_object_get(p, "damping")) == 2.0);
+    assert_true(json_real_value(json_object_get(p, "latency_ms")) == 20.0);
+    assert_true(json_real_value(json_object_get(t, "noise")) == 0.5);
+    assert_string_equal(json_string_value(json_object_get(t, "model")), "builtin");
+    json_decref(t);
+}
+
+static void test_wrong_token_exits_nonzero(void **st)
+{
+    tts *s;
+    char url[64];
+    assert_int_equal(tts_start(TOKEN, 0, &s), 0);
+    url_of(s, url, sizeof url);
+    const char *extra[] = {"--speed", "0", "--duration", "1", "--camera", "none", "--retries", "1", NULL};
+    int rc = run_rig(url, "badtoken", extra);
+    tts_counts n;
+    tts_counts_get(s, &n);
+    tts_stop(s);
+    assert_int_equal(rc, 1);
+    assert_true(n.auth_refused >= 1);
+    assert_int_equal(n.starts, 0);
+    assert_true(stderr_has(url));
+}
+
+static void test_absent_recorder_exits_nonzero(void **st)
+{
+    tts *s;
+    char url[64];
+    assert_int_equal(tts_start(TOKEN, 0, &s), 0); /* find a free port, then close it */
+    url_of(s, url, sizeof url);
+    tts_stop(s);
+    const char *extra[] = {"--speed", "0", "--duration", "1", "--camera", "none", "--retries", "1", NULL};
+    assert_int_equal(run_rig(url, "token", extra), 1);
+    assert_true(stderr_has(url));
+}
+
+static void test_recorder_gone_mid_stream_exits_nonzero(void **st)
+{
+    tts *s;
+    char url[64];
+    assert_int_equal(tts_start(TOKEN, 0, &s), 0);
+    url_of(s, url, sizeof url);
+    const char *extra[] = {"--speed", "1", "--duration", "30", "--camera", "none", "--retries", "2", NULL};
+    pid_t pid = spawn_rig(url, "token", extra);
+    tts_counts n = {0};
+    for (int i = 0; i < 100 && n.streams[1].frames < 200; i++) { /* wait until data flows */
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+        tts_counts_get(s, &n);
+    }
+    assert_true(n.streams[1].frames >= 200);
+    tts_stop(s); /* the recorder goes away for good */
+    assert_int_equal(wait_rig(pid), 1);
+    assert_true(stderr_has("tw rig:"));
+}
+
+static void test_bad_flags_are_usage_errors(void **st)
+{
+    const char *bad_perturb[] = {"--perturb", "dampin=2", NULL};
+    assert_int_equal(run_rig("ws://127.0.0.1:1", "token", bad_perturb), 2);
+    assert_true(stderr_has("dampin"));
+    const char *bad_rate[] = {"--js-rate", "1000", "--camera", "none", NULL}; /* above the 500 Hz physics */
+    assert_int_equal(run_rig("ws://127.0.0.1:1", "token", bad_rate), 1);
+    assert_true(stderr_has("--js-rate"));
+    const char *bad_model[] = {"--model", "/nonexistent/robot.xml", NULL};
+    assert_int_equal(run_rig("ws://127.0.0.1:1", "token", bad_model), 1);
+    assert_true(stderr_has("/nonexistent/robot.xml"));
+}
+
+static int setup(void **st)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/tw_rig_test.XXXXXX");
+    if (!mkdtemp(g_dir))
+        return -1;
+    write_file("token", TOKEN "\n");
+    write_file("badtoken", "not-the-token\n");
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rates_over_10s),
+        cmocka_unit_test(test_wrong_token_exits_nonzero),
+        cmocka_unit_test(test_absent_recorder_exits_nonzero),
+        cmocka_unit_test(test_recorder_gone_mid_stream_exits_nonzero),
+        cmocka_unit_test(test_bad_flags_are_usage_errors),
+    };
+    return cmocka_run_group_tests_name("tw rig streaming", tests, setup, teardown);
+}
