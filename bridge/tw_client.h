@@ -45,7 +45,9 @@ typedef struct {
     size_t batch_bytes;       /* max bytes of frames per websocket binary message; default 64 KiB */
     uint32_t backoff_min_ms;  /* first retry delay; doubles per failed attempt; default 100 */
     uint32_t backoff_max_ms;  /* cap of the retry delay; default 5000 */
-    int max_retries;          /* consecutive failed attempts before TW_CLIENT_FAILED; default 10; <0 forever */
+    int max_retries;          /* consecutive failed attempts before TW_CLIENT_FAILED; default 10;
+                               * <0 forever. A refused token (HTTP 401/403 or a fatal AUTH
+                               * error) fails at once: retrying cannot fix it. */
     uint32_t ping_interval_ms; /* client-initiated clock pings; 0 disables; default 1000 */
     int tls_insecure;         /* wss: accept self-signed / mismatching certificates */
     /* Clock for timestamps in clock sync (ns). Default: CLOCK_REALTIME. */
@@ -98,9 +100,12 @@ void tw_client_close(tw_client *c);
 int tw_client_declare(tw_client *c, const tw_stream_decl *decls, size_t n, char *msg, size_t msgsz);
 
 /* Queues one sample: assigns the stream's next seq and encodes header+payload into the
- * buffer. Never blocks. Returns 0; TW_EFULL (counted as dropped) when the buffer lacks
- * room; TW_EUNKNOWN_STREAM / TW_ESHAPE / TW_ETOO_BIG for a frame the server would refuse;
- * TW_ECONNECT or TW_EAUTH once the client has FAILED. flags: TW_FLAG_KEYFRAME etc. */
+ * buffer. Never blocks. Returns 0; TW_EFULL (counted as dropped; the seq is used up so
+ * the receiver sees the gap) when the buffer lacks room; TW_EUNKNOWN_STREAM, TW_ESHAPE,
+ * TW_ETOO_BIG or TW_ESCHEMA (video/event payload the codec rejects) for a frame the server
+ * would refuse, with the reason in stats.last_error_msg and no seq used; TW_EINVAL for
+ * unknown flag bits; TW_ECONNECT / TW_EAUTH once the client has FAILED.
+ * flags: TW_FLAG_KEYFRAME (video), TW_FLAG_DISCONT (set by the library after a drop). */
 int tw_client_send(tw_client *c, uint16_t stream_id, int64_t t_src_ns, uint16_t flags,
                    const void *payload, size_t len);
 

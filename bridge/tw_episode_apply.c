@@ -132,7 +132,7 @@ static int split_strs(const uint8_t *p, size_t len, const char **out, int k)
     return 0;
 }
 
-int tw_build_apply(tw_tw_builder *b, uint32_t type, const uint8_t *p, uint32_t len, char *msg, size_t msgsz)
+int tw_build_apply(tw_builder *b, uint32_t type, const uint8_t *p, uint32_t len, char *msg, size_t msgsz)
 {
     const char *s[3];
     int64_t v[3];

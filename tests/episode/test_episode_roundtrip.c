@@ -277,6 +277,23 @@ static void test_truncated_or_corrupt_file_is_an_error(void **state)
     corrupt_and_open(f->dir, "garbage");
 }
 
+/* recovery cuts a crashed video file to its index: packets copied, nothing re-encoded */
+static void test_video_truncate_keeps_exact_frames(void **state)
+{
+    fx *f = *state;
+    char cut[400], msg[256];
+    snprintf(cut, sizeof cut, "%s/cut.mkv", f->root);
+    assert_int_equal(ep_sh("cp %s/cam_h264.mkv %s", f->dir, cut), 0);
+    assert_int_equal(tw_video_truncate(cut, 11, msg, sizeof msg), 0);
+    uint64_t frames = 0, keys = 0;
+    assert_int_equal(tw_video_count_frames(cut, &frames, &keys, msg, sizeof msg), 0);
+    assert_int_equal(frames, 11);
+    assert_int_equal(keys, 2); /* frames 0 and 8 */
+    assert_int_equal(ep_sh("test $(ffprobe -v error -count_frames -select_streams v:0 -show_entries "
+                           "stream=nb_read_frames -of csv=p=0 %s) = 11", cut), 0);
+    assert_int_equal(tw_video_count_frames("/nonexistent.mkv", &frames, NULL, msg, sizeof msg), TW_ENOT_FOUND);
+}
+
 /* simgen promises the same bytes for the same seed: no timestamps may leak into the file */
 static void write_sim(const char *dir)
 {
@@ -328,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_bad_calls_get_errors),
         cmocka_unit_test(test_truncated_or_corrupt_file_is_an_error),
         cmocka_unit_test(test_sim_episode_is_byte_identical),
+        cmocka_unit_test(test_video_truncate_keeps_exact_frames),
     };
     return cmocka_run_group_tests_name("episode_roundtrip", tests, setup, teardown);
 }

@@ -1,0 +1,64 @@
+/* Internal to tw_sysid*.c. */
+#ifndef TW_SYSID_INT_H
+#define TW_SYSID_INT_H
+
+#include "tw_sysid.h"
+
+struct tw_sysid_data {
+    const tw_robot *nominal;
+    mjData *d;                 /* nominal model, for the contact classification */
+    tw_sysid_qacc qacc;
+    int root;                  /* body_rootid of the robot's kinematic tree */
+    size_t n, cap;
+    tw_sysid_sample *s;        /* [n] */
+    uint8_t *contact;          /* [n] 1 = the robot touches something at that step */
+    int nsegments;             /* max segment + 1 */
+};
+
+/* Residual channels of one sample: [0, nj) actuator, [nj, 2nj) inverse, [2nj, 2nj+6) wrench. */
+enum { TW_SYSID_B_ACT = 0, TW_SYSID_B_INV = 1, TW_SYSID_B_WR = 2, TW_SYSID_NBLOCK = 3 };
+
+/* The fit's evaluation state: a const plan (data, weights) plus scratch. */
+typedef struct {
+    const tw_robot *nominal;
+    const tw_sysid_data *sd;
+    const tw_sysid_opts *o;
+    int nj, nch;
+    int block_on[TW_SYSID_NBLOCK];   /* blocks that depend on a fitted parameter */
+    double *scale;                   /* [nch] RMS of the recorded signal (0 = channel unused) */
+    double *w;                       /* [nch] weight: sqrt(W_b / n_b) / scale */
+    uint8_t *valid;                  /* [n x nch] entry takes part */
+    uint64_t nvalid[TW_SYSID_NBLOCK];
+    mjData *d;                       /* shared by the candidate models (same sizes) */
+    int evals;
+    int err;                         /* first error inside an evaluation */
+    char errmsg[512];
+} tw_sysid_ctx;
+
+int tw_sysid_ctx_init(tw_sysid_ctx *c, const tw_robot *nominal, const tw_sysid_data *sd, const tw_sysid_opts *o,
+                      char *msg, size_t msgsz);
+void tw_sysid_ctx_free(tw_sysid_ctx *c);
+/* Raw residuals r[n x nch] (entries not valid are 0) for theta (o->nparam values, physical units). */
+int tw_sysid_residual(tw_sysid_ctx *c, const double *theta, double *r, char *msg, size_t msgsz);
+/* sum of (w r)^2 over valid entries; per-block normalised RMS into rms[3] (NaN when off). */
+double tw_sysid_objective(const tw_sysid_ctx *c, const double *r, double rms[TW_SYSID_NBLOCK]);
+
+/* ---- Nelder-Mead on the unit box (tw_sysid_nm.c) ---- */
+typedef double (*tw_nm_fn)(void *ctx, const double *u);  /* +inf for a failed evaluation */
+typedef void (*tw_nm_iter_fn)(void *ctx, int iterations, int evaluations, double fbest, const double *ubest);
+typedef struct {
+    double step;        /* initial simplex edge (0.1) */
+    double xtol;        /* stop when every vertex is within xtol of the best in every coordinate */
+    int max_evals, restarts;
+    tw_nm_iter_fn on_iter;
+} tw_nm_opts;
+typedef struct { int iterations, evaluations, restarts; } tw_nm_stats;
+/* Minimises f over [0,1]^n from u (in: start, out: best); points are clamped into the box. */
+double tw_nm_minimize(tw_nm_fn f, void *ctx, int n, double *u, const tw_nm_opts *o, tw_nm_stats *st);
+
+/* ---- uncertainty (tw_sysid_cov.c) ---- */
+/* std[p] of the estimate theta (physical units) and the HAC bandwidth used; std is NaN where the
+ * parameter is not identifiable from the data (singular information). */
+int tw_sysid_uncertainty(tw_sysid_ctx *c, const double *theta, double *std, int *lags, char *msg, size_t msgsz);
+
+#endif

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Integration tests for `tw wm` and `tw gap` (issue 7) on episodes recorded from the virtual rig.
+
+Run: test_wm.py CASE with CASE one of train_eval, gap_ratio. Env: TW_BIN."""
+import filecmp
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rigrec  # noqa: E402
+
+TW = rigrec.TW
+SPEC = {"damping": [0.5, 2.0], "payload_kg": [0.0, 0.5]}
+
+
+def run(args, ok=True):
+    p = subprocess.run([TW] + args, capture_output=True, text=True, timeout=600)
+    if ok and p.returncode != 0:
+        raise AssertionError(f"tw {' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
+    if not ok and p.returncode == 0:
+        raise AssertionError(f"tw {' '.join(args)} should have failed:\n{p.stdout}")
+    return p
+
+
+def case_train_eval(tmp):
+    rec = rigrec.record(tmp, episodes=4, duration=2, seed=3, perturb="damping=1.5")
+    spec = os.path.join(tmp, "spec.json")
+    json.dump(SPEC, open(spec, "w"))
+    sim = os.path.join(tmp, "sim")
+    run(["simgen", "--model", "builtin", "--episodes", "4", "--duration", "2", "--randomize", spec, "--seed", "2",
+         "--out", sim, "--quiet"])
+    fused = os.path.join(tmp, "fused")
+    run(["fuse", "--real", rec, "--sim", sim, "--ratio", "1:2", "--split", "0.5/0.25/0.25", "--seed", "1",
+         "--model", "builtin", "--out", fused])
+    common = ["--data", fused, "--epochs", "3", "--epoch-samples", "3000", "--quiet"]
+    run(["wm", "train", "--out", os.path.join(tmp, "m1"), "--seed", "5"] + common)
+    run(["wm", "train", "--out", os.path.join(tmp, "m2"), "--seed", "5"] + common)
+    run(["wm", "train", "--out", os.path.join(tmp, "m3"), "--seed", "6"] + common)
+    w = lambda m: os.path.join(tmp, m, "weights.f32")
+    assert filecmp.cmp(w("m1"), w("m2"), shallow=False), "same seed must give the same weights"
+    assert not filecmp.cmp(w("m1"), w("m3"), shallow=False), "another seed must give other weights"
+    meta = json.load(open(os.path.join(tmp, "m1", "model.json")))
+    assert meta["format"] == "teleworld.wm" and meta["version"].startswith("1.")
+    assert os.path.getsize(w("m1")) == 4 * meta["nparams"]
+
+    ev = json.loads(run(["wm", "eval", "--model", os.path.join(tmp, "m1"), "--data", fused, "--json"]).stdout)
+    ev2 = json.loads(run(["wm", "eval", "--model", os.path.join(tmp, "m2"), "--data", fused, "--json"]).stdout)
+    assert ev == ev2, "same model and data must give the same numbers"
+    for dom in ("real", "sim"):
+        d = ev[dom]
+        assert d["samples"] > 0, f"no {dom} test samples"
+        for g in ("joint_pos", "joint_vel", "ee"):
+            v = d["one_step_rmse"][g]
+            assert math.isfinite(v) and v >= 0, (dom, g, v)
+        r = d["rollout_rmse"]
+        # the model's own predictions fed back: error grows with the horizon
+        assert r["0.5"]["joint_pos"] > r["0.01"]["joint_pos"], r
+    table = run(["wm", "eval", "--model", os.path.join(tmp, "m1"), "--data", fused]).stdout
+    assert "real test:" in table and "joint_pos" in table
+
+    # bad input: clear errors, non-zero exit
+    p = run(["wm", "train", "--data", os.path.join(tmp, "nope"), "--out", os.path.join(tmp, "m4")], ok=False)
+    assert "manifest.json" in p.stderr, p.stderr
+    meta["version"] = "2.0"
+    json.dump(meta, open(os.path.join(tmp, "m3", "model.json"), "w"))
+    p = run(["wm", "eval", "--model", os.path.join(tmp, "m3"), "--data", fused], ok=False)
+    assert "version 2.0" in p.stderr, p.stderr
+    with open(w("m2"), "r+b") as f:
+        f.truncate(100)
+    p = run(["wm", "eval", "--model", os.path.join(tmp, "m2"), "--data", fused], ok=False)
+    assert "weights.f32" in p.stderr, p.stderr
+
+
+def gap(tmp, name, rec, extra=()):
+    spec = os.path.join(tmp, "spec.json")
+    json.dump(SPEC, open(spec, "w"))
+    out = os.path.join(tmp, name)
+    run(["gap", "--real", rec, "--randomize", spec, "--model", "builtin", "--out", out, "--ratios", "0,4,inf",
+         "--sim-episodes", "8", "--sim-duration", "3", "--epochs", "6", "--epoch-samples", "6000", "--seed", "4",
+         "--quiet"] + list(extra))
+    g = json.load(open(os.path.join(out, "gap.json")))
+    assert os.path.getsize(os.path.join(out, "gap.html")) > 1000
+    return g
+
+
+def case_gap_ratio(tmp):
+    inside = rigrec.record(os.path.join(tmp, "in") if os.makedirs(os.path.join(tmp, "in")) is None else "",
+                           episodes=5, duration=3, seed=11, perturb="damping=1.5,payload_kg=0.2", noise=0)
+    g = gap(tmp, "gap_in", inside)
+    e = g["real_test_error"]
+    assert e["4"] < e["0"], f"sim data inside the randomisation range should help: {e}"
+    phys = g["physics_gap"]
+    assert phys["episodes"] >= 1 and len(phys["torque_residual_rmse"]) == len(phys["joints"])
+    print("inside the range:", e)
+
+
+CASES = {"train_eval": case_train_eval, "gap_ratio": case_gap_ratio}
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory(prefix="tw-wm-") as tmp:
+        CASES[sys.argv[1]](tmp)
+    print("ok")
