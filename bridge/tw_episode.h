@@ -13,6 +13,7 @@
 #define TW_EPISODE_FORMAT "teleworld.episode"
 #define TW_EPISODE_MAJOR 1
 #define TW_EPISODE_MINOR 0
+#define TW_EPISODE_VERSION_STR "1.0" /* MAJOR.MINOR as stored in the files */
 
 /* Episode status attribute values. */
 #define TW_EP_RECORDING "recording"     /* open, or the writer died (recover it) */
@@ -135,6 +136,16 @@ const char *tw_episode_path(const tw_episode *e); /* the directory it was opened
 typedef void (*tw_episode_finding_fn)(void *ud, int error, const char *text);
 int tw_episode_verify(const tw_episode *e, tw_episode_finding_fn cb, void *ud, size_t *nerrors, char *msg,
                       size_t msgsz);
+
+/* tw_episode_close in two steps, so a recorder can end an episode on its writer thread and
+ * build episode.h5 (deflate: ~50 MB/s of signal data) elsewhere:
+ * tw_episode_end finishes the video files and the journal (END record, fsync) and frees w;
+ * it returns the writer's first write error, if any (the journal is then a valid prefix).
+ * tw_episode_build turns DIR's journal into episode.h5 (status NULL: the END record's, or
+ * "interrupted"; pass TW_EP_ERROR after a failed end) and removes the journal. HDF5 is not
+ * thread-safe: run builds and readers of one process one at a time. */
+int tw_episode_end(tw_episode_writer *w, const char *status, int success, char *msg, size_t msgsz);
+int tw_episode_build(const char *dir, const char *status, char *msg, size_t msgsz);
 
 /* Recovers every episode directory directly under root (and root itself if it is one).
  * cb gets each episode directory looked at, the result code, whether it changed, and a line

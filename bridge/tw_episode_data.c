@@ -19,6 +19,20 @@ static int range_ok(const tw_episode *e, size_t i, uint64_t start, uint64_t coun
     return 0;
 }
 
+/* Dataset k of stream i, kept open for the reader's life: per-call opens would dominate the
+ * small range reads replay and fuse make. The reader is not shared between threads. */
+static hid_t stream_ds(const tw_episode *e, size_t i, int k)
+{
+    static const char *names[4] = {"t_src_ns", "t_recv_ns", "seq", "data"};
+    tw_rstream *s = (tw_rstream *)&e->s[i];
+    if (s->ds[k] <= 0) {
+        char p[TW_MAX_NAME + 32];
+        snprintf(p, sizeof p, "%s/%s", s->group, names[k]);
+        s->ds[k] = H5Dopen2(e->f, p, H5P_DEFAULT);
+    }
+    return s->ds[k];
+}
+
 int tw_episode_read(const tw_episode *e, size_t i, uint64_t start, uint64_t count, int64_t *t_src_ns,
                     int64_t *t_recv_ns, uint64_t *seq, double *data, char *msg, size_t msgsz)
 {
@@ -29,19 +43,12 @@ int tw_episode_read(const tw_episode *e, size_t i, uint64_t start, uint64_t coun
                        "tw_episode_read_text)", s->decl.name, tw_kind_name(s->decl.kind));
     if (rc)
         return rc;
-    hid_t g = H5Gopen2(e->f, s->group, H5P_DEFAULT);
-    if (g < 0)
-        return tw_errf(msg, msgsz, TW_EHDF5, "%s: open /%s", e->dir, s->group);
+    void *out[4] = {t_src_ns, t_recv_ns, seq, data};
+    hid_t types[4] = {H5T_NATIVE_INT64, H5T_NATIVE_INT64, H5T_NATIVE_UINT64, H5T_NATIVE_DOUBLE};
     int r = 0;
-    if (t_src_ns)
-        r |= tw_h5_read_rows(g, "t_src_ns", H5T_NATIVE_INT64, start, count, t_src_ns);
-    if (t_recv_ns)
-        r |= tw_h5_read_rows(g, "t_recv_ns", H5T_NATIVE_INT64, start, count, t_recv_ns);
-    if (seq)
-        r |= tw_h5_read_rows(g, "seq", H5T_NATIVE_UINT64, start, count, seq);
-    if (data)
-        r |= tw_h5_read_rows(g, "data", H5T_NATIVE_DOUBLE, start, count, data);
-    H5Gclose(g);
+    for (int k = 0; !r && k < 4; k++)
+        if (out[k])
+            r = tw_h5_read_ds(stream_ds(e, i, k), types[k], start, count, out[k]);
     return r ? tw_errf(msg, msgsz, TW_EHDF5, "%s: read stream %s (file corrupt?)", e->dir, s->decl.name) : 0;
 }
 

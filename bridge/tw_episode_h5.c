@@ -156,7 +156,7 @@ static int root_attrs(tw_builder *b, const char *status_override)
     char *simtxt = json_is_object(sim) ? json_dumps(sim, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     const tw_episode_info *in = &b->info;
     hid_t f = b->f;
-    int rc = tw_h5_attr_str(f, "format", TW_EPISODE_FORMAT) | tw_h5_attr_str(f, "format_version", "1.0") |
+    int rc = tw_h5_attr_str(f, "format", TW_EPISODE_FORMAT) | tw_h5_attr_str(f, "format_version", TW_EPISODE_VERSION_STR) |
              tw_h5_attr_str(f, "episode_id", in->episode_id) | tw_h5_attr_str(f, "session_id", in->session_id) |
              tw_h5_attr_str(f, "task", in->task) | tw_h5_attr_str(f, "operator", in->operator_) |
              tw_h5_attr_str(f, "robot", in->robot) | tw_h5_attr_str(f, "domain", in->domain) |

@@ -26,7 +26,7 @@ int tw_episode_head_encode(const tw_episode_info *info, const tw_stream_decl *de
 {
     *out = NULL;
     json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:i, s:i}",
-                          "format", TW_EPISODE_FORMAT, "format_version", "1.0",
+                          "format", TW_EPISODE_FORMAT, "format_version", TW_EPISODE_VERSION_STR,
                           "episode_id", str_or_empty(info->episode_id), "session_id", str_or_empty(info->session_id),
                           "task", str_or_empty(info->task), "operator", str_or_empty(info->operator_),
                           "robot", str_or_empty(info->robot), "domain", str_or_empty(info->domain ? info->domain : "real"),

@@ -94,6 +94,7 @@ typedef struct {
     int index;                    /* declaration order */
     char group[TW_MAX_NAME + 16]; /* "streams/<name>" */
     tw_episode_stream_stats st;
+    hid_t ds[4];                  /* t_src_ns, t_recv_ns, seq, data: opened on first read (0: not yet) */
 } tw_rstream;
 
 struct tw_episode {

@@ -220,6 +220,10 @@ void tw_episode_close_reader(tw_episode *e)
 {
     if (!e)
         return;
+    for (size_t i = 0; e->s && i < e->n; i++)
+        for (int k = 0; k < 4; k++)
+            if (e->s[i].ds[k] > 0)
+                H5Dclose(e->s[i].ds[k]);
     if (e->f > 0)
         H5Fclose(e->f);
     free(e->metadata);

@@ -392,7 +392,7 @@ static int write_end(tw_episode_writer *w, const char *status, int success, char
     return rc;
 }
 
-int tw_episode_close(tw_episode_writer *w, const char *status, int success, char *msg, size_t msgsz)
+int tw_episode_end(tw_episode_writer *w, const char *status, int success, char *msg, size_t msgsz)
 {
     if (!w)
         return 0;
@@ -411,15 +411,36 @@ int tw_episode_close(tw_episode_writer *w, const char *status, int success, char
     }
     if (!w->err && (rc = emit_all(w, msg, msgsz)) == 0)
         rc = write_end(w, status, success, msg, msgsz);
-    int failed = w->err != 0;
+    if (w->err && !rc)
+        rc = tw_errf(msg, msgsz, w->err, "episode %s: %s", w->dir, w->errmsg);
+    writer_free(w);
+    return rc;
+}
+
+int tw_episode_build(const char *dir, const char *status, char *msg, size_t msgsz)
+{
+    char m[512];
+    int rc = tw_episode_finish(dir, status, m, sizeof m);
+    if (rc)
+        return tw_errf(msg, msgsz, rc, "%s (the journal is kept: `tw recover` can finish it later)", m);
+    return 0;
+}
+
+int tw_episode_close(tw_episode_writer *w, const char *status, int success, char *msg, size_t msgsz)
+{
+    if (!w)
+        return 0;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", w->dir);
-    writer_free(w);
+    char m[512] = "";
+    int rc = tw_episode_end(w, status, success, m, sizeof m);
     /* after a write error the journal is a clean prefix (torn records are cut): build from it */
-    int brc = tw_episode_finish(dir, failed ? TW_EP_ERROR : NULL, m, sizeof m);
-    if (brc)
-        return tw_errf(msg, msgsz, brc, "%s (the journal is kept: `tw recover` can finish it later)", m);
-    return rc;
+    int brc = tw_episode_build(dir, rc ? TW_EP_ERROR : NULL, msg, msgsz);
+    if (!brc && rc && (rc == TW_ENOSPACE || rc == TW_EIO || rc == TW_EAV))
+        return 0; /* the write error is recorded as status "error"; the file is valid */
+    if (!brc && rc)
+        return tw_errf(msg, msgsz, rc, "%s", m);
+    return brc;
 }
 
 uint64_t tw_episode_bytes_written(const tw_episode_writer *w)

@@ -188,13 +188,10 @@ int64_t tw_h5_len(hid_t loc, const char *name)
     return r >= 1 && r <= 8 ? (int64_t)dims[0] : -1;
 }
 
-int tw_h5_read_rows(hid_t loc, const char *name, hid_t memtype, uint64_t start, uint64_t count, void *buf)
+int tw_h5_read_ds(hid_t ds, hid_t memtype, uint64_t start, uint64_t count, void *buf)
 {
     if (count == 0)
         return 0;
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (ds < 0)
-        return -1;
     hid_t fs = H5Dget_space(ds);
     int rank = H5Sget_simple_extent_ndims(fs);
     hsize_t dims[8] = {0}, st[8] = {start}, cnt[8] = {count};
@@ -209,6 +206,17 @@ int tw_h5_read_rows(hid_t loc, const char *name, hid_t memtype, uint64_t start, 
         H5Sclose(ms);
     }
     H5Sclose(fs);
-    H5Dclose(ds);
     return r < 0 ? -1 : 0;
+}
+
+int tw_h5_read_rows(hid_t loc, const char *name, hid_t memtype, uint64_t start, uint64_t count, void *buf)
+{
+    if (count == 0)
+        return 0;
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (ds < 0)
+        return -1;
+    int r = tw_h5_read_ds(ds, memtype, start, count, buf);
+    H5Dclose(ds);
+    return r;
 }

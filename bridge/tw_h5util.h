@@ -40,6 +40,7 @@ int tw_h5_get_i64(hid_t loc, const char *name, int64_t *v);
 /* Length of the 1-D (or first axis of an N-D) dataset loc/name; -1 when absent. */
 int64_t tw_h5_len(hid_t loc, const char *name);
 /* Reads rows [start, start+count) of loc/name converted to memtype; count*row elems in buf. */
+int tw_h5_read_ds(hid_t ds, hid_t memtype, uint64_t start, uint64_t count, void *buf);
 int tw_h5_read_rows(hid_t loc, const char *name, hid_t memtype, uint64_t start, uint64_t count, void *buf);
 
 #endif

@@ -3,6 +3,8 @@
  * as TW_ENOSPACE rather than a generic FFmpeg failure. */
 #include "tw_video.h"
 
+#include "tw_episode.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libavcodec/avcodec.h>
@@ -217,6 +219,9 @@ int tw_video_writer_open(const char *path, const tw_stream_decl *d, tw_video_emi
     }
     v->fmt->pb = pb;
     v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    /* every file states its format version (schemas/episode.md §4) */
+    av_dict_set(&v->fmt->metadata, "TELEWORLD_FORMAT", TW_EPISODE_FORMAT " " TW_EPISODE_VERSION_STR, 0);
+    av_dict_set(&v->fmt->metadata, "TELEWORLD_STREAM", d->name, 0);
     v->st = avformat_new_stream(v->fmt, NULL);
     if (!v->st) {
         rc = tw_errf(msg, msgsz, TW_ENOMEM, "video stream");

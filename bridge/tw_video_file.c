@@ -77,6 +77,7 @@ static int remux(AVFormatContext *in, int vs, const char *tmp, uint64_t nframes,
         goto done;
     }
     st->codecpar->codec_tag = 0;
+    av_dict_copy(&out->metadata, in->metadata, 0); /* keeps TELEWORLD_FORMAT */
     st->time_base = in->streams[vs]->time_base;
     if ((r = avio_open(&out->pb, tmp, AVIO_FLAG_WRITE)) < 0 || (r = avformat_write_header(out, NULL)) < 0) {
         rc = av_err(msg, msgsz, r, "write", tmp);

@@ -33,6 +33,8 @@ static void usage(FILE *f)
             "                      default: " TW_RIG_DEFAULT_PERTURB "\n"
             "  --noise SCALE       sensor noise scale (default %g; 0 = off): sigma = SCALE x {qpos 1e-4 rad,\n"
             "                      qvel 1e-3 rad/s, effort 0.02 N*m, force 0.05 N, torque 0.005 N*m}\n"
+            "                      (a --perturb spec without noise= uses this default; 'none' means noise 0\n"
+            "                      unless --noise says otherwise)\n"
             "                      '--perturb none --noise 0' streams exactly the nominal model's data\n"
             "  --truth FILE        write the ground truth (perturbation, seed, model, noise) here; the\n"
             "                      recorder never sees it\n"

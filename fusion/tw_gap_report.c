@@ -57,6 +57,19 @@ static void ratio_key(double r, char *buf, size_t n)
         snprintf(buf, n, "%g", r);
 }
 
+/* How much worse the sim-only model is on real test episodes than on sim test episodes, at the
+ * headline horizon: about 1 when the randomisation covers the real robot, well above 1 when it
+ * does not. NaN without a sim-only run. */
+static double transfer_gap(const tw_gap_opts *o, const gap_result *g)
+{
+    for (int i = 0; i < g->ncells; i++) {
+        const gap_cell *c = &g->cells[i];
+        if (isinf(c->ratio) && c->budget == o->budgets[0])
+            return c->headline / c->ev.sim.rollout_rmse[1][TW_GRP_JOINT_POS];
+    }
+    return NAN;
+}
+
 int tw_gap_write_json(const tw_gap_opts *o, const gap_result *g, char *msg, size_t msgsz)
 {
     json_t *j = json_object(), *cells = json_array(), *head = json_object(), *budgets = json_object();
@@ -83,6 +96,8 @@ int tw_gap_write_json(const tw_gap_opts *o, const gap_result *g, char *msg, size
         json_object_set_new(json_object_get(budgets, c->budget ? b : "all"), k, num(c->headline));
     }
     json_object_set_new(j, "real_test_error", head);
+    double tg = transfer_gap(o, g);
+    json_object_set_new(j, "transfer_gap", num(tg));
     json_object_set_new(j, "real_test_error_by_budget", budgets);
     json_object_set_new(j, "runs", cells);
     json_object_set(j, "physics_gap", g->physics ? g->physics : json_null());
@@ -149,6 +164,12 @@ int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size
         snprintf(title, sizeof title, "real-test error by mix ratio (real:sim), %d real training episode(s)", eps);
         tw_svg_bars(f, title, labels, v, n, "rad");
     }
+    double tg = transfer_gap(o, g);
+    if (isfinite(tg))
+        fprintf(f, "<p><b>Transfer gap %.2f</b>: the model trained on simulation alone is %.2f× as wrong on the "
+                   "real test episodes as on simulated ones (about 1 when the randomisation covers the real "
+                   "robot; well above 1 when it does not, and then sim data cannot stand in for real data).</p>",
+                tg, tg);
     fputs("<h2>World model error, real vs sim test episodes</h2><table><tr><th>ratio</th><th>budget</th>"
           "<th>real one-step q</th><th>real rollout q</th><th>sim one-step q</th><th>sim rollout q</th></tr>",
           f);

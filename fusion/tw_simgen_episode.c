@@ -1,6 +1,7 @@
-/* One simulated episode: tw_sim rollout -> episode writer, streams as the rig declares them
- * (joint_state [3, N] and wrench [6] at 500 Hz, action [nu] at the operator rate, grasp/release
- * events). Timestamps are the simulated time; the recorder clock equals the source clock (no offset). */
+/* One simulated episode: tw_sim rollout -> episode writer, with the rig's stream declarations
+ * (tw_rig_decls: joint_state, wrist_ft, action, events, object_state) and sampling schedule, so a sim
+ * episode looks like one the recorder captured from `tw rig`. Timestamps are simulated time; receive
+ * times lag by the sampled latency_ms, as the rig's delay line would deliver them; no clock offset. */
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
@@ -11,87 +12,55 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tw_rig_int.h"
 #include "tw_simgen_int.h"
 
-enum { SID_JOINT = 1, SID_ACTION = 2, SID_WRENCH = 3, NSTREAMS = 3 };
-#define BATCH 256 /* joint-rate rows buffered before one locked flush */
+#define BATCH 512 /* frames buffered before one locked flush */
 
 void tw_simgen_episode_name(uint64_t seed, uint64_t episode, char *buf, size_t bufsz)
 {
     snprintf(buf, bufsz, "sim-s%llu-%06llu", (unsigned long long)seed, (unsigned long long)episode);
 }
 
-static void decls_for(const tw_robot *r, double joint_hz, double action_hz, tw_stream_decl d[NSTREAMS])
-{
-    memset(d, 0, NSTREAMS * sizeof *d);
-    const mjModel *m = r->m;
-    d[0] = (tw_stream_decl){.id = SID_JOINT, .kind = TW_KIND_JOINT_STATE, .dtype = TW_DTYPE_FLOAT64, .ndim = 2,
-                            .shape = {3, (uint32_t)r->njoint}, .naxes = (uint32_t)r->njoint, .rate_hz = joint_hz};
-    snprintf(d[0].name, TW_MAX_NAME, "joint_state");
-    snprintf(d[0].units, TW_MAX_NAME, "rad;rad/s;N*m");
-    for (int i = 0; i < r->njoint; i++)
-        snprintf(d[0].axes[i], TW_MAX_NAME, "%s", r->jname[i]);
-    d[1] = (tw_stream_decl){.id = SID_ACTION, .kind = TW_KIND_ACTION, .dtype = TW_DTYPE_FLOAT64, .ndim = 1,
-                            .shape = {(uint32_t)m->nu}, .rate_hz = action_hz};
-    snprintf(d[1].name, TW_MAX_NAME, "action");
-    snprintf(d[1].units, TW_MAX_NAME, "ctrl");
-    if (m->nu <= TW_MAX_AXES) {
-        d[1].naxes = (uint32_t)m->nu;
-        for (int a = 0; a < m->nu; a++) {
-            const char *nm = m->names + m->name_actuatoradr[a];
-            if (*nm)
-                snprintf(d[1].axes[a], TW_MAX_NAME, "%s", nm);
-            else
-                snprintf(d[1].axes[a], TW_MAX_NAME, "actuator%d", a);
-        }
-    }
-    d[2] = (tw_stream_decl){.id = SID_WRENCH, .kind = TW_KIND_WRENCH, .dtype = TW_DTYPE_FLOAT64, .ndim = 1,
-                            .shape = {6}, .naxes = 6, .rate_hz = joint_hz};
-    snprintf(d[2].name, TW_MAX_NAME, "wrench");
-    snprintf(d[2].units, TW_MAX_NAME, "N;N*m");
-    snprintf(d[2].frame, TW_MAX_NAME, "%s", TW_FT_SITE_NAME);
-    static const char *ax[6] = {"fx", "fy", "fz", "tx", "ty", "tz"};
-    for (int i = 0; i < 6; i++)
-        snprintf(d[2].axes[i], TW_MAX_NAME, "%s", ax[i]);
-}
-
-/* Rows buffered between locked flushes. */
+/* Frames buffered between locked flushes (the rig's delay-line item, reused). */
 typedef struct {
-    int nj, nu;
-    size_t njoint_rows, naction_rows, nev;
-    int64_t jt[BATCH], at[BATCH], evt[BATCH];
-    int evk[BATCH];
-    double *joint, *wrench, *action; /* [BATCH x 3nj], [BATCH x 6], [BATCH x nu] */
-    uint64_t seq[NSTREAMS + 1];
+    size_t n;
+    tw_rig_item it[BATCH];
+    uint64_t seq[TW_RIG_SID_OBJECT + 1];
 } batch;
-
-static int append(tw_episode_writer *w, uint16_t id, uint64_t seq, int64_t t, const double *v, size_t n,
-                  char *msg, size_t msgsz)
-{
-    tw_frame f = {.stream_id = id, .payload_len = (uint32_t)(n * sizeof(double)), .seq = seq, .t_src_ns = t,
-                  .payload = (const uint8_t *)v};
-    return tw_episode_append(w, &f, t, msg, msgsz);
-}
 
 static int flush(batch *b, tw_episode_writer *w, pthread_mutex_t *lock, char *msg, size_t msgsz)
 {
     int rc = 0;
     pthread_mutex_lock(lock);
-    for (size_t i = 0; i < b->njoint_rows && !rc; i++) {
-        rc = append(w, SID_JOINT, b->seq[SID_JOINT]++, b->jt[i], b->joint + i * 3 * (size_t)b->nj,
-                    3 * (size_t)b->nj, msg, msgsz);
-        if (!rc)
-            rc = append(w, SID_WRENCH, b->seq[SID_WRENCH]++, b->jt[i], b->wrench + i * 6, 6, msg, msgsz);
+    for (size_t i = 0; i < b->n && !rc; i++) {
+        const tw_rig_item *it = &b->it[i];
+        tw_frame f = {.stream_id = it->sid, .payload_len = it->len, .seq = b->seq[it->sid]++,
+                      .t_src_ns = it->t_src_ns, .payload = it->payload};
+        /* received latency_ms after the source time, as the rig's delay line would deliver it */
+        rc = tw_episode_append(w, &f, it->t_src_ns + (int64_t)llround(it->release_g * 1e9), msg, msgsz);
     }
-    for (size_t i = 0; i < b->naction_rows && !rc; i++)
-        rc = append(w, SID_ACTION, b->seq[SID_ACTION]++, b->at[i], b->action + i * (size_t)b->nu,
-                    (size_t)b->nu, msg, msgsz);
-    for (size_t i = 0; i < b->nev && !rc; i++)
-        rc = tw_episode_event(w, b->evt[i], b->evk[i] == TW_OP_EV_GRASP ? "grasp" : "release", "", NULL, msg,
-                              msgsz);
     pthread_mutex_unlock(lock);
-    b->njoint_rows = b->naction_rows = b->nev = 0;
+    b->n = 0;
     return rc;
+}
+
+/* Queues one frame; release_g holds the receive delay (s). */
+static int push(batch *b, const tw_simgen_episode *job, tw_episode_writer *w, uint16_t sid, double t, const void *p,
+                size_t len, char *msg, size_t msgsz)
+{
+    if (b->n == BATCH) {
+        int rc = flush(b, w, job->h5_lock, msg, msgsz);
+        if (rc)
+            return rc;
+    }
+    tw_rig_item *it = &b->it[b->n++];
+    it->sid = sid;
+    it->t_src_ns = (int64_t)llround(t * 1e9);
+    it->release_g = job->perturb->latency_ms * 1e-3;
+    it->len = (uint16_t)len;
+    memcpy(it->payload, p, len);
+    return 0;
 }
 
 static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -99,14 +68,11 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
     return remove(p);
 }
 
-static int create_writer(const tw_simgen_episode *job, const tw_robot *r, double h, const char *tmp,
+static int create_writer(const tw_simgen_episode *job, const tw_robot *r, const tw_rig_opts *ro, const char *tmp,
                          const char *name, tw_episode_writer **w, char *msg, size_t msgsz)
 {
-    tw_stream_decl d[NSTREAMS];
-    double joint_hz = 1.0 / (h * fmax(1.0, round(1.0 / (TW_SIMGEN_JOINT_HZ * h))));
-    tw_sim_opts so;
-    tw_sim_opts_init(&so);
-    decls_for(r, joint_hz, so.action_rate_hz, d);
+    tw_stream_decl d[5];
+    int nd = tw_rig_decls(r, ro, d);
     json_t *pj = tw_perturb_to_json(job->perturb);
     char *params = json_dumps(pj, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     json_decref(pj);
@@ -127,45 +93,50 @@ static int create_writer(const tw_simgen_episode *job, const tw_robot *r, double
     info.started_ns = 0;
     nftw(tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS); /* leftover of an interrupted run */
     pthread_mutex_lock(job->h5_lock);
-    int rc = tw_episode_create(tmp, &info, d, NSTREAMS, w, msg, msgsz);
+    int rc = tw_episode_create(tmp, &info, d, (size_t)nd, w, msg, msgsz);
     pthread_mutex_unlock(job->h5_lock);
     free(params);
     return rc;
 }
 
-static int rollout(const tw_simgen_episode *job, tw_sim *s, batch *b, tw_episode_writer *w, uint64_t *steps,
-                   char *msg, size_t msgsz)
+/* The rig's sampling schedule (tw_rig.c): joint state (+ object state) and wrench at their rates, actions
+ * when the operator decides, events as JSON frames. */
+static int rollout(const tw_simgen_episode *job, const tw_rig_opts *ro, tw_sim *s, batch *b, tw_episode_writer *w,
+                   uint64_t *steps, char *msg, size_t msgsz)
 {
+    const tw_robot *r = tw_sim_robot(s);
     double h = tw_sim_timestep(s);
     uint64_t n = (uint64_t)llround(job->duration_s / h);
-    uint64_t decim = (uint64_t)fmax(1.0, round(1.0 / (TW_SIMGEN_JOINT_HZ * h)));
+    long njs = 0, nft = 0;
     tw_sample clean, noisy;
-    double act[TW_ROBOT_MAX_ACT > 64 ? TW_ROBOT_MAX_ACT : 64];
+    double act[TW_ROBOT_MAX_ACT], js[3 * TW_ROBOT_MAX_JOINTS];
+    size_t nj = (size_t)r->njoint;
     int rc = 0;
     for (uint64_t k = 0; k < n && !rc; k++) {
-        int new_action = 0;
+        int na = 0;
         tw_op_event ev = TW_OP_EV_NONE;
-        if ((rc = tw_sim_step(s, &clean, &noisy, &new_action, act, &ev, msg, msgsz)))
+        double t = tw_sim_time(s);
+        if ((rc = tw_sim_step(s, &clean, &noisy, &na, act, &ev, msg, msgsz)))
             break;
-        int64_t t = (int64_t)llround(noisy.t * 1e9);
-        if (k % decim == 0) {
-            double *row = b->joint + b->njoint_rows * 3 * (size_t)b->nj;
-            memcpy(row, noisy.qpos, (size_t)b->nj * sizeof(double));
-            memcpy(row + b->nj, noisy.qvel, (size_t)b->nj * sizeof(double));
-            memcpy(row + 2 * b->nj, noisy.effort, (size_t)b->nj * sizeof(double));
-            memcpy(b->wrench + b->njoint_rows * 6, noisy.wrench, sizeof noisy.wrench);
-            b->jt[b->njoint_rows++] = t;
+        if (t + 0.5 * h >= (double)njs / ro->js_rate) {
+            memcpy(js, noisy.qpos, nj * sizeof(double));
+            memcpy(js + nj, noisy.qvel, nj * sizeof(double));
+            memcpy(js + 2 * nj, noisy.effort, nj * sizeof(double));
+            rc = push(b, job, w, TW_RIG_SID_JS, t, js, 3 * nj * sizeof(double), msg, msgsz);
+            if (!rc && r->object_body >= 0)
+                rc = push(b, job, w, TW_RIG_SID_OBJECT, t, clean.object, sizeof clean.object, msg, msgsz);
+            njs++;
         }
-        if (new_action) {
-            memcpy(b->action + b->naction_rows * (size_t)b->nu, act, (size_t)b->nu * sizeof(double));
-            b->at[b->naction_rows++] = t;
+        if (!rc && t + 0.5 * h >= (double)nft / ro->ft_rate) {
+            rc = push(b, job, w, TW_RIG_SID_WRENCH, t, noisy.wrench, sizeof noisy.wrench, msg, msgsz);
+            nft++;
         }
-        if (ev != TW_OP_EV_NONE) {
-            b->evt[b->nev] = t;
-            b->evk[b->nev++] = ev;
+        if (!rc && na)
+            rc = push(b, job, w, TW_RIG_SID_ACTION, t, act, (size_t)r->m->nu * sizeof(double), msg, msgsz);
+        if (!rc && ev) {
+            const char *txt = ev == TW_OP_EV_GRASP ? "{\"event\":\"grasp\"}" : "{\"event\":\"release\"}";
+            rc = push(b, job, w, TW_RIG_SID_EVENTS, t, txt, strlen(txt), msg, msgsz);
         }
-        if (b->njoint_rows == BATCH || b->naction_rows == BATCH || b->nev == BATCH)
-            rc = flush(b, w, job->h5_lock, msg, msgsz);
         ++*steps;
     }
     if (!rc)
@@ -182,29 +153,25 @@ int tw_simgen_episode_run(const tw_simgen_episode *job, uint64_t *steps, char *m
     struct stat st;
     if (stat(fin, &st) == 0)
         return tw_errf(msg, msgsz, TW_EINVAL, "simgen: %s already exists (choose an empty --out)", fin);
+    tw_rig_opts ro; /* the rig's default rates */
+    tw_rig_opts_init(&ro);
     tw_sim_opts so;
     tw_sim_opts_init(&so);
     so.seed = job->seed;
+    so.action_rate_hz = ro.action_rate;
     tw_sim *s = NULL;
     tw_episode_writer *w = NULL;
-    batch b = {0};
+    batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "simgen: out of memory");
     int rc = tw_sim_new(job->nominal, job->perturb, &so, &s, msg, msgsz);
     if (rc)
-        return rc;
+        goto out;
     tw_sim_reset(s, job->episode);
     const tw_robot *r = tw_sim_robot(s);
-    b.nj = r->njoint;
-    b.nu = r->m->nu;
-    b.joint = malloc(BATCH * 3 * (size_t)(b.nj ? b.nj : 1) * sizeof(double));
-    b.wrench = malloc(BATCH * 6 * sizeof(double));
-    b.action = malloc(BATCH * (size_t)(b.nu ? b.nu : 1) * sizeof(double));
-    if (!b.joint || !b.wrench || !b.action) {
-        rc = tw_errf(msg, msgsz, TW_ENOMEM, "simgen: out of memory");
+    if ((rc = create_writer(job, r, &ro, tmp, name, &w, msg, msgsz)))
         goto out;
-    }
-    if ((rc = create_writer(job, r, tw_sim_timestep(s), tmp, name, &w, msg, msgsz)))
-        goto out;
-    rc = rollout(job, s, &b, w, steps, msg, msgsz);
+    rc = rollout(job, &ro, s, b, w, steps, msg, msgsz);
     pthread_mutex_lock(job->h5_lock);
     int rc2 = tw_episode_close(w, rc ? TW_EP_ERROR : TW_EP_COMPLETE, rc ? 0 : 1, rc ? NULL : msg, msgsz);
     pthread_mutex_unlock(job->h5_lock);
@@ -218,9 +185,7 @@ out:
         snprintf(m2, sizeof m2, "%s", msg);
         tw_errf(msg, msgsz, rc, "simgen: episode %llu: %s", (unsigned long long)job->episode, m2);
     }
-    free(b.joint);
-    free(b.wrench);
-    free(b.action);
+    free(b);
     tw_sim_free(s);
     return rc;
 }

@@ -50,12 +50,12 @@ static tw_interp interp_for(tw_kind k)
     case TW_KIND_ACTION: return TW_INTERP_HOLD;
     case TW_KIND_IMU: return TW_INTERP_SLERP;
     case TW_KIND_VIDEO: return TW_INTERP_VIDEO;
+    case TW_KIND_EVENT: return TW_INTERP_EVENT;
     default: return TW_INTERP_LINEAR;
     }
 }
 
-/* Picks the aligned streams (fixed-shape signals and video; event payloads are not
- * aligned) and the reference that spans the timeline. */
+/* Picks the aligned streams (all of them) and the reference that spans the timeline. */
 static int choose_streams(tw_align *a, char *msg, size_t msgsz)
 {
     tw_align_info *in = &a->info;
@@ -63,23 +63,22 @@ static int choose_streams(tw_align *a, char *msg, size_t msgsz)
     int ref = -1, first_sig = -1;
     for (size_t i = 0; i < ns; i++) {
         const tw_stream_decl *d = a->src->decl(a->ctx, i);
-        if (d->kind == TW_KIND_EVENT)
-            continue;
         if (in->nstreams == TW_ALIGN_MAX_STREAMS)
             return tw_errf(msg, msgsz, TW_ETOO_BIG, "more than %d streams to align", TW_ALIGN_MAX_STREAMS);
         tw_align_stream *s = &in->streams[in->nstreams];
         s->src_index = i;
         s->decl = d;
         s->interp = interp_for(d->kind);
-        s->elems = d->kind == TW_KIND_VIDEO ? 0 : tw_decl_elems(d);
-        s->gap_threshold_s = a->o.gap_factor / (d->rate_hz > 0 ? d->rate_hz : 1);
+        s->elems = s->interp >= TW_INTERP_VIDEO ? 0 : tw_decl_elems(d);
+        /* events are sparse by nature: no gaps */
+        s->gap_threshold_s = s->interp == TW_INTERP_EVENT ? 1e9 : a->o.gap_factor / (d->rate_hz > 0 ? d->rate_hz : 1);
         s->stats.drops = 0;
         int k = (int)in->nstreams++;
         if (a->o.reference && !strcmp(a->o.reference, d->name))
             ref = k;
         if (!a->o.reference && ref < 0 && d->kind == TW_KIND_JOINT_STATE)
             ref = k;
-        if (first_sig < 0 && d->kind != TW_KIND_VIDEO)
+        if (first_sig < 0 && s->interp < TW_INTERP_VIDEO)
             first_sig = k;
     }
     if (a->o.reference && ref < 0)
@@ -123,6 +122,39 @@ static int load_video(tw_align *a, size_t k, char *msg, size_t msgsz)
     return 0;
 }
 
+/* Event times (few): read whole, cleaned like any stream, on the recorder clock. */
+static int load_events(tw_align *a, size_t k, char *msg, size_t msgsz)
+{
+    stream_cur *c = &a->cur[k];
+    tw_align_reader r;
+    int rc = tw_align_reader_init(&r, a->src, a->ctx, a->info.streams[k].src_index, 1, 1, &a->info.clock,
+                                  a->o.read_chunk, msg, msgsz);
+    if (rc < 0)
+        return rc;
+    size_t cap = 0;
+    while ((rc = tw_align_reader_fill(&r, 0, msg, msgsz)) > 0) {
+        if (c->vn + r.n > cap) {
+            cap = 2 * (c->vn + r.n);
+            int64_t *vt = realloc(c->vt, cap * sizeof *vt), *vnum = vt ? realloc(c->vnum, cap * sizeof *vnum) : NULL;
+            if (vt)
+                c->vt = vt;
+            if (vnum)
+                c->vnum = vnum;
+            if (!vt || !vnum) {
+                rc = tw_errf(msg, msgsz, TW_ENOMEM, "event times");
+                break;
+            }
+        }
+        for (size_t i = 0; i < r.n; i++) {
+            c->vt[c->vn] = r.t[i];
+            c->vnum[c->vn] = (int64_t)r.seq[i];
+            c->vn++;
+        }
+    }
+    tw_align_reader_free(&r);
+    return rc < 0 ? rc : 0;
+}
+
 static int alloc_buffers(tw_align *a, char *msg, size_t msgsz)
 {
     a->cap_rows = a->o.block_steps + 2 * a->o.halo;
@@ -133,16 +165,17 @@ static int alloc_buffers(tw_align *a, char *msg, size_t msgsz)
         tw_align_stream *s = &a->info.streams[k];
         stream_cur *c = &a->cur[k];
         c->quality = malloc(a->cap_rows);
-        if (s->interp == TW_INTERP_VIDEO)
+        if (s->interp >= TW_INTERP_VIDEO)
             c->frame = malloc(a->cap_rows * sizeof *c->frame);
         else
             c->values = malloc(a->cap_rows * s->elems * sizeof *c->values);
         if (!c->quality || (!c->frame && !c->values))
             return tw_errf(msg, msgsz, TW_ENOMEM, "alignment block");
-        int rc = s->interp == TW_INTERP_VIDEO
-                     ? load_video(a, k, msg, msgsz)
-                     : tw_align_reader_init(&c->r, a->src, a->ctx, s->src_index, s->elems, 0,
-                                            &a->info.clock, a->o.read_chunk, msg, msgsz);
+        int rc = s->interp == TW_INTERP_VIDEO   ? load_video(a, k, msg, msgsz)
+                 : s->interp == TW_INTERP_EVENT ? load_events(a, k, msg, msgsz)
+                                                : tw_align_reader_init(&c->r, a->src, a->ctx, s->src_index,
+                                                                       s->elems, 0, &a->info.clock,
+                                                                       a->o.read_chunk, msg, msgsz);
         if (rc < 0)
             return rc;
     }
@@ -281,7 +314,7 @@ static int gen_row(tw_align *a, uint32_t row, uint64_t step, char *msg, size_t m
     for (size_t k = 0; k < a->info.nstreams; k++) {
         const tw_align_stream *s = &a->info.streams[k];
         stream_cur *c = &a->cur[k];
-        if (s->interp == TW_INTERP_VIDEO) {
+        if (s->interp >= TW_INTERP_VIDEO) {
             video_at(c, t, &c->frame[row], &c->quality[row]);
             continue;
         }

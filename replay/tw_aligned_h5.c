@@ -8,11 +8,11 @@
 
 #include "tw_recon_int.h"
 
-enum { D_T, D_QPOS, D_QVEL, D_QACC, D_EFF, D_TAU, D_RES, D_W, D_WM, D_WR, D_EE, D_CTRL, D_CON, D_VID, D_Q, D__N };
+enum { D_T, D_QPOS, D_QVEL, D_QACC, D_EFF, D_TAU, D_RES, D_W, D_WM, D_WR, D_EE, D_CTRL, D_CON, D_VID, D_Q, D_EV, D__N };
 
 static const char *const dname[D__N] = {"t_ns", "qpos", "qvel", "qacc", "effort", "tau_inverse",
                                        "torque_residual", "wrench", "wrench_model", "wrench_residual",
-                                       "ee_pose", "ctrl", "contacts", "video_frame", "quality"};
+                                       "ee_pose", "ctrl", "contacts", "video_frame", "quality", "event"};
 
 struct tw_aligned_h5 {
     hid_t file;
@@ -82,14 +82,14 @@ int tw_aligned_h5_create(const char *path, const tw_replay_summary *s, const tw_
     }
     hsize_t nj = (hsize_t)shape->nj;
     hsize_t cols[D__N] = {0, nj, nj, nj, nj, nj, nj, 6, 6, 6, 7, (hsize_t)shape->nu, 0,
-                          (hsize_t)shape->ncam, 0};
+                          (hsize_t)shape->ncam, 0, 0};
     hid_t types[D__N] = {H5T_NATIVE_INT64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, H5T_NATIVE_INT32,
-                         H5T_NATIVE_INT64, H5T_NATIVE_UINT8};
+                         H5T_NATIVE_INT64, H5T_NATIVE_UINT8, H5T_NATIVE_INT64};
     for (int k = 0; k < D__N; k++) {
         h->ds[k] = -1;
         h->cols[k] = cols[k];
         int skip = ((k == D_W || k == D_WR) && !s->have_wrench) || (k == D_CTRL && !shape->nu) ||
-                   (k == D_VID && !shape->ncam);
+                   (k == D_VID && !shape->ncam) || (k == D_EV && !shape->have_event);
         if (skip)
             continue;
         h->ds[k] = make_ds(h->file, dname[k], types[k] ? types[k] : H5T_NATIVE_DOUBLE, cols[k]);
@@ -128,9 +128,9 @@ int tw_aligned_h5_append(tw_aligned_h5 *h, const tw_recon_rows *rw, char *msg, s
 {
     const void *bufs[D__N] = {rw->t_ns, rw->qpos, rw->qvel, rw->qacc, rw->effort, rw->tau, rw->res,
                               rw->wrench, rw->wrench_model, rw->wrench_res, rw->ee, rw->ctrl,
-                              rw->ncon, rw->frame, rw->q};
+                              rw->ncon, rw->frame, rw->q, rw->event};
     for (int k = 0; k < D__N; k++) {
-        hid_t mt = k == D_T || k == D_VID ? H5T_NATIVE_INT64
+        hid_t mt = k == D_T || k == D_VID || k == D_EV ? H5T_NATIVE_INT64
                    : k == D_CON           ? H5T_NATIVE_INT32
                    : k == D_Q             ? H5T_NATIVE_UINT8
                                           : H5T_NATIVE_DOUBLE;
@@ -139,6 +139,33 @@ int tw_aligned_h5_append(tw_aligned_h5 *h, const tw_recon_rows *rw, char *msg, s
     }
     h->rows += rw->n;
     return 0;
+}
+
+static int write_1d(hid_t g, const char *name, hid_t type, hsize_t n, const void *buf)
+{
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t ds = H5Dcreate2(g, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = ds < 0 || (n && H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) ? -1 : 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Sclose(sp);
+    return rc;
+}
+
+int tw_aligned_h5_events(tw_aligned_h5 *h, size_t n, const uint64_t *seq, const int64_t *t_ns,
+                         const char *const *text, char *msg, size_t msgsz)
+{
+    hid_t g = H5Gcreate2(h->file, "events", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return h5fail(msg, msgsz, "cannot create group", "events");
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, H5T_VARIABLE);
+    H5Tset_cset(st, H5T_CSET_UTF8);
+    int rc = write_1d(g, "seq", H5T_NATIVE_UINT64, n, seq) | write_1d(g, "t_ns", H5T_NATIVE_INT64, n, t_ns) |
+             write_1d(g, "text", st, n, text);
+    H5Tclose(st);
+    H5Gclose(g);
+    return rc ? h5fail(msg, msgsz, "cannot write", "events") : 0;
 }
 
 int tw_aligned_h5_close(tw_aligned_h5 *h, const tw_replay_summary *s, char *msg, size_t msgsz)

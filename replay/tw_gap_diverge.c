@@ -85,7 +85,8 @@ void tw_diverge_free(tw_diverge *dv)
     free(dv);
 }
 
-/* Puts a rollout into the recorded state of row i (unrecorded dofs at the home state). */
+/* Puts a rollout into the recorded state of row i (and the object's, when streamed; other dofs
+ * at the home state). */
 static void start_rollout(tw_diverge *dv, rollout *ro, const tw_recon_rows *rw, uint32_t i, uint64_t step)
 {
     const tw_robot *r = dv->r;
@@ -96,6 +97,7 @@ static void start_rollout(tw_diverge *dv, rollout *ro, const tw_recon_rows *rw, 
         d->qpos[r->qadr[j]] = rw->qpos[(size_t)i * rw->nj + j];
         d->qvel[r->vadr[j]] = rw->qvel[(size_t)i * rw->nj + j];
     }
+    tw_recon_set_object(r, d, rw, i, 0);
     mj_forward(r->m, d);
     ro->start = step;
     ro->active = 1;

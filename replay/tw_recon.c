@@ -156,9 +156,13 @@ int tw_recon_rows_alloc(tw_recon_rows *rw, uint32_t cap, int nj, int nu, int nca
     rw->q = calloc(cap, 1);
     rw->t_ns = calloc(cap, sizeof(int64_t));
     rw->frame = calloc((size_t)cap * (ncam ? ncam : 1), sizeof(int64_t));
+    rw->obj = calloc((size_t)cap * 13, sizeof(double));
+    rw->obj_acc = calloc((size_t)cap * 6, sizeof(double));
+    rw->obj_ok = calloc(cap, 1);
+    rw->event = calloc(cap, sizeof(int64_t));
     if (!rw->qpos || !rw->qvel || !rw->qacc || !rw->effort || !rw->tau || !rw->res || !rw->wrench ||
         !rw->wrench_model || !rw->wrench_res || !rw->ee || !rw->ctrl || !rw->ncon || !rw->q ||
-        !rw->t_ns || !rw->frame) {
+        !rw->t_ns || !rw->frame || !rw->obj || !rw->obj_acc || !rw->obj_ok || !rw->event) {
         tw_recon_rows_free(rw);
         return TW_ENOMEM;
     }
@@ -172,7 +176,21 @@ void tw_recon_rows_free(tw_recon_rows *rw)
     free(rw->qpos); free(rw->qvel); free(rw->qacc); free(rw->effort); free(rw->tau); free(rw->res);
     free(rw->wrench); free(rw->wrench_model); free(rw->wrench_res); free(rw->ee); free(rw->ctrl);
     free(rw->ncon); free(rw->q); free(rw->t_ns); free(rw->frame);
+    free(rw->obj); free(rw->obj_acc); free(rw->obj_ok); free(rw->event);
     memset(rw, 0, sizeof *rw);
+}
+
+void tw_recon_set_object(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t i, int with_acc)
+{
+    if (!rw->have_obj || !rw->obj_ok[i] || r->object_qadr < 0)
+        return;
+    const mjModel *m = r->m;
+    int dof = m->jnt_dofadr[m->body_jntadr[r->object_body]];
+    const double *o = rw->obj + (size_t)i * 13;
+    mju_copy(d->qpos + r->object_qadr, o, 7);
+    mju_copy(d->qvel + dof, o + 7, 6);
+    if (with_acc)
+        mju_copy(d->qacc + dof, rw->obj_acc + (size_t)i * 6, 6);
 }
 
 void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t r0, uint32_t r1,
@@ -186,6 +204,7 @@ void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uin
             d->qpos[r->qadr[j]] = qp[j];
             d->qvel[r->vadr[j]] = qv[j];
         }
+        tw_recon_set_object(r, d, rw, i, 0); /* grasped or touched object: its contacts are real */
         /* Position and velocity stages of mj_forward (poses, contacts, passive and bias forces);
          * its acceleration stage would solve for qacc, which here comes from the recording. */
         mj_fwdPosition(m, d);
@@ -193,6 +212,7 @@ void tw_recon_compute(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uin
         mju_zero(d->qacc, m->nv);
         for (int j = 0; j < nj; j++)
             d->qacc[r->vadr[j]] = rw->qacc[(size_t)i * nj + j];
+        tw_recon_set_object(r, d, rw, i, 1);
         if (qacc_discrete) {
             tw_physics_forward_qacc(m, d, d->qacc, d->qacc);
             for (int j = 0; j < nj; j++) /* what was used, for aligned.h5 */

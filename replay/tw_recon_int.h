@@ -39,10 +39,18 @@ typedef struct {
     int64_t *t_ns;
     int64_t *frame;                                   /* [n x ncam] */
     int ncam, nu;
+    int64_t *event;                                   /* [n] seq of the last event (held), -1 none */
+    int have_event;
+    int have_obj;                                     /* object_state stream present */
+    double *obj;                                      /* [n x 13] pos, quat, linvel, angvel (world) */
+    double *obj_acc;                                  /* [n x 6] its acceleration */
+    uint8_t *obj_ok;                                  /* [n] object state valid at this row */
 } tw_recon_rows;
 int tw_recon_rows_alloc(tw_recon_rows *rw, uint32_t cap, int nj, int nu, int ncam);
 void tw_recon_rows_free(tw_recon_rows *rw);
 
+/* Sets the free object's state of row i into d (when the rows carry a valid one). */
+void tw_recon_set_object(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t i, int with_acc);
 /* Reconstructs rows [r0, r1): sets qpos/qvel, position+velocity stages, qacc, mj_inverse;
  * fills tau, wrench_model, ee, ncon. d is this thread's own mjData (home state elsewhere).
  * With qacc_discrete, rw->qacc holds (qvel[k+1]-qvel[k])/h and is turned into the forward-pass
@@ -129,6 +137,9 @@ typedef struct tw_aligned_h5 tw_aligned_h5;
 int tw_aligned_h5_create(const char *path, const tw_replay_summary *s, const tw_recon_rows *shape,
                          tw_aligned_h5 **out, char *msg, size_t msgsz);
 int tw_aligned_h5_append(tw_aligned_h5 *h, const tw_recon_rows *rw, char *msg, size_t msgsz);
+/* The event table: seq, recorder-clock time and payload text of each event. */
+int tw_aligned_h5_events(tw_aligned_h5 *h, size_t n, const uint64_t *seq, const int64_t *t_ns,
+                         const char *const *text, char *msg, size_t msgsz);
 /* Writes the summary attributes and closes (also on error paths: pass s = NULL to just close). */
 int tw_aligned_h5_close(tw_aligned_h5 *h, const tw_replay_summary *s, char *msg, size_t msgsz);
 

@@ -32,7 +32,7 @@ typedef struct {
     tw_robot *robot;
     tw_align *al;
     tw_recon_map map;
-    int js, wr, act, cam[TW_MAX_CAMS];   /* indices into the alignment's streams */
+    int js, wr, act, obj, ev, cam[TW_MAX_CAMS]; /* indices into the alignment's streams (-1 none) */
     mjData *d[MAX_THREADS];
     double home_ctrl[TW_ROBOT_MAX_ACT];
     tw_recon_rows rows[2];          /* double buffer: divergence of one block runs beside the next */
@@ -91,6 +91,10 @@ static int open_inputs(run_t *R, const char *dir, char *msg, size_t msgsz)
     R->js = tw_align_find(R->al, TW_KIND_JOINT_STATE, NULL);
     R->wr = tw_align_find(R->al, TW_KIND_WRENCH, NULL);
     R->act = tw_align_find(R->al, TW_KIND_ACTION, NULL);
+    R->obj = tw_align_find(R->al, TW_KIND_TENSOR, "object_state");
+    R->ev = tw_align_find(R->al, TW_KIND_EVENT, NULL);
+    if (R->obj >= 0 && (R->robot->object_qadr < 0 || tw_align_get_info(R->al)->streams[R->obj].elems != 13))
+        R->obj = -1; /* no free object in the model, or not the 13-value state: not used */
     if (R->js < 0)
         return tw_errf(msg, msgsz, TW_ENOT_FOUND, "episode %s has no joint_state stream", dir);
     const tw_align_info *in = tw_align_get_info(R->al);
@@ -150,6 +154,8 @@ static int prepare(run_t *R, char *msg, size_t msgsz)
         tw_recon_rows_alloc(&R->rows[1], cap, r->njoint, r->m->nu, s->ncam) < 0 ||
         tw_residual_init(&s->series, r->njoint, s->have_wrench, in->nsteps) < 0)
         return tw_errf(msg, msgsz, TW_ENOMEM, "replay buffers");
+    R->rows[0].have_obj = R->rows[1].have_obj = R->obj >= 0;
+    R->rows[0].have_event = R->rows[1].have_event = R->ev >= 0;
     int rc = 0;
     if (R->o.div_windows > 0 && R->map.actions_ok)
         rc = tw_diverge_new(r, &R->map, in->nsteps, in->rate_hz, R->o.div_windows, &R->dv, msg, msgsz);
@@ -177,6 +183,22 @@ static unsigned qacc_row(const run_t *R, const tw_align_block *b, uint32_t r, do
     }
     unsigned fl = tw_sg_derivative(v, st, q, b->nrows, (size_t)N, r, R->o.sg_half, dt, acc);
     return R->o.qacc_discrete ? fl | TW_Q_EDGE : fl;
+}
+
+/* Object state and acceleration at block row r (same differentiator as the joints). */
+static void object_row(const run_t *R, const tw_align_block *b, uint32_t r, double dt, tw_recon_rows *rw,
+                       uint32_t i)
+{
+    const double *v = b->values[R->obj];
+    const uint8_t *q = b->quality[R->obj];
+    rw->obj_ok[i] = !(q[r] & TW_Q_INVALID);
+    memcpy(rw->obj + (size_t)i * 13, v + (size_t)r * 13, 13 * sizeof(double));
+    double *acc = rw->obj_acc + (size_t)i * 6;
+    if (R->o.qacc_discrete && r + 1 < b->nrows && !(q[r + 1] & TW_Q_INVALID))
+        for (int c = 0; c < 6; c++)
+            acc[c] = (v[(size_t)(r + 1) * 13 + 7 + c] - v[(size_t)r * 13 + 7 + c]) / dt;
+    else
+        tw_sg_derivative(v + 7, 13, q, b->nrows, 6, r, R->o.sg_half, dt, acc);
 }
 
 /* Aligned block -> rows (robot joint order), qacc by the differentiator. */
@@ -213,6 +235,10 @@ static void fill_rows(run_t *R, const tw_align_block *b)
         }
         for (int c = 0; c < rw->ncam; c++)
             rw->frame[(size_t)i * rw->ncam + c] = b->frame[R->cam[c]][r];
+        if (R->obj >= 0)
+            object_row(R, b, r, dt, rw, i);
+        if (R->ev >= 0)
+            rw->event[i] = b->frame[R->ev][r];
         rw->t_ns[i] = b->t_ns[r];
         rw->q[i] = (uint8_t)q;
     }
@@ -358,10 +384,41 @@ static void finish_summary(run_t *R)
         tw_summary_flag(s, "invalid_steps");
 }
 
+/* The episode's events (few: read whole) into aligned.h5, times on the recorder clock. */
+static int write_events(run_t *R, char *msg, size_t msgsz)
+{
+    if (R->ev < 0 || !R->h5)
+        return 0;
+    const tw_align_info *in = tw_align_get_info(R->al);
+    size_t si = in->streams[R->ev].src_index;
+    uint64_t n = tw_episode_nsamples(R->ep, si);
+    uint64_t *seq = calloc(n + 1, sizeof *seq);
+    int64_t *t = calloc(n + 1, sizeof *t);
+    char **text = calloc(n + 1, sizeof *text);
+    int rc = !seq || !t || !text ? tw_errf(msg, msgsz, TW_ENOMEM, "events") : 0;
+    if (rc == 0 && n)
+        rc = tw_episode_read(R->ep, si, 0, n, t, NULL, seq, NULL, msg, msgsz);
+    if (rc == 0 && n)
+        rc = tw_episode_read_text(R->ep, si, 0, n, text, msg, msgsz);
+    for (uint64_t i = 0; rc == 0 && i < n; i++)
+        t[i] = tw_clock_to_server(&in->clock, t[i]);
+    if (rc == 0)
+        rc = tw_aligned_h5_events(R->h5, n, seq, t, (const char *const *)text, msg, msgsz);
+    for (uint64_t i = 0; text && i < n; i++)
+        free(text[i]);
+    free(text);
+    free(t);
+    free(seq);
+    return rc;
+}
+
 static int write_outputs(run_t *R, char *msg, size_t msgsz)
 {
     if (!R->o.out_dir)
         return 0;
+    int erc = write_events(R, msg, msgsz);
+    if (erc < 0)
+        return erc;
     char p[4096];
     snprintf(p, sizeof p, "%s/summary.json", R->o.out_dir);
     char *js = tw_replay_summary_json(R->s);

@@ -25,6 +25,7 @@ typedef enum {
     TW_INTERP_SLERP,      /* imu: elements 0..3 (qw qx qy qz) by slerp, the rest linear */
     TW_INTERP_HOLD,       /* action: zero-order hold (last sample at or before t) */
     TW_INTERP_VIDEO,      /* video: index of the frame shown at t (last frame with t_src <= t) */
+    TW_INTERP_EVENT,      /* event: sequence number of the last event at or before t (held) */
 } tw_interp;
 
 /* Per-stream, per-step quality flags (uint8 bit set; 0 = interpolated between two
@@ -97,7 +98,7 @@ typedef struct {
     size_t src_index;        /* stream index in the source */
     const tw_stream_decl *decl;
     tw_interp interp;
-    size_t elems;            /* values per row (0 for video) */
+    size_t elems;            /* values per row (0 for video and event streams) */
     double gap_threshold_s;
     tw_align_stream_stats stats;
 } tw_align_stream;
@@ -119,8 +120,9 @@ typedef struct {
     uint64_t first;
     uint32_t nrows, halo_lo, ncore;
     const int64_t *t_ns;                     /* [nrows] recorder clock */
-    const double *values[TW_ALIGN_MAX_STREAMS];   /* [nrows x elems], NULL for video */
-    const int64_t *frame[TW_ALIGN_MAX_STREAMS];   /* video: [nrows] frame index, -1 = none yet */
+    const double *values[TW_ALIGN_MAX_STREAMS];   /* [nrows x elems], NULL for video, event */
+    const int64_t *frame[TW_ALIGN_MAX_STREAMS];   /* video: [nrows] frame index; event: [nrows] seq of
+                                                     the last event; -1 = none yet */
     const uint8_t *quality[TW_ALIGN_MAX_STREAMS]; /* [nrows] TW_Q_* */
 } tw_align_block;
 

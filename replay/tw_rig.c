@@ -160,7 +160,7 @@ static int tw_rig_episode(tw_rig *rg, int ep, char *msg, size_t msgsz)
     if ((rc = tw_client_episode_start(rg->cl, o->task, "scripted", o->model ? o->model : "builtin", meta, msg, msgsz)) ||
         (rc = tw_client_wait_ack(rg->cl, "episode_start", 30000, id, sizeof id, msg, msgsz)))
         return rc;
-    if (ep < 8)
+    if (ep < 64)
         snprintf(rg->res->episode_ids[ep], sizeof rg->res->episode_ids[ep], "%s", id);
     long steps = lround(o->duration_s / tw_sim_timestep(rg->sim)), njs = 0, nft = 0;
     double g0 = rg->g;
@@ -255,7 +255,7 @@ static int tw_rig_connect(tw_rig *rg, char *msg, size_t msgsz)
     if (rc)
         return rc;
     tw_stream_decl d[5 + TW_RIG_MAX_CAMS];
-    int n = tw_rig_decls(rg->robot, o, d);
+    int n = tw_rig_stream_decls(rg->robot, o->js_rate, o->ft_rate, o->action_rate, d);
     for (int i = 0; i < o->ncameras; i++)
         tw_rig_cam_decl(rg->cams[i], (uint16_t)(TW_RIG_SID_CAM0 + i), i, &d[n + i]);
     if ((rc = tw_client_declare(rg->cl, d, (size_t)(n + o->ncameras), msg, msgsz)))

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "tw_physics.h"
+#include "tw_wire.h"
 
 #define TW_RIG_MAX_CAMS 4
 
@@ -54,8 +55,14 @@ typedef struct {
     uint64_t dropped, lost, reconnects;  /* from the client's counters */
     int episodes_done;
     double sim_s, wall_s;
-    char episode_ids[8][64];             /* first episodes' ids from the recorder's acks */
+    char episode_ids[64][64];            /* the first 64 episodes' ids from the recorder's acks */
 } tw_rig_result;
+
+/* The rig's signal stream declarations (ids 1-5 as above; object_state only when the scene has a free
+ * object), also used by simgen so simulated episodes have exactly the recorded layout.  Returns how
+ * many were filled (4 or 5). */
+int tw_rig_stream_decls(const tw_robot *r, double js_rate, double ft_rate, double action_rate,
+                        tw_stream_decl d[5]);
 
 void tw_rig_opts_init(tw_rig_opts *o); /* defaults: 1 x 10 s, seed 1, speed 1, 500/100/500 Hz,
                                           one "pattern" camera 640x480@30, default perturbation */

@@ -31,7 +31,9 @@ int tw_rig_delay_push(tw_rig_delay *q, double release_g, uint16_t sid, int64_t t
  * Returns 0 or the client's error. */
 int tw_rig_delay_release(tw_rig_delay *q, double g, tw_client *c, tw_rig_result *res, char *msg, size_t msgsz);
 
-/* Stream declarations for robot r: joint state, wrench, action, events, and the object's state when
- * the scene has a free object; returns how many (4 or 5). */
-int tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[5]);
+/* The rig's declarations for options o (see tw_rig_stream_decls in tw_rig.h); 4 or 5 entries. */
+static inline int tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[5])
+{
+    return tw_rig_stream_decls(r, o->js_rate, o->ft_rate, o->action_rate, d);
+}
 #endif

@@ -78,7 +78,7 @@ static void tw_rig_axes(tw_stream_decl *d, int n, const char *const *names)
         snprintf(d->axes[i], sizeof d->axes[i], "%s", names[i]);
 }
 
-int tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[5])
+int tw_rig_stream_decls(const tw_robot *r, double js_rate, double ft_rate, double action_rate, tw_stream_decl d[5])
 {
     static const char *const wrench_axes[] = {"fx", "fy", "fz", "tx", "ty", "tz"};
     static const char *const object_axes[] = {"x", "y", "z", "qw", "qx", "qy", "qz", "vx", "vy", "vz", "wx", "wy", "wz"};
@@ -95,18 +95,18 @@ int tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[5])
     }
     memset(d, 0, 5 * sizeof *d);
     d[0] = (tw_stream_decl){.id = TW_RIG_SID_JS, .kind = TW_KIND_JOINT_STATE, .dtype = TW_DTYPE_FLOAT64, .ndim = 2,
-                            .shape = {3, (uint32_t)r->njoint}, .rate_hz = o->js_rate};
+                            .shape = {3, (uint32_t)r->njoint}, .rate_hz = js_rate};
     snprintf(d[0].name, sizeof d[0].name, "joint_state");
     snprintf(d[0].units, sizeof d[0].units, "rad|m;rad/s|m/s;N*m|N");
     tw_rig_axes(&d[0], r->njoint, r->jname);
     d[1] = (tw_stream_decl){.id = TW_RIG_SID_WRENCH, .kind = TW_KIND_WRENCH, .dtype = TW_DTYPE_FLOAT64, .ndim = 1,
-                            .shape = {6}, .rate_hz = o->ft_rate};
-    snprintf(d[1].name, sizeof d[1].name, "wrist_ft");
+                            .shape = {6}, .rate_hz = ft_rate};
+    snprintf(d[1].name, sizeof d[1].name, "wrench");
     snprintf(d[1].units, sizeof d[1].units, "N;N*m");
     snprintf(d[1].frame, sizeof d[1].frame, TW_FT_SITE_NAME);
     tw_rig_axes(&d[1], 6, wrench_axes);
     d[2] = (tw_stream_decl){.id = TW_RIG_SID_ACTION, .kind = TW_KIND_ACTION, .dtype = TW_DTYPE_FLOAT64, .ndim = 1,
-                            .shape = {(uint32_t)m->nu}, .rate_hz = o->action_rate};
+                            .shape = {(uint32_t)m->nu}, .rate_hz = action_rate};
     snprintf(d[2].name, sizeof d[2].name, "action");
     snprintf(d[2].units, sizeof d[2].units, "ctrl");
     tw_rig_axes(&d[2], m->nu, act);
@@ -116,7 +116,7 @@ int tw_rig_decls(const tw_robot *r, const tw_rig_opts *o, tw_stream_decl d[5])
         return 4;
     /* the object's free-joint state (motion capture): replay needs it to reconstruct contacts */
     d[4] = (tw_stream_decl){.id = TW_RIG_SID_OBJECT, .kind = TW_KIND_TENSOR, .dtype = TW_DTYPE_FLOAT64, .ndim = 1,
-                            .shape = {13}, .rate_hz = o->js_rate};
+                            .shape = {13}, .rate_hz = js_rate};
     snprintf(d[4].name, sizeof d[4].name, "object_state");
     snprintf(d[4].units, sizeof d[4].units, "m;1;m/s;rad/s");
     snprintf(d[4].frame, sizeof d[4].frame, "world:%s", r->m->names + r->m->name_bodyadr[r->object_body]);
@@ -132,7 +132,7 @@ int tw_rig_write_truth(const tw_rig_opts *o, const tw_robot *r, const tw_rig_res
     json_t *root = json_object(), *joints = json_array(), *ids = json_array();
     for (int i = 0; i < r->njoint; i++)
         json_array_append_new(joints, json_string(r->jname[i]));
-    for (int i = 0; res && i < res->episodes_done && i < 8; i++)
+    for (int i = 0; res && i < res->episodes_done && i < 64; i++)
         json_array_append_new(ids, json_string(res->episode_ids[i]));
     const tw_noise_sigma *s = &tw_noise_sigma_unit;
     json_object_set_new(root, "format", json_string("teleworld.rig_truth"));

@@ -6,6 +6,7 @@
  * directories absolute and compile that text from an in-memory VFS.  The compiled model is identical to
  * the original apart from the massless site and the two acc-stage sensors. */
 #include <libgen.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +278,9 @@ static int tw_robot_add_ft(tw_robot *r, const char *path, char *msg, size_t msgs
 
 static int tw_robot_index(tw_robot *r, char *msg, size_t msgsz)
 {
+    if (r->m->nu > TW_ROBOT_MAX_ACT)
+        return tw_errf(msg, msgsz, TW_ETOO_BIG, "%s: %d actuators, at most %d supported", r->source, r->m->nu,
+                       TW_ROBOT_MAX_ACT);
     int rc = tw_robot_find_joints(r, msg, msgsz);
     if (rc)
         return rc;
@@ -287,7 +291,19 @@ static int tw_robot_index(tw_robot *r, char *msg, size_t msgsz)
     return 0;
 }
 
+/* mj_loadXML and mj_saveLastXML share MuJoCo's global "last loaded XML": one load at a time. */
+static pthread_mutex_t tw_robot_load_lock = PTHREAD_MUTEX_INITIALIZER;
+static int tw_robot_load_locked(const char *path, tw_robot **out, char *msg, size_t msgsz);
+
 int tw_robot_load(const char *path, tw_robot **out, char *msg, size_t msgsz)
+{
+    pthread_mutex_lock(&tw_robot_load_lock);
+    int rc = tw_robot_load_locked(path, out, msg, msgsz);
+    pthread_mutex_unlock(&tw_robot_load_lock);
+    return rc;
+}
+
+static int tw_robot_load_locked(const char *path, tw_robot **out, char *msg, size_t msgsz)
 {
     *out = NULL;
     /* "builtin" names the shipped model everywhere a model path is taken (rig, replay, simgen, fuse, gap). */

@@ -46,10 +46,13 @@ typedef struct {
 } tw_sysid_param;
 
 typedef enum {
-    TW_SYSID_QACC_DISCRETE = 0, /* (qvel[k+1]-qvel[k])/h, turned into each candidate model's forward
-                                   qacc (tw_physics_forward_qacc): exact for rig/simgen episodes
-                                   sampled at every physics step */
-    TW_SYSID_QACC_SG = 1,       /* Savitzky-Golay derivative of qvel (noisy real data) */
+    TW_SYSID_QACC_AUTO = 0,     /* per episode: DISCRETE when the recorded qvel is noise-free (its second
+                                   difference, median-based, below 1e-6 of its RMS), else SG */
+    TW_SYSID_QACC_DISCRETE,     /* (qvel[k+1]-qvel[k])/h: exact for noise-free rig/simgen episodes sampled
+                                   at every physics step.  With noise it is biased: the same qvel[k+1]
+                                   noise enters the acceleration and, through the implicit damping
+                                   term, the damping regressor (errors in variables: damping fits low) */
+    TW_SYSID_QACC_SG,           /* Savitzky-Golay derivative of qvel (sg_half): noisy data */
 } tw_sysid_qacc;
 
 /* Called after each optimiser iteration with the best point so far (physical units). */
@@ -62,7 +65,10 @@ typedef struct {
     int nparam;
     tw_sysid_param param[TW_SYSID_MAX_PARAMS];
     uint32_t max_samples;        /* kept timesteps per episode, evenly spaced (5000) */
-    tw_sysid_qacc qacc;          /* DISCRETE */
+    tw_sysid_qacc qacc;          /* AUTO */
+    int sim_integrator;          /* 1: the episodes were integrated by MuJoCo at the timeline rate (the rig,
+                                    simgen): each candidate's implicit terms are undone from qacc
+                                    (tw_physics_forward_qacc).  0 for a physical robot (1) */
     uint32_t sg_half;            /* Savitzky-Golay half window in steps (2) */
     double latency_ms;           /* known actuation delay (0) */
     double w_inverse, w_wrench, w_actuator; /* block weights (1, 1, 1) */
@@ -98,6 +104,7 @@ typedef struct {
     double rms_inverse_nominal, rms_wrench_nominal, rms_actuator_nominal;
     int iterations, evaluations, restarts;
     int episodes;
+    int qacc_discrete, qacc_sg;  /* episodes whose qacc was differenced / smoothed (AUTO's choice) */
     uint64_t samples;            /* kept timesteps */
     uint64_t samples_contact;    /* of them, left out of the inverse/wrench blocks for robot contacts */
     int hac_lags;                /* Newey-West bandwidth used for the uncertainty */
@@ -111,7 +118,7 @@ typedef struct {
     int segment;                 /* episode index: no time correlation is assumed across segments */
     uint64_t step;               /* timeline step (for ordering inside a segment) */
     double qpos[TW_ROBOT_MAX_JOINTS], qvel[TW_ROBOT_MAX_JOINTS];
-    double qacc[TW_ROBOT_MAX_JOINTS];   /* discrete or smoothed, as the data's qacc mode says */
+    double qacc[TW_ROBOT_MAX_JOINTS];   /* derivative of the recorded qvel sequence (differenced or smoothed) */
     double effort[TW_ROBOT_MAX_JOINTS]; /* recorded qfrc_actuator */
     double wrench[6];
     int have_wrench;
@@ -122,9 +129,9 @@ typedef struct {
 } tw_sysid_sample;
 
 typedef struct tw_sysid_data tw_sysid_data;
-/* An empty set for the robot `nominal` (which must outlive it).  qacc says how the samples' qacc
- * was made (DISCRETE ones are corrected per candidate model). */
-int tw_sysid_data_new(const tw_robot *nominal, tw_sysid_qacc qacc, tw_sysid_data **out, char *msg,
+/* An empty set for the robot `nominal` (which must outlive it).  sim_integrator as in the options:
+ * whether the samples' qacc is corrected for each candidate's integrator. */
+int tw_sysid_data_new(const tw_robot *nominal, int sim_integrator, tw_sysid_data **out, char *msg,
                       size_t msgsz);
 void tw_sysid_data_free(tw_sysid_data *sd); /* NULL is a no-op */
 /* Adds one sample (copied; classified for robot contacts with the nominal model).  Samples of a

@@ -21,7 +21,7 @@ static void blocks_on(tw_sysid_ctx *c)
     const tw_sysid_opts *o = c->o;
     const mjModel *m = c->nominal->m;
     /* the implicit integrator folds the servos' kv (scaled by gain) into the discrete qacc correction */
-    int gain_in_qacc = c->sd->qacc == TW_SYSID_QACC_DISCRETE && m->opt.integrator == mjINT_IMPLICIT;
+    int gain_in_qacc = c->sd->sim_integrator && m->opt.integrator == mjINT_IMPLICIT;
     int dyn = fitted(o, "damping") || fitted(o, "friction") || fitted(o, "payload_kg") ||
               (fitted(o, "gain") && gain_in_qacc);
     c->block_on[TW_SYSID_B_ACT] = fitted(o, "gain") && o->w_actuator > 0;
@@ -139,7 +139,7 @@ static void inverse_at(const tw_sysid_ctx *c, const tw_robot *rob, const tw_sysi
     mju_zero(d->qacc, m->nv);
     for (int j = 0; j < nj; j++)
         d->qacc[rob->vadr[j]] = s->qacc[j];
-    if (c->sd->qacc == TW_SYSID_QACC_DISCRETE) /* this candidate's integrator, not the nominal one's */
+    if (c->sd->sim_integrator) /* this candidate's integrator, not the nominal one's */
         tw_physics_forward_qacc(m, d, d->qacc, d->qacc);
     mj_inverseSkip(m, d, mjSTAGE_VEL, 0);
     for (int j = 0; j < nj; j++)

@@ -7,7 +7,8 @@
 struct tw_sysid_data {
     const tw_robot *nominal;
     mjData *d;                 /* nominal model, for the contact classification */
-    tw_sysid_qacc qacc;
+    int sim_integrator;        /* correct qacc for each candidate's implicit integration */
+    int n_discrete, n_sg;      /* episodes read with each qacc estimator */
     int root;                  /* body_rootid of the robot's kinematic tree */
     size_t n, cap;
     tw_sysid_sample *s;        /* [n] */

@@ -3,6 +3,7 @@
  * fwrite of the same per-sample bytes (t_src, t_recv, seq, payload = 192 B) with an fsync
  * at the same points. Also times the close (episode.h5 built from the journal, deflate).
  *   bench_episode_write DIR [SAMPLES] [FLUSH_EVERY] [COMPRESSION]
+ * A second peer writes the same bytes in 1 MiB blocks (the disk's own limit).
  * Prints one line per phase: key=value pairs (rate in samples/s, MB/s of sample bytes). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,38 @@ static int plain(const char *path, uint64_t n, uint64_t flush_every)
     if (fflush(f) || fdatasync(fileno(f)))
         return 1;
     report("plain_fwrite_fsync", n, now() - t0, cpu() - c0, (uint64_t)ftell(f));
+    fclose(f);
+    return 0;
+}
+
+/* The disk's own limit: the same bytes built in 1 MiB blocks, one write(2) each. */
+static int blocks(const char *path, uint64_t n, uint64_t flush_every)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 1;
+    enum { PER = (1 << 20) / SAMPLE_BYTES };
+    unsigned char *buf = malloc((size_t)PER * SAMPLE_BYTES);
+    size_t used = 0;
+    double t0 = now(), c0 = cpu();
+    for (uint64_t k = 0; k < n; k++) {
+        unsigned char *rec = buf + used;
+        int64_t t = (int64_t)k * 1000000;
+        memcpy(rec, &t, 8);
+        memcpy(rec + 8, &t, 8);
+        memcpy(rec + 16, &k, 8);
+        fill((double *)(rec + 24), k);
+        used += SAMPLE_BYTES;
+        int sync = (k + 1) % flush_every == 0 || k + 1 == n;
+        if ((used == (size_t)PER * SAMPLE_BYTES || sync) && write(fileno(f), buf, used) != (ssize_t)used)
+            return 1;
+        if (used == (size_t)PER * SAMPLE_BYTES || sync)
+            used = 0;
+        if (sync && fdatasync(fileno(f)))
+            return 1;
+    }
+    report("plain_block_write_fsync", n, now() - t0, cpu() - c0, n * SAMPLE_BYTES);
+    free(buf);
     fclose(f);
     return 0;
 }
@@ -135,7 +168,8 @@ int main(int argc, char **argv)
     char path[4096], ep[4096];
     snprintf(path, sizeof path, "%s/plain.bin", argv[1]);
     snprintf(ep, sizeof ep, "%s/episode", argv[1]);
-    int rc = plain(path, n, fl ? fl : n) || episode(ep, n, fl ? fl : n, z);
+    int rc = plain(path, n, fl ? fl : n) || (unlink(path), blocks(path, n, fl ? fl : n)) ||
+             (unlink(path), episode(ep, n, fl ? fl : n, z));
     unlink(path);
     return rc;
 }

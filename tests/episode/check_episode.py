@@ -79,6 +79,10 @@ def main():
             check((v["t_src_ns"][:] == g["t_src_ns"][:]).all(), name + " index t_src")
             check(v["keyframe"][0] == 1 and (v["size"][:] > 0).all(), name + " keyframe/size")
             frames = ffprobe_frames(d + "/" + v.attrs["file"])
+            tags = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format_tags", "-of", "json",
+                                   d + "/" + v.attrs["file"]], capture_output=True, text=True, check=True).stdout
+            tags = {k.upper(): x for k, x in json.loads(tags)["format"]["tags"].items()}
+            check(tags.get("TELEWORLD_FORMAT") == "teleworld.episode 1.0", name + " video file format tag")
             check(frames == n, "%s: ffprobe counts %d frames, index has %d" % (name, frames, n))
     ev = f["events"]
     check(len(ev["t_ns"]) == len(ev["label"]) == len(ev["kind"]) == len(ev["data"]), "events columns")

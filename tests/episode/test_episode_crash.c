@@ -137,6 +137,48 @@ static void test_torn_journal_tail_is_dropped(void **state)
     ep_rmtree(root);
 }
 
+/* A bit flipped on disk in the middle of the journal: the records before it are kept, the
+ * rest is unreachable (no record boundary can be trusted after it), and nothing crashes. A
+ * damaged head record makes recovery fail with a message instead. */
+static void test_corrupt_journal_keeps_valid_prefix(void **state)
+{
+    char root[256], dir[300], j[340], msg[512];
+    assert_non_null(ep_tmpdir(root, sizeof root));
+    snprintf(dir, sizeof dir, "%s/ep", root);
+    write_and_kill(dir, 100);
+    snprintf(j, sizeof j, "%s/episode.journal", dir);
+    struct stat st;
+    assert_int_equal(stat(j, &st), 0);
+    FILE *f = fopen(j, "r+b");
+    fseek(f, st.st_size / 2, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, st.st_size / 2, SEEK_SET);
+    fputc(c ^ 0x10, f);
+    fclose(f);
+    int changed = 0;
+    assert_int_equal(tw_episode_recover(dir, &changed, msg, sizeof msg), 0);
+    assert_non_null(strstr(msg, "torn tail dropped"));
+    tw_episode *e = NULL;
+    assert_int_equal(tw_episode_open(dir, &e, msg, sizeof msg), 0);
+    size_t nerr = 99;
+    assert_int_equal(tw_episode_verify(e, NULL, NULL, &nerr, msg, sizeof msg), 0);
+    assert_int_equal(nerr, 0);
+    assert_true(tw_episode_nsamples(e, EP_JOINTS) > 0);
+    tw_episode_close_reader(e);
+
+    snprintf(dir, sizeof dir, "%s/ep2", root);
+    write_and_kill(dir, 10);
+    snprintf(j, sizeof j, "%s/episode.journal", dir);
+    f = fopen(j, "r+b");
+    fseek(f, 40, SEEK_SET); /* inside the head record's JSON */
+    fputc('#', f);
+    fclose(f);
+    assert_int_equal(tw_episode_recover(dir, &changed, msg, sizeof msg), TW_EINTEGRITY);
+    assert_non_null(strstr(msg, "head"));
+    assert_int_equal(changed, 0);
+    ep_rmtree(root);
+}
+
 static void test_finished_episodes_untouched(void **state)
 {
     char root[256], a[300], b[300], p[340];
@@ -173,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_at_random_moments_then_recover),
         cmocka_unit_test(test_torn_journal_tail_is_dropped),
+        cmocka_unit_test(test_corrupt_journal_keeps_valid_prefix),
         cmocka_unit_test(test_finished_episodes_untouched),
     };
     return cmocka_run_group_tests_name("episode_crash", tests, NULL, NULL);

@@ -187,6 +187,26 @@ static void test_recorder_gone_mid_stream_exits_nonzero(void **st)
     assert_true(stderr_has("tw rig:"));
 }
 
+static void test_reconnects_after_a_dropped_connection(void **st)
+{
+    tts *s;
+    char url[64];
+    assert_int_equal(tts_start(TOKEN, 0, &s), 0);
+    url_of(s, url, sizeof url);
+    tts_drop_after(s, 3000); /* the connection breaks once, mid-episode; the server stays */
+    const char *extra[] = {"--speed", "0", "--duration", "4", "--camera", "none", "--noise", "0", NULL};
+    int rc = run_rig(url, "token", extra);
+    tts_counts n;
+    tts_counts_get(s, &n);
+    tts_stop(s);
+    assert_int_equal(rc, 0);
+    assert_true(n.connections >= 2);
+    assert_int_equal(n.stops, 1);
+    /* what was in flight at the break shows as a sequence gap, never as silent loss */
+    uint64_t got = n.streams[1].frames + n.streams[1].gaps;
+    assert_true(got == 2000);
+}
+
 static void test_bad_flags_are_usage_errors(void **st)
 {
     const char *bad_perturb[] = {"--perturb", "dampin=2", NULL};
@@ -224,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_wrong_token_exits_nonzero),
         cmocka_unit_test(test_absent_recorder_exits_nonzero),
         cmocka_unit_test(test_recorder_gone_mid_stream_exits_nonzero),
+        cmocka_unit_test(test_reconnects_after_a_dropped_connection),
         cmocka_unit_test(test_bad_flags_are_usage_errors),
     };
     return cmocka_run_group_tests_name("tw rig streaming", tests, setup, teardown);

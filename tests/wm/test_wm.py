@@ -81,6 +81,7 @@ def gap(tmp, name, rec, extra=()):
     out = os.path.join(tmp, name)
     run(["gap", "--real", rec, "--randomize", spec, "--model", "builtin", "--out", out, "--ratios", "0,4,inf",
          "--sim-episodes", "8", "--sim-duration", "3", "--epochs", "6", "--epoch-samples", "6000", "--seed", "4",
+         "--budgets", "1", "--split", "0.4/0.2/0.4",
          "--quiet"] + list(extra))
     g = json.load(open(os.path.join(out, "gap.json")))
     assert os.path.getsize(os.path.join(out, "gap.html")) > 1000
@@ -88,14 +89,19 @@ def gap(tmp, name, rec, extra=()):
 
 
 def case_gap_ratio(tmp):
-    inside = rigrec.record(os.path.join(tmp, "in") if os.makedirs(os.path.join(tmp, "in")) is None else "",
-                           episodes=5, duration=3, seed=11, perturb="damping=1.5,payload_kg=0.2", noise=0)
+    os.makedirs(os.path.join(tmp, "in"))
+    inside = rigrec.record(os.path.join(tmp, "in"), episodes=6, duration=3, seed=11, perturb="damping=1.5,payload_kg=0.2", noise=0)
     g = gap(tmp, "gap_in", inside)
     e = g["real_test_error"]
     assert e["4"] < e["0"], f"sim data inside the randomisation range should help: {e}"
     phys = g["physics_gap"]
     assert phys["episodes"] >= 1 and len(phys["torque_residual_rmse"]) == len(phys["joints"])
     print("inside the range:", e)
+
+    # same recorded data, same seed: the same numbers
+    again = gap(tmp, "gap_in2", inside)
+    assert again["real_test_error"] == e and again["transfer_gap"] == g["transfer_gap"], (again, g)
+
 
 
 CASES = {"train_eval": case_train_eval, "gap_ratio": case_gap_ratio}
