@@ -53,3 +53,11 @@ for name, m in msgs.items():
     put(f"msg_{name}.json", json.dumps(m, separators=(",", ":")))
 put("decl_joint.json", json.dumps(msgs["hello"]["streams"][0]))
 put("msg_bad_utf8.json", b'{"type":"episode_abort","reason":"\xc3\x28"}')
+# Malformed server replies a client must survive (issue 3): truncated, wrong types, out of range.
+put("reply_status_truncated.json", json.dumps(msgs["status"])[:60])
+put("reply_error_badtypes.json", '{"type":"error","code":7,"message":null,"fatal":"yes"}')
+put("reply_welcome_huge.json", '{"type":"welcome","protocol":"teleworld.v1","session_id":"' + "s" * 300
+    + '","max_binary":1e300,"max_text":-1,"status_interval_ms":18446744073709551616}')
+put("reply_status_streams_overflow.json", json.dumps(dict(msgs["status"], streams=[
+    {"id": i, "received": 1, "written": 1, "dropped": 0, "gaps": 0, "bytes": 1} for i in range(80)])))
+put("reply_unknown_type.json", '{"type":"teleport","to":"mars"}')
