@@ -33,8 +33,8 @@ static hid_t stream_ds(const tw_episode *e, size_t i, int k)
     return s->ds[k];
 }
 
-int tw_episode_read(const tw_episode *e, size_t i, uint64_t start, uint64_t count, int64_t *t_src_ns,
-                    int64_t *t_recv_ns, uint64_t *seq, double *data, char *msg, size_t msgsz)
+static int read_samples(const tw_episode *e, size_t i, uint64_t start, uint64_t count, int64_t *t_src_ns,
+                        int64_t *t_recv_ns, uint64_t *seq, double *data, char *msg, size_t msgsz)
 {
     int rc = range_ok(e, i, start, count, msg, msgsz);
     const tw_rstream *s = i < e->n ? &e->s[i] : NULL;
@@ -78,8 +78,8 @@ static int read_strings(hid_t loc, const char *name, uint64_t start, uint64_t co
     return r;
 }
 
-int tw_episode_read_text(const tw_episode *e, size_t i, uint64_t start, uint64_t count, char **texts,
-                         char *msg, size_t msgsz)
+static int read_text(const tw_episode *e, size_t i, uint64_t start, uint64_t count, char **texts, char *msg,
+                     size_t msgsz)
 {
     int rc = range_ok(e, i, start, count, msg, msgsz);
     if (rc)
@@ -100,7 +100,7 @@ int tw_episode_read_text(const tw_episode *e, size_t i, uint64_t start, uint64_t
     return 0;
 }
 
-int tw_episode_read_clock(const tw_episode *e, tw_clock_sample **out, size_t *n, char *msg, size_t msgsz)
+static int read_clock(const tw_episode *e, tw_clock_sample **out, size_t *n, char *msg, size_t msgsz)
 {
     *out = NULL;
     *n = 0;
@@ -134,7 +134,7 @@ int tw_episode_read_clock(const tw_episode *e, tw_clock_sample **out, size_t *n,
     return 0;
 }
 
-int tw_episode_read_events(const tw_episode *e, tw_episode_ev **out, size_t *n, char *msg, size_t msgsz)
+static int read_events(const tw_episode *e, tw_episode_ev **out, size_t *n, char *msg, size_t msgsz)
 {
     *out = NULL;
     *n = 0;
@@ -174,8 +174,8 @@ int tw_episode_read_events(const tw_episode *e, tw_episode_ev **out, size_t *n, 
     return 0;
 }
 
-int tw_episode_read_video_index(const tw_episode *e, size_t i, tw_video_index_entry **out, size_t *n,
-                                char *path, size_t pathsz, char *msg, size_t msgsz)
+static int read_video_index(const tw_episode *e, size_t i, tw_video_index_entry **out, size_t *n, char *path,
+                            size_t pathsz, char *msg, size_t msgsz)
 {
     *out = NULL;
     *n = 0;
@@ -216,4 +216,49 @@ int tw_episode_read_video_index(const tw_episode *e, size_t i, tw_video_index_en
     *out = v;
     *n = len;
     return 0;
+}
+
+/* ---- public entry points: the same, holding the HDF5 lock ---- */
+
+int tw_episode_read(const tw_episode *e, size_t i, uint64_t start, uint64_t count, int64_t *t_src_ns,
+                    int64_t *t_recv_ns, uint64_t *seq, double *data, char *msg, size_t msgsz)
+{
+    tw_h5_lock();
+    int rc = read_samples(e, i, start, count, t_src_ns, t_recv_ns, seq, data, msg, msgsz);
+    tw_h5_unlock();
+    return rc;
+}
+
+int tw_episode_read_text(const tw_episode *e, size_t i, uint64_t start, uint64_t count, char **texts,
+                         char *msg, size_t msgsz)
+{
+    tw_h5_lock();
+    int rc = read_text(e, i, start, count, texts, msg, msgsz);
+    tw_h5_unlock();
+    return rc;
+}
+
+int tw_episode_read_clock(const tw_episode *e, tw_clock_sample **out, size_t *n, char *msg, size_t msgsz)
+{
+    tw_h5_lock();
+    int rc = read_clock(e, out, n, msg, msgsz);
+    tw_h5_unlock();
+    return rc;
+}
+
+int tw_episode_read_events(const tw_episode *e, tw_episode_ev **out, size_t *n, char *msg, size_t msgsz)
+{
+    tw_h5_lock();
+    int rc = read_events(e, out, n, msg, msgsz);
+    tw_h5_unlock();
+    return rc;
+}
+
+int tw_episode_read_video_index(const tw_episode *e, size_t i, tw_video_index_entry **out, size_t *n,
+                                char *path, size_t pathsz, char *msg, size_t msgsz)
+{
+    tw_h5_lock();
+    int rc = read_video_index(e, i, out, n, path, pathsz, msg, msgsz);
+    tw_h5_unlock();
+    return rc;
 }

@@ -308,7 +308,7 @@ static int build(tw_builder *b, const char *jpath, const char *tmp, const char *
     return rc;
 }
 
-int tw_episode_finish(const char *dir, const char *status_override, char *msg, size_t msgsz)
+static int finish_locked(const char *dir, const char *status_override, char *msg, size_t msgsz)
 {
     tw_h5_quiet();
     char jpath[PATH_MAX + 32], tmp[PATH_MAX + 32], final[PATH_MAX + 32];
@@ -339,5 +339,13 @@ int tw_episode_finish(const char *dir, const char *status_override, char *msg, s
     builder_free(&b);
     close(lock);
     tw_errf(msg, msgsz, rc, "%s", summary);
+    return rc;
+}
+
+int tw_episode_finish(const char *dir, const char *status_override, char *msg, size_t msgsz)
+{
+    tw_h5_lock();
+    int rc = finish_locked(dir, status_override, msg, msgsz);
+    tw_h5_unlock();
     return rc;
 }

@@ -182,7 +182,9 @@ static int read_streams(tw_episode *e, char *msg, size_t msgsz)
     return 0;
 }
 
-int tw_episode_open(const char *dir, tw_episode **out, char *msg, size_t msgsz)
+static void close_locked(tw_episode *e);
+
+static int open_locked(const char *dir, tw_episode **out, char *msg, size_t msgsz)
 {
     *out = NULL;
     char p[PATH_MAX + 32];
@@ -209,14 +211,14 @@ int tw_episode_open(const char *dir, tw_episode **out, char *msg, size_t msgsz)
         rc = read_streams(e, msg, msgsz);
     }
     if (rc) {
-        tw_episode_close_reader(e);
+        close_locked(e);
         return rc;
     }
     *out = e;
     return 0;
 }
 
-void tw_episode_close_reader(tw_episode *e)
+static void close_locked(tw_episode *e)
 {
     if (!e)
         return;
@@ -261,4 +263,19 @@ int tw_episode_get_stats(const tw_episode *e, size_t i, tw_episode_stream_stats 
         return TW_EINVAL;
     *out = e->s[i].st;
     return 0;
+}
+
+int tw_episode_open(const char *dir, tw_episode **out, char *msg, size_t msgsz)
+{
+    tw_h5_lock();
+    int rc = open_locked(dir, out, msg, msgsz);
+    tw_h5_unlock();
+    return rc;
+}
+
+void tw_episode_close_reader(tw_episode *e)
+{
+    tw_h5_lock();
+    close_locked(e);
+    tw_h5_unlock();
 }

@@ -25,12 +25,14 @@ static void finished_status(const char *dir, char *status, size_t n)
     char p[PATH_MAX + 64];
     snprintf(p, sizeof p, "%s/" TW_H5_NAME, dir);
     snprintf(status, n, "unreadable");
+    tw_h5_lock();
     tw_h5_quiet();
     hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f >= 0) {
         tw_h5_get_str(f, "status", status, n);
         H5Fclose(f);
     }
+    tw_h5_unlock();
 }
 
 int tw_episode_recover(const char *dir, int *changed, char *msg, size_t msgsz)

@@ -117,8 +117,8 @@ static int known_status(const char *s)
            !strcmp(s, TW_EP_ERROR);
 }
 
-int tw_episode_verify(const tw_episode *e, tw_episode_finding_fn cb, void *ud, size_t *nerrors, char *msg,
-                      size_t msgsz)
+static int verify_locked(const tw_episode *e, tw_episode_finding_fn cb, void *ud, size_t *nerrors, char *msg,
+                         size_t msgsz)
 {
     findings f = {cb, ud, 0};
     if (!known_status(e->meta.status))
@@ -145,4 +145,13 @@ int tw_episode_verify(const tw_episode *e, tw_episode_finding_fn cb, void *ud, s
     if (nerrors)
         *nerrors = f.nerr;
     return 0;
+}
+
+int tw_episode_verify(const tw_episode *e, tw_episode_finding_fn cb, void *ud, size_t *nerrors, char *msg,
+                      size_t msgsz)
+{
+    tw_h5_lock();
+    int rc = verify_locked(e, cb, ud, nerrors, msg, msgsz);
+    tw_h5_unlock();
+    return rc;
 }

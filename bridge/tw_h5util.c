@@ -1,9 +1,16 @@
 /* Small HDF5 helpers shared by the episode builder and reader. */
 #include "tw_h5util.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Serial HDF5 is not thread-safe: every episode entry point that touches it holds this
+ * (recursive: verify calls read). */
+static pthread_mutex_t h5_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+void tw_h5_lock(void) { pthread_mutex_lock(&h5_mu); }
+void tw_h5_unlock(void) { pthread_mutex_unlock(&h5_mu); }
 
 void tw_h5_quiet(void)
 {

@@ -8,6 +8,10 @@
 
 #include "tw_wire.h"
 
+/* One process-wide recursive lock around every use of the (not thread-safe) HDF5 library. */
+void tw_h5_lock(void);
+void tw_h5_unlock(void);
+
 /* Turns off HDF5's automatic error printing: libraries must not write to stderr. */
 void tw_h5_quiet(void);
 

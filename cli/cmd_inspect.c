@@ -90,11 +90,24 @@ static json_t *summary(const tw_episode *e)
     char ver[16];
     snprintf(ver, sizeof ver, "%d.%d", m->format_major, m->format_minor);
     const char *meta = tw_episode_get_json(e, "metadata");
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:f, s:o, s:o}", "dir", tw_episode_path(e),
+    tw_episode_ev *ev = NULL;
+    tw_clock_sample *ck = NULL;
+    size_t nev = 0, nck = 0;
+    char m2[256];
+    tw_episode_read_events(e, &ev, &nev, m2, sizeof m2); /* failures show up in the integrity check */
+    tw_episode_read_clock(e, &ck, &nck, m2, sizeof m2);
+    free(ev);
+    free(ck);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:f, s:o, s:o}", "dir", tw_episode_path(e),
                      "episode_id", m->episode_id, "format_version", ver, "status", m->status, "domain", m->domain,
                      "task", m->task, "operator", m->operator_, "robot", m->robot, "success", m->success,
                      "software_version", m->software_version, "duration_s", dur, "streams", streams,
                      "metadata", meta ? json_loads(meta, 0, NULL) : json_null());
+    json_object_set_new(o, "started_ns", json_integer(m->started_ns));
+    json_object_set_new(o, "ended_ns", json_integer(m->ended_ns));
+    json_object_set_new(o, "events", json_integer((json_int_t)nev));
+    json_object_set_new(o, "clock_samples", json_integer((json_int_t)nck));
+    return o;
 }
 
 static void print_text(json_t *s)
@@ -106,6 +119,8 @@ static void print_text(json_t *s)
            (int)json_integer_value(json_object_get(s, "success")), json_string_value(json_object_get(s, "domain")));
     printf("task      %s   operator %s   robot %s\n", json_string_value(json_object_get(s, "task")),
            json_string_value(json_object_get(s, "operator")), json_string_value(json_object_get(s, "robot")));
+    printf("events    %" JSON_INTEGER_FORMAT "   clock samples %" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(s, "events")), json_integer_value(json_object_get(s, "clock_samples")));
     printf("duration  %.3f s\n\n%-20s %-12s %10s %10s %10s %8s %6s\n", json_real_value(json_object_get(s, "duration_s")),
            "stream", "kind", "samples", "rate Hz", "nominal", "drops", "gaps");
     size_t i;

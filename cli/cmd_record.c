@@ -111,7 +111,7 @@ int tw_cmd_record(int argc, char **argv)
         case 'f': if (parse_uint("--flush-ms", optarg, 1, 3600000, &v)) return 2; o.flush_ms = v; break;
         case 'q': if (parse_uint("--queue-mb", optarg, 1, 1 << 20, &v)) return 2; o.queue_bytes = v << 20; break;
         case 's': if (parse_uint("--status-ms", optarg, 10, 3600000, &v)) return 2; o.status_ms = v; break;
-        case 'm': if (parse_uint("--max-sessions", optarg, 1, 4096, &v)) return 2; o.max_sessions = v; break;
+        case 'm': if (parse_uint("--max-sessions", optarg, 1, 1024, &v)) return 2; o.max_sessions = v; break;
         case 'z': if (parse_uint("--compress", optarg, 0, 9, &v)) return 2; o.compression = (int)v; break;
         case 'p':
             if (!strcmp(optarg, "backpressure"))

@@ -12,7 +12,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tw replay EPISODE_DIR --model ROBOT.xml [--map joints.json] [--rate HZ]\n"
-            "                 [--threads N] [--windows W] [--qacc sg|discrete] [--sg-half H] [--no-video]\n"
+            "                 [--threads N] [--windows W] [--qacc auto|sg|discrete] [--sg-half H] [--no-video]\n"
             "                 --out OUTDIR\n\n"
             "Aligns every stream of a recorded episode onto one timeline (recorder clock, using the\n"
             "client's estimated clock offset), reconstructs it in MuJoCo (mj_forward stages +\n"
@@ -24,9 +24,11 @@ static void usage(FILE *f)
             "  --rate HZ           timeline rate (default: the joint-state stream's nominal rate)\n"
             "  --threads N         reconstruction threads, each with its own mjData (default 1)\n"
             "  --windows W         open-loop windows for the 0.1-2 s horizons (default 8; 0 = off)\n"
-            "  --qacc sg           qacc by a Savitzky-Golay derivative of qvel (default; real data)\n"
+            "  --qacc sg           qacc by a Savitzky-Golay derivative of qvel (real data)\n"
             "  --qacc discrete     qacc = (qvel[k+1]-qvel[k])/h corrected for the model's integrator:\n"
             "                      exact for simulated episodes sampled every physics step (tw rig)\n"
+            "  --qacc auto         discrete when the joint states have zero jitter at exactly the\n"
+            "                      model's timestep (a simulation), else sg (default)\n"
             "  --sg-half H         Savitzky-Golay half window for qacc, in steps (default 2)\n"
             "  --no-video          skip decoding video for the sync check\n"
             "  --quiet             no progress on stderr\n"
@@ -102,11 +104,11 @@ int tw_cmd_replay(int argc, char **argv)
             break;
         case 'V': o.video = 0; break;
         case 'a':
-            if (strcmp(optarg, "sg") && strcmp(optarg, "discrete")) {
-                fprintf(stderr, "tw replay: --qacc must be 'sg' or 'discrete', got '%s'\n", optarg);
+            if (strcmp(optarg, "sg") && strcmp(optarg, "discrete") && strcmp(optarg, "auto")) {
+                fprintf(stderr, "tw replay: --qacc must be auto, sg or discrete, got '%s'\n", optarg);
                 return 2;
             }
-            o.qacc_discrete = !strcmp(optarg, "discrete");
+            o.qacc_discrete = !strcmp(optarg, "auto") ? -1 : !strcmp(optarg, "discrete");
             break;
         case 'q': quiet = 1; break;
         case 'o': o.out_dir = optarg; break;

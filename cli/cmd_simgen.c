@@ -26,7 +26,7 @@ static void usage(FILE *f)
         "                     Omitted: the nominal model with noise 0.\n"
         "  --seed S           seed (default 0)\n"
         "  --out DIR          output folder (created; existing episodes are never overwritten)\n"
-        "  --jobs J           threads per process (default: all cores)\n"
+        "  --jobs J           threads per process (default: the node's cores divided among its MPI ranks)\n"
         "  --quiet            no progress on stderr\n");
 }
 

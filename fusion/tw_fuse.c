@@ -114,6 +114,9 @@ static int setup_features(tw_fuse_ctx *c, char *msg, size_t msgsz)
     int rc = tw_robot_load(c->o.model_path, &c->robot, msg, msgsz);
     if (rc)
         return rc;
+    if (c->robot->ee_site < 0)
+        return tw_errf(msg, msgsz, TW_EMISMATCH, "fuse: --model %s has no end-effector site for ee_pos/ee_quat",
+                       c->o.model_path);
     char have[2048] = "";
     for (uint32_t k = 0; k < nj; k++) {
         c->ee_map[k] = tw_robot_find_joint(c->robot, c->sig.jnames[k]);

@@ -66,12 +66,21 @@ int tw_fuse_plan_weights(tw_fuse_ctx *c, char *msg, size_t msgsz)
     }
     double R = c->o.ratio_real, S = c->o.ratio_sim;
     uint64_t nr = c->ndomain[TW_SPLIT_TRAIN][0], ns = c->ndomain[TW_SPLIT_TRAIN][1];
-    if (R > 0 && nr == 0)
-        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --ratio %g:%g asks for real data but the train split has no "
-                       "real samples (%zu real episodes given)", R, S, (size_t)c->o.nreal);
-    if (S > 0 && ns == 0)
-        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --ratio %g:%g asks for sim data but the train split has no "
-                       "sim samples (give --sim folders or use --ratio 1:0)", R, S);
+    size_t neps[2] = {0, 0}; /* train episodes per domain */
+    for (size_t i = 0; i < c->neps; i++)
+        if (c->eps[i].split == TW_SPLIT_TRAIN)
+            neps[c->eps[i].domain]++;
+    static const char *const dn[2] = {"real", "sim"};
+    for (int d = 0; d < 2; d++) {
+        if (!((d ? S : R) > 0) || (d ? ns : nr) > 0)
+            continue;
+        if (neps[d])
+            return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --ratio %g:%g needs %s training samples, but the %zu %s "
+                           "train episode(s) have none (shorter than --window %u + 1 valid steps?)", R, S, dn[d],
+                           neps[d], dn[d], c->H);
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --ratio %g:%g needs %s training samples, but no %s episode was "
+                       "given (add --%s folders or use --ratio %s)", R, S, dn[d], dn[d], dn[d], d ? "1:0" : "0:1");
+    }
     for (int s = 0; s < 3; s++) {
         uint64_t a = c->ndomain[s][0], b = c->ndomain[s][1];
         /* A domain absent from a (val/test) split hands its mass to the other: weights still sum to 1. */

@@ -40,6 +40,8 @@ void tw_rand_draw(const tw_rand_spec *spec, uint64_t seed, uint64_t episode, tw_
 /* ---- MPI (no-ops, rank 0 of 1, when not built with MPI or not launched by mpirun) ---- */
 int tw_mpi_init(int *rank, int *size, char *msg, size_t msgsz);
 void tw_mpi_finalize(void);
+/* Ranks on this node (1 without mpirun): simgen's default thread count divides the cores among them. */
+int tw_mpi_local_size(void);
 /* Global AND of ok across ranks (collective); returns 1 when every rank passed ok != 0. */
 int tw_mpi_all_ok(int ok);
 /* Every rank receives all ranks' bytes concatenated in rank order, and each rank's length (collective).
@@ -54,7 +56,7 @@ typedef struct {
     uint64_t seed;
     uint32_t episodes;
     double duration_s;
-    int jobs;                    /* threads per process; <= 0 means all cores */
+    int jobs;                    /* threads per process; <= 0 means this node's cores / ranks on the node */
     int rank, nranks;            /* episode i is made by rank i % nranks */
     int progress;                /* progress lines on stderr */
 } tw_simgen_opts;

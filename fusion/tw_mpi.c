@@ -111,3 +111,11 @@ fail:
     (*lens)[0] = len;
     return 0;
 }
+
+int tw_mpi_local_size(void)
+{
+    /* Ranks sharing this node (Open MPI exports it); 1 when not under mpirun. */
+    const char *v = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    int n = v ? atoi(v) : 1;
+    return n > 0 ? n : 1;
+}

@@ -137,7 +137,7 @@ int tw_simgen_run(const tw_simgen_opts *o, uint64_t *steps_done, char *msg, size
     pthread_mutex_init(&c.state_lock, NULL);
     c.mine = o->episodes > (uint32_t)o->rank ? (o->episodes - (uint32_t)o->rank + (uint32_t)o->nranks - 1) /
                                                  (uint32_t)o->nranks : 0;
-    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN) / tw_mpi_local_size();
     if (jobs < 1)
         jobs = 1;
     if ((uint64_t)jobs > c.mine)

@@ -152,6 +152,12 @@ struct tw_recorder {
     rec_queue q;
     pthread_t writer;
     int writer_started;
+    pthread_t closer;
+    int closer_started, closer_stop;
+    pthread_mutex_t close_mu;
+    pthread_cond_t close_cv;
+    struct rec_closing *closing;
+    uint64_t n_closing; /* atomic: episodes being finished */
     /* writer -> network notes (write errors), guarded by note_mu */
     pthread_mutex_t note_mu;
     rec_note *notes;
@@ -190,7 +196,20 @@ int rec_control_handle(rec_session *s, const char *text, size_t len, int64_t t_r
 
 /* rec_writer.c */
 void *rec_writer_main(void *arg);
-void rec_note_post(struct tw_recorder *r, const rec_episode *ep, int err, const char *msg);
+void rec_note_post(struct tw_recorder *r, uint64_t session, uint64_t serial, int err, const char *msg);
+
+/* rec_closer.c: finishing an episode (journal -> episode.h5, compression) takes seconds for
+ * a long one, so it runs on its own thread and never stalls the writer's other sessions. */
+typedef struct rec_closing {
+    tw_episode_writer *w;
+    char status[16], id[TW_MAX_NAME];
+    int success;
+    uint64_t session, serial;
+    struct rec_closing *next;
+} rec_closing;
+int rec_closer_start(struct tw_recorder *r);
+void rec_closer_submit(struct tw_recorder *r, rec_closing *c); /* takes c */
+void rec_closer_stop(struct tw_recorder *r);                   /* finishes what was submitted */
 
 /* rec_status.c */
 char *rec_status_json(struct tw_recorder *r);

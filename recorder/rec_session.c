@@ -267,7 +267,8 @@ static void hold_pending(rec_session *s, int64_t t)
 {
     s->pending = 1;
     s->pending_t = t;
-    lws_rx_flow_control(s->wsi, 0);
+    if (s->wsi)
+        lws_rx_flow_control(s->wsi, 0);
 }
 
 /* Keep a large assembly buffer only while it is needed. */
@@ -287,6 +288,10 @@ int rec_session_rx(rec_session *s, const void *in, size_t len, int first, int fi
 {
     if (s->closing)
         return 0;
+    if (s->pending) { /* lws holds input while rx is flow-controlled; never overwrite a held message */
+        rec_session_send_error(s, TW_ESTATE, 1, "internal: input while a message is held for the queue");
+        return 0;
+    }
     if (first) {
         s->rxlen = 0;
         s->rx_binary = binary;

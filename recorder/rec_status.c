@@ -74,7 +74,7 @@ char *rec_status_json(struct tw_recorder *r)
             json_array_append_new(sessions, session_json(s));
     size_t used = rec_queue_used(&r->q);
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:i, s:s, s:f, s:o, s:{s:I, s:I, s:I, s:f}, s:I, s:f, s:f, s:{s:I, s:I, s:I, s:I},"
+        "{s:s, s:s, s:s, s:i, s:s, s:f, s:o, s:{s:I, s:I, s:I, s:f}, s:I, s:f, s:f, s:{s:I, s:I, s:I, s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I, s:I}}",
         "protocol", TW_SUBPROTOCOL, "version", TW_VERSION, "listen", r->host, "port", r->port,
         "policy", r->o.policy == TW_POLICY_DROP_NEWEST ? "drop-newest" : "backpressure",
@@ -85,7 +85,9 @@ char *rec_status_json(struct tw_recorder *r)
         "bytes_written", (json_int_t)__atomic_load_n(&r->bytes_written, __ATOMIC_RELAXED),
         "rate_frames_s", r->rate_frames, "rate_bytes_s", r->rate_bytes,
         "episodes", "open", (json_int_t)r->n_episodes_open, "closed", (json_int_t)r->n_episodes_done,
-        "write_errors", (json_int_t)r->n_episodes_failed, "recovered_at_start", (json_int_t)r->n_recovered,
+        "write_errors", (json_int_t)r->n_episodes_failed,
+        "finishing", (json_int_t)__atomic_load_n(&r->n_closing, __ATOMIC_RELAXED),
+        "recovered_at_start", (json_int_t)r->n_recovered,
         "counters", "sessions_total", (json_int_t)r->n_sessions_total, "auth_refused", (json_int_t)r->n_auth_refused,
         "rejected_messages", (json_int_t)r->n_bad_msgs, "oversize_messages", (json_int_t)r->n_too_big,
         "rate_limited", (json_int_t)r->n_rate_limited);

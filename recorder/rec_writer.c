@@ -24,13 +24,13 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void rec_note_post(struct tw_recorder *r, const rec_episode *ep, int err, const char *msg)
+void rec_note_post(struct tw_recorder *r, uint64_t session, uint64_t serial, int err, const char *msg)
 {
     rec_note *n = calloc(1, sizeof *n);
     if (!n)
         return;
-    n->session = ep->s->num;
-    n->serial = ep->serial;
+    n->session = session;
+    n->serial = serial;
     n->err = err;
     snprintf(n->msg, sizeof n->msg, "%s", msg);
     pthread_mutex_lock(&r->note_mu);
@@ -65,7 +65,7 @@ static void fail_episode(writer *wr, rec_episode *ep, int err)
         tw_episode_close(ep->w, TW_EP_ERROR, -1, m2, sizeof m2);
         ep->w = NULL;
     }
-    rec_note_post(wr->r, ep, err, wr->msg);
+    rec_note_post(wr->r, ep->s->num, ep->serial, err, wr->msg);
 }
 
 static void open_episode(writer *wr, rec_episode *ep)
@@ -111,10 +111,19 @@ static void close_episode(writer *wr, rec_episode *ep, const char *status, int s
         }
     if (ep->w) {
         account_bytes(wr, ep);
-        int rc = tw_episode_close(ep->w, status, success, wr->msg, sizeof wr->msg);
+        rec_closing *c = calloc(1, sizeof *c);
+        if (c) {
+            c->w = ep->w;
+            snprintf(c->status, sizeof c->status, "%s", status);
+            snprintf(c->id, sizeof c->id, "%s", ep->id);
+            c->success = success;
+            c->session = ep->s->num;
+            c->serial = ep->serial;
+            rec_closer_submit(wr->r, c);
+        } else if (tw_episode_close(ep->w, status, success, wr->msg, sizeof wr->msg) < 0) {
+            rec_note_post(wr->r, ep->s->num, ep->serial, TW_EIO, wr->msg);
+        }
         ep->w = NULL;
-        if (rc < 0)
-            rec_note_post(wr->r, ep, rc, wr->msg);
     }
     rec_session_unref(ep->s);
     free(ep->metadata);

@@ -240,7 +240,7 @@ int tw_recorder_open(const tw_recorder_opts *o, tw_recorder **out, char *msg, si
         tw_recorder_close(r);
         return rc;
     }
-    if (pthread_create(&r->writer, NULL, rec_writer_main, r) != 0) {
+    if (rec_closer_start(r) < 0 || pthread_create(&r->writer, NULL, rec_writer_main, r) != 0) {
         tw_recorder_close(r);
         return tw_errf(msg, msgsz, TW_ENOMEM, "cannot start the writer thread");
     }
@@ -280,6 +280,9 @@ int tw_recorder_run(tw_recorder *r, char *msg, size_t msgsz)
         pthread_join(r->writer, NULL);
         r->writer_started = 0;
     }
+    if (__atomic_load_n(&r->n_closing, __ATOMIC_RELAXED))
+        rec_log(r, "finishing %llu episode file(s)...", (unsigned long long)r->n_closing);
+    rec_closer_stop(r); /* every episode file is complete before run() returns */
     drain_notes(r);
     rec_status_line(r, 0);
     rec_log(r, "stopped: %llu sessions, %llu episodes (%llu with write errors), %.1f MB written",
@@ -298,6 +301,7 @@ void tw_recorder_close(tw_recorder *r)
         rec_queue_stop(&r->q);
         pthread_join(r->writer, NULL);
     }
+    rec_closer_stop(r);
     if (r->ctx)
         lws_context_destroy(r->ctx);
     while (r->notes) {

@@ -1,7 +1,9 @@
 /* Clock-offset model from the recorder's ping/pong estimates (offset = client - server).
  * A sample's error is bounded by half its round trip, so low-RTT samples are the trustworthy
  * ones: MINRTT takes the median offset of the lowest-RTT quartile; FIT fits a least-squares
- * line through the lowest-RTT quartile (at least 4 samples spanning 1 s): offset and drift. */
+ * line through the lowest-RTT quartile (at least 4 samples spanning 1 s): offset and drift.
+ * AUTO fits only when the drift stands out of the noise (beyond 3 standard errors): a spurious
+ * ppm-level drift would move every sample off the timeline grid for nothing. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +47,9 @@ static void estimate_minrtt(const tw_clock_sample *s, size_t n, tw_clock_model *
     free(off);
 }
 
-/* Returns 0 when the fit is usable (enough low-RTT samples spanning >= 1 s), else -1. */
-static int estimate_fit(const tw_clock_sample *s, size_t n, tw_clock_model *c)
+/* Returns 0 when the fit is usable (enough low-RTT samples spanning >= 1 s, and with
+ * need_significance a slope beyond 3 standard errors), else -1. */
+static int estimate_fit(const tw_clock_sample *s, size_t n, int need_significance, tw_clock_model *c)
 {
     if (n < 4)
         return -1;
@@ -71,11 +74,20 @@ static int estimate_fit(const tw_clock_sample *s, size_t n, tw_clock_model *c)
         }
         double den = (double)k * sxx - sx * sx;
         if (den > 0) {
-            c->drift = ((double)k * sxy - sx * sy) / den;
-            c->t_ref_ns = tref;
-            c->offset_ns = oref + (int64_t)llround((sy - c->drift * sx) / (double)k);
-            c->nused = k;
-            rc = 0;
+            double b = ((double)k * sxy - sx * sy) / den, a = (sy - b * sx) / (double)k, ss = 0;
+            for (size_t i = 0; i < k; i++) {
+                double e = (double)(v[i].offset_ns - oref) - a - b * (double)(v[i].t_server_ns - tref);
+                ss += e * e;
+            }
+            /* standard error of the slope; a drift within 3 of them is ping noise, not drift */
+            double se = k > 2 ? sqrt(ss / (double)(k - 2) / (den / (double)k)) : INFINITY;
+            if (!need_significance || fabs(b) > 3 * se) {
+                c->drift = b;
+                c->t_ref_ns = tref;
+                c->offset_ns = oref + (int64_t)llround(a);
+                c->nused = k;
+                rc = 0;
+            }
         }
     }
     free(v);
@@ -95,7 +107,7 @@ void tw_clock_estimate(const tw_clock_sample *s, size_t n, tw_clock_method m, tw
         if (s[i].rtt_ns < out->min_rtt_ns)
             out->min_rtt_ns = s[i].rtt_ns;
     if (m == TW_CLOCK_FIT || m == TW_CLOCK_AUTO) {
-        if (estimate_fit(s, n, out) == 0) {
+        if (estimate_fit(s, n, m == TW_CLOCK_AUTO, out) == 0) {
             out->method = TW_CLOCK_FIT;
             return;
         }

@@ -11,7 +11,7 @@
 #include "tw_physics.h"
 
 #define TW_OP_MAX_SEG 12
-#define TW_OP_OMEGA 30.0 /* PD bandwidth (rad/s) for motor-driven joints */
+#define TW_OP_OMEGA 20.0 /* PD bandwidth (rad/s) for motor-driven joints */
 
 typedef struct {
     double q[TW_ROBOT_MAX_JOINTS]; /* arm joint targets at the segment's end */
@@ -31,6 +31,7 @@ struct tw_operator {
     int nseg, cur;
     double seg_t0;       /* start time of seg[cur] */
     int grip;            /* current gripper command */
+    double *acc, *tau;   /* nv scratch for motor torques */
 };
 
 static void tw_op_random_posture(tw_operator *op, double amp, double *q);
@@ -53,9 +54,11 @@ int tw_operator_new(const tw_robot *nominal, uint64_t seed, tw_operator **out, c
     op->r = nominal;
     op->seed = seed;
     op->d = tw_mj_make_data(nominal->m, msg, msgsz);
-    if (!op->d) {
-        free(op);
-        return TW_EMUJOCO;
+    op->acc = calloc((size_t)nominal->m->nv, sizeof(double));
+    op->tau = calloc((size_t)nominal->m->nv, sizeof(double));
+    if (!op->d || !op->acc || !op->tau) {
+        tw_operator_free(op);
+        return op->d ? tw_errf(msg, msgsz, TW_ENOMEM, "no memory for the operator") : TW_EMUJOCO;
     }
     tw_op_home(op);
     tw_operator_reset(op, 0);
@@ -67,7 +70,10 @@ void tw_operator_free(tw_operator *op)
 {
     if (!op)
         return;
-    mj_deleteData(op->d);
+    if (op->d)
+        mj_deleteData(op->d);
+    free(op->acc);
+    free(op->tau);
     free(op);
 }
 
@@ -275,8 +281,26 @@ static void tw_op_targets(tw_operator *op, const mjData *state, double t, double
         q[i] = op->from[i] + sm * (s->q[i] - op->from[i]);
 }
 
-/* Control for actuator a driving joint dof v toward q* (see tw_physics.h). */
-static double tw_op_joint_ctrl(const mjModel *m, const mjData *d, int a, int dof, int qa, double qstar)
+/* Motor-driven joints get computed-torque PD, tau = M·(w²(q*-q) - 2w·qd) + bias, with the full mass
+ * matrix so coupled links do not excite each other (a diagonal PD held for 1/action_rate is unstable
+ * on light distal links).  Fills tau[nv] for the arm dofs. */
+static void tw_op_motor_torques(const tw_operator *op, const mjData *d, const double *qstar, double *tau)
+{
+    const tw_robot *r = op->r;
+    const mjModel *m = r->m;
+    double *acc = op->acc;
+    mju_zero(acc, m->nv);
+    for (int i = 0; i < r->narm; i++) {
+        double w = TW_OP_OMEGA;
+        acc[r->vadr[i]] = w * w * (qstar[i] - d->qpos[r->qadr[i]]) - 2 * w * d->qvel[r->vadr[i]];
+    }
+    mj_mulM(m, d, tau, acc);
+    for (int v = 0; v < m->nv; v++)
+        tau[v] += d->qfrc_bias[v];
+}
+
+/* Control for actuator a driving joint dof v toward q* (see tw_physics.h); tau: motor torques. */
+static double tw_op_joint_ctrl(const mjModel *m, const mjData *d, int a, int dof, double qstar, const double *tau)
 {
     double gear = m->actuator_gear[6 * a], g = m->actuator_gainprm[a * mjNGAIN];
     const double *b = m->actuator_biasprm + a * mjNBIAS;
@@ -287,8 +311,7 @@ static double tw_op_joint_ctrl(const mjModel *m, const mjData *d, int a, int dof
         /* servo: shift the target so the servo's spring also holds gravity/Coriolis */
         c = (-b[1] * gear * qstar - b[0] + bias / gear) / g;
     } else {
-        double w = TW_OP_OMEGA, M = m->dof_M0[dof];
-        c = (w * w * M * (qstar - d->qpos[qa]) - 2 * w * M * d->qvel[dof] + bias) / (gear * g);
+        c = tau[dof] / (gear * g);
     }
     if (m->actuator_ctrllimited[a])
         c = mju_clip(c, m->actuator_ctrlrange[2 * a], m->actuator_ctrlrange[2 * a + 1]);
@@ -310,9 +333,10 @@ int tw_operator_act(tw_operator *op, const mjData *d, double t, double *ctrl, tw
     tw_op_targets(op, d, t, q);
     for (int a = 0; a < m->nu; a++)
         ctrl[a] = m->nkey ? m->key_ctrl[a] : 0;
+    tw_op_motor_torques(op, d, q, op->tau);
     for (int i = 0; i < r->narm; i++)
         if (r->jact[i] >= 0)
-            ctrl[r->jact[i]] = tw_op_joint_ctrl(m, d, r->jact[i], r->vadr[i], r->qadr[i], q[i]);
+            ctrl[r->jact[i]] = tw_op_joint_ctrl(m, d, r->jact[i], r->vadr[i], q[i], op->tau);
     int grip = op->seg[op->cur].grip;
     *ev = grip == op->grip ? TW_OP_EV_NONE : grip ? TW_OP_EV_GRASP : TW_OP_EV_RELEASE;
     op->grip = grip;

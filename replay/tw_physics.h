@@ -22,9 +22,15 @@
  *                which the rig never uses) at the same qpos/qvel/qacc: residual effort - qfrc_inverse = 0 up to
  *                the accuracy of qacc.  With damping x k the rig's actuators must also overcome the extra
  *                (k-1)·D·qvel, so the residual is (k-1)·D·qvel: same sign as qvel on every joint.
+ *                Dry friction (frictionloss) is a constraint: while a joint sticks, the friction force,
+ *                not the motor, absorbs the extra damping, so the residual appears on moving joints.
  *                Caveat for replay: with the Euler/implicit integrators MuJoCo integrates damping
  *                implicitly, so (qvel[t+1]-qvel[t])/h differs slightly from the qacc of the forward pass;
- *                tw_sample.qacc holds the forward-pass qacc (not streamed; tests use it as the exact value).
+ *                tw_sample.qacc holds the forward-pass qacc (not streamed; tests use it as the exact value),
+ *                and tw_physics_forward_qacc converts a finite-difference qacc into it.  With contacts
+ *                (a grasped object) the object's state must be set too: the rig streams it (object_state).
+ *                Measured on the builtin model, none/0, full state: |effort - qfrc_inverse| <= 7e-9 N·m
+ *                with the forward qacc, <= 7e-5 N·m via finite differences (contact-solver tolerance).
  *   wrench       force (N, 3) then torque (N·m, 3) from MuJoCo `force`/`torque` sensors on the wrist F/T site,
  *                expressed in the site frame: the interaction the hand subtree (hand, fingers, payload,
  *                grasped object contacts) exerts through the wrist.  Same values as mj_forward's
@@ -53,8 +59,10 @@
 
 /* Installs mju_user_error / mju_user_warning (default ones print and wait on stdin).  Idempotent and
  * thread-safe.  An error raised inside MuJoCo is recorded into a thread-local buffer; MuJoCo expects
- * mju_user_error not to return, so the handler longjmps to the innermost tw_mj_guard (see tw_mj.c:
- * tw_robot_load guards mj_loadXML/mj_compile; outside a guard the error is fatal, as in MuJoCo). */
+ * mju_user_error not to return, so the handler longjmps out of the innermost guarded call (the
+ * tw_mj_load_xml / tw_mj_make_data / tw_mj_copy_model wrappers below, which then return NULL with the
+ * text in msg); outside a guard the error is fatal (message on stderr, abort), as in MuJoCo.  Parse and
+ * compile errors of mj_loadXML come back through its error buffer and never reach the handler. */
 void tw_mj_init(void);
 /* Last MuJoCo error or warning text seen on this thread ("" if none). */
 const char *tw_mj_last_error(void);
@@ -169,8 +177,9 @@ int tw_operator_new(const tw_robot *nominal, uint64_t seed, tw_operator **out, c
 void tw_operator_free(tw_operator *op);
 /* Starts episode `episode` (re-plans from the home pose). */
 void tw_operator_reset(tw_operator *op, uint64_t episode);
-/* Action at time t (s since episode start) given the measured state d: ctrl[m->nu] (position targets
- * for servo actuators, PD + gravity torques for motors, clamped to ctrlrange).  *ev is set when the
+/* Action at time t (s since episode start) given the measured state d: ctrl[m->nu] (for servo
+ * actuators the joint target shifted by qfrc_bias/kp so the servo also holds gravity; for motors
+ * computed-torque PD M·(w²e - 2w·qd) + qfrc_bias at w = 20 rad/s; clamped to ctrlrange).  *ev is set when the
  * gripper command changes (grasp/release).  Returns 0. */
 int tw_operator_act(tw_operator *op, const mjData *d, double t, double *ctrl, tw_op_event *ev);
 

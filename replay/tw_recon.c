@@ -108,10 +108,10 @@ int tw_recon_map_build(const tw_robot *r, const tw_stream_decl *js, const tw_str
     int nbad = 0, nmissing = 0;
     for (int j = 0; j < mp->nj; j++)
         mp->col[j] = -1;
+    char byorder[TW_ROBOT_MAX_JOINTS][16]; /* names of unnamed axes: "#0", "#1", ... */
     for (int c = 0; c < mp->nrec; c++) {
-        char byorder[16];
-        snprintf(byorder, sizeof byorder, "#%d", c);
-        rec[c] = (int)js->naxes == mp->nrec ? js->axes[c] : byorder;
+        snprintf(byorder[c], sizeof byorder[c], "#%d", c);
+        rec[c] = (int)js->naxes == mp->nrec ? js->axes[c] : byorder[c];
         const char *name = rec[c];
         json_t *v = map ? json_object_get(map, name) : NULL;
         if (v)
@@ -127,7 +127,6 @@ int tw_recon_map_build(const tw_robot *r, const tw_stream_decl *js, const tw_str
         if (mp->col[j] < 0)
             missing[nmissing++] = r->jname[j];
     if (nbad || nmissing) {
-        /* rec[] may point at a stack buffer for unnamed axes: format before it goes */
         rc = mismatch(r, rec, mp->nrec, bad, nbad, missing, nmissing, msg, msgsz);
         json_decref(map);
         return rc;

@@ -49,6 +49,19 @@ typedef struct {
 int tw_recon_rows_alloc(tw_recon_rows *rw, uint32_t cap, int nj, int nu, int ncam);
 void tw_recon_rows_free(tw_recon_rows *rw);
 
+/* Which aligned streams feed the rows, and how qacc is made (a plan: const during the pass). */
+typedef struct {
+    const tw_recon_map *map;
+    int js, wr, act, obj, ev;        /* indices into the alignment's streams, -1 = none */
+    int cam[TW_MAX_CAMS], ncam;
+    int qacc_discrete;
+    uint32_t sg_half;
+    double dt;                       /* timeline step, s */
+    double home_ctrl[TW_ROBOT_MAX_ACT]; /* control of actuators no action drives */
+} tw_recon_fill_ctx;
+/* Aligned block -> the block's core rows in robot joint order, with qacc (tw_recon_fill.c). */
+void tw_recon_fill(const tw_recon_fill_ctx *c, const tw_align_block *b, tw_recon_rows *rw);
+
 /* Sets the free object's state of row i into d (when the rows carry a valid one). */
 void tw_recon_set_object(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t i, int with_acc);
 /* Reconstructs rows [r0, r1): sets qpos/qvel, position+velocity stages, qacc, mj_inverse;
@@ -124,6 +137,7 @@ struct tw_replay_summary {
     int ncam;
     tw_vsync vsync[TW_MAX_CAMS];
     double wall_s, model_load_s, steps_per_s; /* steps_per_s excludes the model load */
+    int qacc_discrete;        /* the differentiator used (after auto) */
     int threads;
     tw_residual series;       /* plotted series (owned) */
 };

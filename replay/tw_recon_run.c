@@ -21,6 +21,7 @@ void tw_replay_opts_init(tw_replay_opts *o)
     memset(o, 0, sizeof *o);
     o->threads = 1;
     o->sg_half = 2;
+    o->qacc_discrete = -1;
     o->div_windows = 8;
     o->video = 1;
     tw_align_opts_init(&o->align);
@@ -34,7 +35,7 @@ typedef struct {
     tw_recon_map map;
     int js, wr, act, obj, ev, cam[TW_MAX_CAMS]; /* indices into the alignment's streams (-1 none) */
     mjData *d[MAX_THREADS];
-    double home_ctrl[TW_ROBOT_MAX_ACT];
+    tw_recon_fill_ctx fill;           /* aligned block -> rows */
     tw_recon_rows rows[2];          /* double buffer: divergence of one block runs beside the next */
     int cur, nrecon;                /* rows[cur] is being reconstructed by nrecon threads */
     tw_diverge *dv;
@@ -110,6 +111,17 @@ static int open_inputs(run_t *R, const char *dir, char *msg, size_t msgsz)
     return 0;
 }
 
+/* 1 when the joint states look like a simulation sampled at every physics step of this model
+ * (no real robot has zero jitter), where the integrator's own difference gives qacc exactly. */
+static int sampled_every_physics_step(const run_t *R)
+{
+    const tw_align_info *in = tw_align_get_info(R->al);
+    const tw_align_stream_stats *st = &in->streams[R->js].stats;
+    double h_ms = R->robot->m->opt.timestep * 1e3;
+    return st->used > 2 && st->jitter_ms < 1e-6 && fabs(st->period_mean_ms - h_ms) < 1e-6 &&
+           fabs(1e3 / in->rate_hz - h_ms) < 1e-6;
+}
+
 /* Summary fields known before the pass; per-thread data; buffers; outputs. */
 static int prepare(run_t *R, char *msg, size_t msgsz)
 {
@@ -147,13 +159,20 @@ static int prepare(run_t *R, char *msg, size_t msgsz)
             return TW_EMUJOCO;
         tw_robot_home(r, R->d[t]);
     }
-    for (int a = 0; a < r->m->nu && a < TW_ROBOT_MAX_ACT; a++)
-        R->home_ctrl[a] = R->d[0]->ctrl[a];
     uint32_t cap = R->o.align.block_steps ? R->o.align.block_steps : 1024;
     if (tw_recon_rows_alloc(&R->rows[0], cap, r->njoint, r->m->nu, s->ncam) < 0 ||
         tw_recon_rows_alloc(&R->rows[1], cap, r->njoint, r->m->nu, s->ncam) < 0 ||
         tw_residual_init(&s->series, r->njoint, s->have_wrench, in->nsteps) < 0)
         return tw_errf(msg, msgsz, TW_ENOMEM, "replay buffers");
+    if (R->o.qacc_discrete < 0)
+        R->o.qacc_discrete = sampled_every_physics_step(R);
+    s->qacc_discrete = R->o.qacc_discrete;
+    R->fill = (tw_recon_fill_ctx){.map = &R->map, .js = R->js, .wr = R->wr, .act = R->act, .obj = R->obj,
+                                  .ev = R->ev, .ncam = s->ncam, .qacc_discrete = R->o.qacc_discrete,
+                                  .sg_half = R->o.sg_half, .dt = 1.0 / in->rate_hz};
+    memcpy(R->fill.cam, R->cam, sizeof R->cam);
+    for (int a = 0; a < r->m->nu && a < TW_ROBOT_MAX_ACT; a++)
+        R->fill.home_ctrl[a] = R->d[0]->ctrl[a];
     R->rows[0].have_obj = R->rows[1].have_obj = R->obj >= 0;
     R->rows[0].have_event = R->rows[1].have_event = R->ev >= 0;
     int rc = 0;
@@ -167,81 +186,6 @@ static int prepare(run_t *R, char *msg, size_t msgsz)
         rc = tw_aligned_h5_create(p, s, &R->rows[0], &R->h5, msg, msgsz);
     }
     return rc;
-}
-
-/* qacc of the recorded joints at block row r (recorded column order). */
-static unsigned qacc_row(const run_t *R, const tw_align_block *b, uint32_t r, double dt, double *acc)
-{
-    int N = R->map.nrec;
-    const double *v = b->values[R->js] + N; /* qvel part of row 0; rows are 3N apart */
-    const uint8_t *q = b->quality[R->js];
-    size_t st = (size_t)3 * N;
-    if (R->o.qacc_discrete && r + 1 < b->nrows && !(q[r + 1] & TW_Q_INVALID)) {
-        for (int c = 0; c < N; c++) /* the integrator's own difference: qvel[k+1] = qvel[k] + h qacc_d */
-            acc[c] = (v[(r + 1) * st + c] - v[r * st + c]) / dt;
-        return 0;
-    }
-    unsigned fl = tw_sg_derivative(v, st, q, b->nrows, (size_t)N, r, R->o.sg_half, dt, acc);
-    return R->o.qacc_discrete ? fl | TW_Q_EDGE : fl;
-}
-
-/* Object state and acceleration at block row r (same differentiator as the joints). */
-static void object_row(const run_t *R, const tw_align_block *b, uint32_t r, double dt, tw_recon_rows *rw,
-                       uint32_t i)
-{
-    const double *v = b->values[R->obj];
-    const uint8_t *q = b->quality[R->obj];
-    rw->obj_ok[i] = !(q[r] & TW_Q_INVALID);
-    memcpy(rw->obj + (size_t)i * 13, v + (size_t)r * 13, 13 * sizeof(double));
-    double *acc = rw->obj_acc + (size_t)i * 6;
-    if (R->o.qacc_discrete && r + 1 < b->nrows && !(q[r + 1] & TW_Q_INVALID))
-        for (int c = 0; c < 6; c++)
-            acc[c] = (v[(size_t)(r + 1) * 13 + 7 + c] - v[(size_t)r * 13 + 7 + c]) / dt;
-    else
-        tw_sg_derivative(v + 7, 13, q, b->nrows, 6, r, R->o.sg_half, dt, acc);
-}
-
-/* Aligned block -> rows (robot joint order), qacc by the differentiator. */
-static void fill_rows(run_t *R, const tw_align_block *b)
-{
-    tw_recon_rows *rw = &R->rows[R->cur];
-    const tw_recon_map *mp = &R->map;
-    int N = mp->nrec, nj = mp->nj, nu = rw->nu;
-    double dt = 1.0 / tw_align_get_info(R->al)->rate_hz, acc[TW_ROBOT_MAX_JOINTS];
-    const double *jv = b->values[R->js];
-    const uint8_t *jq = b->quality[R->js];
-    rw->n = b->ncore;
-    for (uint32_t i = 0; i < b->ncore; i++) {
-        uint32_t r = b->halo_lo + i;
-        const double *row = jv + (size_t)r * 3 * N;
-        unsigned q = jq[r] | qacc_row(R, b, r, dt, acc);
-        for (int j = 0; j < nj; j++) {
-            int c = mp->col[j];
-            size_t k = (size_t)i * nj + j;
-            rw->qpos[k] = row[c];
-            rw->qvel[k] = row[N + c];
-            rw->effort[k] = row[2 * N + c];
-            rw->qacc[k] = acc[c];
-        }
-        if (R->wr >= 0) {
-            memcpy(rw->wrench + (size_t)i * 6, b->values[R->wr] + (size_t)r * 6, 6 * sizeof(double));
-            if (b->quality[R->wr][r] & TW_Q_INVALID)
-                q |= TW_Q_WRENCH_INVALID;
-        }
-        for (int a = 0; a < nu; a++) {
-            int c = R->act >= 0 && a < TW_ROBOT_MAX_ACT ? mp->act_col[a] : -1;
-            rw->ctrl[(size_t)i * nu + a] =
-                c >= 0 ? b->values[R->act][(size_t)r * mp->nact + c] : R->home_ctrl[a];
-        }
-        for (int c = 0; c < rw->ncam; c++)
-            rw->frame[(size_t)i * rw->ncam + c] = b->frame[R->cam[c]][r];
-        if (R->obj >= 0)
-            object_row(R, b, r, dt, rw, i);
-        if (R->ev >= 0)
-            rw->event[i] = b->frame[R->ev][r];
-        rw->t_ns[i] = b->t_ns[r];
-        rw->q[i] = (uint8_t)q;
-    }
 }
 
 typedef struct {
@@ -325,7 +269,7 @@ static int pass(run_t *R, char *msg, size_t msgsz)
     while ((rc = tw_align_next(R->al, &b, msg, msgsz)) == 1) {
         uint64_t first = b.first + b.halo_lo;
         tw_recon_rows *rw = &R->rows[R->cur];
-        fill_rows(R, &b);
+        tw_recon_fill(&R->fill, &b, rw);
         div_job dj = {R, &R->rows[!R->cur], prev_first, 0, ""};
         if ((rc = compute_parallel(R, div_concurrent(R) && have_prev ? &dj : NULL)) < 0)
             return tw_errf(msg, msgsz, rc, "%s", dj.msg);

@@ -38,7 +38,7 @@ typedef enum {
 
 /* Clock-offset estimators (offset = client clock minus recorder clock). */
 typedef enum {
-    TW_CLOCK_AUTO = 0, /* linear fit over the low-RTT samples when they span time, else MINRTT */
+    TW_CLOCK_AUTO = 0, /* FIT when the drift is significant (beyond 3 standard errors), else MINRTT */
     TW_CLOCK_MINRTT,   /* offset of the lowest-RTT quartile (median), constant */
     TW_CLOCK_FIT,      /* least-squares line offset(t) over the lowest-RTT half: drift */
     TW_CLOCK_NONE,     /* offset 0 (source timestamps already on the recorder clock) */
@@ -195,7 +195,9 @@ typedef struct {
     int qacc_discrete;       /* 0: qacc by Savitzky-Golay on qvel (real data, noise). 1: forward
                                 difference (qvel[k+1]-qvel[k])/dt corrected for the integrator's
                                 implicit terms (tw_physics_forward_qacc): exact for simulated
-                                episodes sampled every physics step (rig, simgen) */
+                                episodes sampled every physics step (rig, simgen). -1 (default):
+                                1 when the joint-state samples sit exactly on the model's timestep
+                                (zero jitter, period = timestep, timeline at that rate), else 0 */
     int div_windows;         /* open-loop windows for the short horizons (8); 0 = no divergence */
     int video;               /* check video sync (1) */
     tw_replay_progress_fn progress;

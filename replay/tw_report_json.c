@@ -130,6 +130,7 @@ char *tw_replay_summary_json(const tw_replay_summary *s)
     json_object_set_new(o, "rate_hz", json_real(s->align.rate_hz));
     json_object_set_new(o, "duration_s", json_real(s->duration_s));
     json_object_set_new(o, "streams", streams_json(s));
+    json_object_set_new(o, "qacc_method", json_string(s->qacc_discrete ? "discrete" : "savitzky_golay"));
     json_object_set_new(o, "threads", json_integer(s->threads));
     json_object_set_new(o, "wall_s", json_real(s->wall_s));
     json_object_set_new(o, "model_load_s", json_real(s->model_load_s));

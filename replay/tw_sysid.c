@@ -34,7 +34,7 @@ void tw_sysid_opts_init(tw_sysid_opts *o)
     o->max_samples = 5000;
     o->qacc = TW_SYSID_QACC_AUTO;
     o->sim_integrator = 1;
-    o->sg_half = 2;
+    o->sg_half = 8;
     o->w_inverse = o->w_wrench = o->w_actuator = 1;
     o->max_evals = 600;
     o->restarts = 2;
@@ -291,7 +291,7 @@ json_t *tw_sysid_result_json(const tw_sysid_result *r)
     json_object_set_new(root, "evaluations", json_integer(r->evaluations));
     json_object_set_new(root, "restarts", json_integer(r->restarts));
     json_object_set_new(root, "episodes", json_integer(r->episodes));
-    json_object_set_new(root, "qacc", json_pack("{s:i,s:i}", "discrete", r->qacc_discrete, "savitzky_golay", r->qacc_sg));
+    json_object_set_new(root, "qacc", json_pack("{s:i,s:i}", "discrete", r->qacc_discrete, "smoothed", r->qacc_sg));
     json_object_set_new(root, "samples", json_integer((json_int_t)r->samples));
     json_object_set_new(root, "samples_contact", json_integer((json_int_t)r->samples_contact));
     json_object_set_new(root, "hac_lags", json_integer(r->hac_lags));

@@ -46,13 +46,16 @@ typedef struct {
 } tw_sysid_param;
 
 typedef enum {
-    TW_SYSID_QACC_AUTO = 0,     /* per episode: DISCRETE when the recorded qvel is noise-free (its second
-                                   difference, median-based, below 1e-6 of its RMS), else SG */
+    TW_SYSID_QACC_AUTO = 0,     /* per episode: DISCRETE when the recorded qvel is noise-free (its higher
+                                   differences shrink, see tw_sysid_episode.c), else SG */
     TW_SYSID_QACC_DISCRETE,     /* (qvel[k+1]-qvel[k])/h: exact for noise-free rig/simgen episodes sampled
                                    at every physics step.  With noise it is biased: the same qvel[k+1]
                                    noise enters the acceleration and, through the implicit damping
                                    term, the damping regressor (errors in variables: damping fits low) */
-    TW_SYSID_QACC_SG,           /* Savitzky-Golay derivative of qvel (sg_half): noisy data */
+    TW_SYSID_QACC_SG,           /* smoothed: the differenced qacc and every other signal of the step
+                                   (qpos, qvel, effort, wrench, ctrl) averaged over +-sg_half steps with
+                                   the same weights, so the (locally linear) equations still hold:
+                                   noisy data (tw_sysid_episode.c) */
 } tw_sysid_qacc;
 
 /* Called after each optimiser iteration with the best point so far (physical units). */
@@ -69,7 +72,7 @@ typedef struct {
     int sim_integrator;          /* 1: the episodes were integrated by MuJoCo at the timeline rate (the rig,
                                     simgen): each candidate's implicit terms are undone from qacc
                                     (tw_physics_forward_qacc).  0 for a physical robot (1) */
-    uint32_t sg_half;            /* Savitzky-Golay half window in steps (2) */
+    uint32_t sg_half;            /* smoothing half window in steps (8) */
     double latency_ms;           /* known actuation delay (0) */
     double w_inverse, w_wrench, w_actuator; /* block weights (1, 1, 1) */
     int max_evals;               /* objective evaluations for the search (600) */
@@ -104,7 +107,7 @@ typedef struct {
     double rms_inverse_nominal, rms_wrench_nominal, rms_actuator_nominal;
     int iterations, evaluations, restarts;
     int episodes;
-    int qacc_discrete, qacc_sg;  /* episodes whose qacc was differenced / smoothed (AUTO's choice) */
+    int qacc_discrete, qacc_sg;  /* episodes read as recorded / smoothed (AUTO's choice) */
     uint64_t samples;            /* kept timesteps */
     uint64_t samples_contact;    /* of them, left out of the inverse/wrench blocks for robot contacts */
     int hac_lags;                /* Newey-West bandwidth used for the uncertainty */

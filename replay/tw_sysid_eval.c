@@ -7,6 +7,8 @@
 
 #include "tw_sysid_int.h"
 
+#define TW_SYSID_FLOOR 0.02
+
 static int fitted(const tw_sysid_opts *o, const char *name)
 {
     for (int k = 0; k < o->nparam; k++)
@@ -45,7 +47,9 @@ static int eligible(const tw_sysid_ctx *c, size_t i, int ch)
         return s->have_ctrl;
     if (c->sd->contact[i])
         return 0;
-    return b == TW_SYSID_B_INV || s->have_wrench;
+    if (b == TW_SYSID_B_INV)
+        return !(c->sd->limit[i] & (1u << (ch - c->nj)));
+    return s->have_wrench;
 }
 
 static double recorded(const tw_sysid_ctx *c, size_t i, int ch)
@@ -74,9 +78,25 @@ static void weigh(tw_sysid_ctx *c)
         if (c->scale[ch] > top[chan_block(c, ch)])
             top[chan_block(c, ch)] = c->scale[ch];
     }
+    double ms[TW_SYSID_NBLOCK] = {0};
+    int nb[TW_SYSID_NBLOCK] = {0};
     for (int ch = 0; ch < c->nch; ch++) /* a channel that never carries signal (a passive joint) is left out */
         if (c->scale[ch] <= 1e-9 * top[chan_block(c, ch)] || c->scale[ch] < 1e-12)
             c->scale[ch] = 0;
+        else {
+            ms[chan_block(c, ch)] += c->scale[ch] * c->scale[ch];
+            nb[chan_block(c, ch)]++;
+        }
+    /* A channel far below its block's typical size (a gripper finger's effort, next to the arm's) is
+     * mostly sensor noise, and its prediction mostly noise times the servo's stiffness: relative to
+     * its own size that would be an errors-in-variables pull on the fit.  It is weighed as if it
+     * carried TW_SYSID_FLOOR of the block's RMS. */
+    for (int ch = 0; ch < c->nch; ch++) {
+        int b = chan_block(c, ch);
+        double floor = nb[b] ? TW_SYSID_FLOOR * sqrt(ms[b] / nb[b]) : 0;
+        if (c->scale[ch] > 0 && c->scale[ch] < floor)
+            c->scale[ch] = floor;
+    }
     memset(c->nvalid, 0, sizeof c->nvalid);
     for (size_t i = 0; i < n; i++)
         for (int ch = 0; ch < c->nch; ch++) {
@@ -88,6 +108,38 @@ static void weigh(tw_sysid_ctx *c)
         uint64_t nb = c->nvalid[chan_block(c, ch)];
         c->w[ch] = c->scale[ch] > 0 && nb ? sqrt(W[chan_block(c, ch)] / (double)nb) / c->scale[ch] : 0;
     }
+}
+
+/* Scales become max(RMS of the recorded signal, RMS of the nominal model's residual): a channel the
+ * nominal model misses by more than its own size is dominated by noise or by something no parameter
+ * explains (a gripper finger whose effort is only sensor noise), and is weighted by that miss so it
+ * cannot drive the fit.  For a noise-free, unperturbed recording the residual is 0: scales unchanged. */
+static int reweigh_nominal(tw_sysid_ctx *c, char *msg, size_t msgsz)
+{
+    size_t n = c->sd->n;
+    double theta[TW_SYSID_MAX_PARAMS], *r = malloc(n * (size_t)c->nch * sizeof(double));
+    if (!r)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "sysid: no memory for the residual of %zu samples", n);
+    for (int k = 0; k < c->o->nparam; k++)
+        theta[k] = strcmp(c->o->param[k].name, "payload_kg") ? 1 : 0;
+    int rc = tw_sysid_residual(c, theta, r, msg, msgsz);
+    for (int ch = 0; rc == 0 && ch < c->nch; ch++) {
+        double s2 = 0;
+        uint64_t cnt = 0;
+        for (size_t i = 0; i < n; i++)
+            if (c->valid[i * (size_t)c->nch + (size_t)ch]) {
+                double x = r[i * (size_t)c->nch + (size_t)ch];
+                s2 += x * x;
+                cnt++;
+            }
+        double miss = cnt ? sqrt(s2 / (double)cnt) : 0;
+        if (c->scale[ch] > 0 && miss > c->scale[ch]) {
+            c->w[ch] *= c->scale[ch] / miss;
+            c->scale[ch] = miss;
+        }
+    }
+    free(r);
+    return rc;
 }
 
 int tw_sysid_ctx_init(tw_sysid_ctx *c, const tw_robot *nominal, const tw_sysid_data *sd, const tw_sysid_opts *o,
@@ -109,6 +161,9 @@ int tw_sysid_ctx_init(tw_sysid_ctx *c, const tw_robot *nominal, const tw_sysid_d
     if (!(c->d = tw_mj_make_data(nominal->m, msg, msgsz)))
         return TW_EMUJOCO;
     tw_robot_home(nominal, c->d);
+    int rc = reweigh_nominal(c, msg, msgsz);
+    if (rc < 0)
+        return rc;
     if (c->block_on[TW_SYSID_B_ACT] && !c->nvalid[TW_SYSID_B_ACT])
         return tw_errf(msg, msgsz, TW_EINVAL, "sysid: fitting gain needs recorded actions mapped onto the "
                        "model's actuators, and the episodes have none");

@@ -13,6 +13,7 @@ struct tw_sysid_data {
     size_t n, cap;
     tw_sysid_sample *s;        /* [n] */
     uint8_t *contact;          /* [n] 1 = the robot touches something at that step */
+    uint32_t *limit;           /* [n] bit j: joint j sits at its range limit (limit constraint active) */
     int nsegments;             /* max segment + 1 */
 };
 

@@ -3,12 +3,13 @@
  *   small: saturation with 192-byte joint-state frames (7-joint float64 [3,7] + 24-byte
  *          header), many frames per websocket message, as fast as the server takes them.
  *   rig:   a realistic rig, paced to wall clock: two 7-joint arms and two wrist F/T at 1 kHz,
- *          three H.264 cameras at 30 fps (access units from --video, looped).
+ *          three H.264 cameras at 30 fps (access units from --video, looped), sent every 10 ms.
  * Prints one line of key=value results, including its own CPU use, so a run can show the
  * generator was not the bottleneck.
  *   tw_bench_load --url ws://127.0.0.1:PORT/ --token T --mode small|rig --seconds S
  *                 [--batch-bytes N] [--video FILE.h264] */
 #include <getopt.h>
+#include <math.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,23 +138,39 @@ static size_t put_frame(size_t off, uint16_t id, uint16_t flags, const void *pay
     return off + tw_frame_encode(L.buf + LWS_PRE + off, L.bufcap - off, &f);
 }
 
+/* Smooth motion plus sensor noise, like real joint and force readings. */
+static void fill_signal(double *v, int n, uint64_t k)
+{
+    static uint64_t x = 88172645463325252ull;
+    for (int j = 0; j < n; j++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double noise = ((double)(x >> 11) / 9007199254740992.0 - 0.5) * 1e-3;
+        v[j] = sin((double)k * 1e-3 * (1 + j % 7) + j) + noise;
+    }
+}
+
 /* Saturation: one message of as many 192-byte frames as fit in batch_bytes. The frames
- * are encoded once; each message only renumbers them (seq and t_src, little-endian), so
- * the generator costs a few stores per frame plus the kernel's copy. */
+ * are encoded once into a template; each message copies it (lws masks the send buffer in
+ * place) and renumbers the frames (seq and t_src, little-endian), so the generator costs
+ * a few stores per frame plus the kernel's copy. */
 static size_t build_small(void)
 {
     static size_t len, nf;
+    static uint8_t *tmpl;
     size_t fsz = TW_FRAME_HEADER_SIZE + ARM_BYTES;
-    if (!len) {
-        static double q[21];
+    if (!tmpl) {
+        double q[21];
+        tmpl = malloc(L.batch_bytes);
         while (len + fsz <= L.batch_bytes) {
+            fill_signal(q, 21, nf); /* distinct, realistic values: compression is not flattered */
             tw_frame f = {1, 0, ARM_BYTES, 0, 0, (const uint8_t *)q};
-            len += tw_frame_encode(L.buf + LWS_PRE + len, L.bufcap - len, &f);
+            len += tw_frame_encode(tmpl + len, L.batch_bytes - len, &f);
             nf++;
         }
     }
     int64_t t = now_ns();
     uint8_t *p = L.buf + LWS_PRE;
+    memcpy(p, tmpl, len);
     for (size_t i = 0; i < nf; i++, p += fsz) {
         uint64_t seq = L.seq[1]++;
         memcpy(p + 8, &seq, 8); /* x86-64 and aarch64 Linux are little-endian */
@@ -166,16 +183,20 @@ static size_t build_small(void)
 /* Realistic rig: everything due since the last message (1 kHz signals, 30 fps cameras). */
 static size_t build_rig(void)
 {
-    static double q[21], w[6];
+    double q[21], w[6];
     int64_t el = now_ns() - L.t_start;
     uint64_t due = (uint64_t)(el / 1000000);
     size_t off = 0;
     for (; L.ticks_done < due && off < L.batch_bytes; L.ticks_done++) {
         int64_t t = (int64_t)L.ticks_done * 1000000;
-        for (uint16_t id = 1; id <= 2; id++)
+        for (uint16_t id = 1; id <= 2; id++) {
+            fill_signal(q, 21, L.ticks_done * 2 + id);
             off = put_frame(off, id, 0, q, ARM_BYTES, t);
-        for (uint16_t id = 3; id <= 4; id++)
+        }
+        for (uint16_t id = 3; id <= 4; id++) {
+            fill_signal(w, 6, L.ticks_done * 2 + id);
             off = put_frame(off, id, 0, w, FT_BYTES, t);
+        }
         for (uint16_t c = 0; c < 3 && L.nau; c++) { /* cameras phase-shifted by 11 ms */
             uint64_t k = L.ticks_done + 11 * c;
             if (k * 30 / 1000 != (k + 1) * 30 / 1000) { /* a 30 fps frame boundary in this ms */
@@ -266,11 +287,15 @@ static int cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
     return 0;
 }
 
+/* Rig mode sends what is due every 10 ms (10 samples per 1 kHz stream per message, like a
+ * batching client). A 1 ms timer would make lws poll with a 0 ms timeout most of the time,
+ * and the generator would spin. */
+#define TICK_US 10000
 static void tick(lws_sorted_usec_list_t *s)
 {
     if (L.wsi && L.phase == 2)
         lws_callback_on_writable(L.wsi);
-    lws_sul_schedule(L.ctx, 0, &L.sul, tick, 1000); /* 1 ms */
+    lws_sul_schedule(L.ctx, 0, &L.sul, tick, TICK_US);
 }
 
 static void load_clip(void)
@@ -363,7 +388,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tw_bench_load: cannot connect\n");
         return 1;
     }
-    lws_sul_schedule(L.ctx, 0, &L.sul, tick, 1000);
+    lws_sul_schedule(L.ctx, 0, &L.sul, tick, TICK_US);
     while (!L.closed && L.phase < 4)
         lws_service(L.ctx, 0);
     /* let the stop message and buffered data leave, then close */

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <hdf5.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,83 @@ static void test_truncated_or_corrupt_file_is_an_error(void **state)
     corrupt_and_open(f->dir, "garbage");
 }
 
+/* Readers on several threads at once (fuse, replay workers): the library serialises its
+ * HDF5 use, so values stay exact and nothing crashes. */
+static void *reader_thread(void *arg)
+{
+    const char *dir = arg;
+    long bad = 0;
+    for (int round = 0; round < 5; round++) {
+        tw_episode *e = NULL;
+        char msg[256];
+        if (tw_episode_open(dir, &e, msg, sizeof msg) != 0)
+            return (void *)1L;
+        uint64_t n = tw_episode_nsamples(e, EP_WRENCH);
+        double v[6];
+        for (uint64_t k = 0; k < n; k += 7)
+            if (tw_episode_read(e, EP_WRENCH, k, 1, NULL, NULL, NULL, v, msg, sizeof msg) != 0 || v[5] != ep_value(EP_WRENCH, k, 5))
+                bad++;
+        tw_episode_close_reader(e);
+    }
+    return (void *)bad;
+}
+
+static void test_concurrent_readers(void **state)
+{
+    fx *f = *state;
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, reader_thread, f->dir), 0);
+    for (int i = 0; i < 3; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        assert_int_equal((long)r, 0);
+    }
+}
+
+/* Sequence gaps become drops with counts; duplicates and time going back are counted too,
+ * and the integrity check flags a seq that is not strictly increasing. */
+static void test_gaps_and_drops_are_counted(void **state)
+{
+    fx *f = *state;
+    char dir[320], msg[256];
+    snprintf(dir, sizeof dir, "%s/gaps", f->root);
+    tw_stream_decl d[EP_NSTREAMS];
+    ep_decls(d);
+    tw_episode_info info;
+    tw_episode_info_init(&info);
+    info.episode_id = "gaps";
+    tw_episode_writer *w = NULL;
+    assert_int_equal(tw_episode_create(dir, &info, &d[EP_WRENCH], 1, &w, msg, sizeof msg), 0);
+    static const uint64_t seqs[] = {0, 1, 2, 5, 6, 6, 7, 10};
+    static const int64_t ts[] = {0, 10, 20, 50, 60, 55, 70, 100};
+    float pay[6] = {0};
+    for (size_t k = 0; k < sizeof seqs / sizeof seqs[0]; k++) {
+        tw_frame fr = {.stream_id = d[EP_WRENCH].id, .seq = seqs[k], .t_src_ns = ts[k], .payload = (uint8_t *)pay,
+                       .payload_len = sizeof pay};
+        assert_int_equal(tw_episode_append(w, &fr, ts[k], msg, sizeof msg), 0);
+    }
+    assert_int_equal(tw_episode_add_drops(w, d[EP_WRENCH].id, 3), 0);
+    assert_int_equal(tw_episode_add_drops(w, 999, 1), TW_EUNKNOWN_STREAM);
+    assert_int_equal(tw_episode_close(w, TW_EP_COMPLETE, 1, msg, sizeof msg), 0);
+    tw_episode *e = NULL;
+    assert_int_equal(tw_episode_open(dir, &e, msg, sizeof msg), 0);
+    tw_episode_stream_stats st;
+    assert_int_equal(tw_episode_get_stats(e, 0, &st), 0);
+    assert_int_equal(st.samples, 8);
+    assert_int_equal(st.gaps, 2);
+    assert_int_equal(st.missing, 4);
+    assert_int_equal(st.recorder_drops, 3);
+    assert_int_equal(st.drops, 7);
+    assert_int_equal(tw_episode_drops(e, 0), 7);
+    assert_int_equal(st.out_of_order, 1);
+    assert_int_equal(st.t_src_backwards, 1);
+    size_t nerr = 0;
+    assert_int_equal(tw_episode_verify(e, NULL, NULL, &nerr, msg, sizeof msg), 0);
+    assert_int_equal(nerr, 1); /* the duplicate seq 6 */
+    tw_episode_close_reader(e);
+}
+
 /* recovery cuts a crashed video file to its index: packets copied, nothing re-encoded */
 static void test_video_truncate_keeps_exact_frames(void **state)
 {
@@ -349,6 +427,8 @@ int main(void)
         cmocka_unit_test(test_truncated_or_corrupt_file_is_an_error),
         cmocka_unit_test(test_sim_episode_is_byte_identical),
         cmocka_unit_test(test_video_truncate_keeps_exact_frames),
+        cmocka_unit_test(test_gaps_and_drops_are_counted),
+        cmocka_unit_test(test_concurrent_readers),
     };
     return cmocka_run_group_tests_name("episode_roundtrip", tests, setup, teardown);
 }

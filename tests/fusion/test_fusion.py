@@ -333,6 +333,12 @@ def case_fuse_bad_inputs(tmp):
     p = fuse([real, noact], sim, o, ok=False)
     check_fail(p, "action", "absent", "noact-000", "rec-000")
     no_dataset(o)
+    # --model whose joints are not the recorded ones: names both sides
+    vx = os.path.join(os.environ["TW_SHARED"], "models", "trossen_vx300s", "vx300s.xml")
+    if os.path.exists(vx):
+        o = out()
+        check_fail(fuse(real, sim, o, ["--model", vx], ok=False), "joint1", "vx300s.xml", "model joints")
+        no_dataset(o)
     # a sim episode passed as real
     o = out()
     check_fail(fuse(sim, sim, o, ok=False), "domain")
@@ -349,6 +355,14 @@ def case_fuse_bad_inputs(tmp):
     before = {f: open(os.path.join(good, f), "rb").read() for f in os.listdir(good)}
     check_fail(fuse(real, sim, good, ok=False), "already holds a dataset")
     assert before == {f: open(os.path.join(good, f), "rb").read() for f in os.listdir(good)}
+    # a shard that cannot be written (its temporary name is taken by a folder): the run fails, the shards it
+    # had finished are taken back, no manifest -- in one process and when only one of two MPI ranks fails
+    for mpi in ([0, 2] if HAVE_MPI else [0]):
+        o = out()
+        os.makedirs(os.path.join(o, ".shard-00001.h5.tmp"))
+        p = fuse(real, sim, o, ["--shard-size", "100"], ok=False, mpi=mpi)
+        check_fail(p, "shard-00001")
+        no_dataset(o)
     # an unreadable shard target (read-only folder) fails without a manifest
     if os.geteuid() != 0:
         ro = out()
@@ -357,8 +371,49 @@ def case_fuse_bad_inputs(tmp):
         no_dataset(ro)
 
 
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def case_fuse_recorded(tmp):
+    """Real episodes exactly as the recorder writes them (tw rig -> tw record), fused with a sim corpus."""
+    import signal
+    import time
+    rec, tok = os.path.join(tmp, "rec"), os.path.join(tmp, "tok")
+    os.mkdir(rec)
+    write(tok, "fusion-test-token\n")
+    port = free_port()
+    srv = subprocess.Popen([TW, "record", "--listen", f"127.0.0.1:{port}", "--out", rec, "--token-file", tok,
+                            "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        run(["rig", "--url", f"ws://127.0.0.1:{port}", "--token-file", tok, "--model", MODEL, "--episodes", "3",
+             "--duration", "1.5", "--seed", "5", "--speed", "0", "--perturb", "damping=2", "--noise", "1",
+             "--truth", os.path.join(tmp, "truth.json")])
+    finally:
+        srv.send_signal(signal.SIGINT)
+        srv.wait(timeout=30)
+    eps = sorted(os.listdir(rec))
+    assert len([e for e in eps if not e.startswith(".")]) == 3, eps
+    spec = os.path.join(tmp, "spec.json")
+    write(spec, json.dumps({"damping": [0.5, 3.0], "noise": [0, 2]}))
+    sim = os.path.join(tmp, "sim")
+    simgen(sim, 4, 9, spec, jobs=2, duration="1.5")
+    out = os.path.join(tmp, "fused")
+    fuse(rec, sim, out, ["--window", "2", "--model", MODEL], split="0.34/0.33/0.33")
+    ds, data = check_dataset(out, (1, 4))
+    m = ds.manifest
+    real = [e for e in m["episodes"] if e["domain"] == "real"]
+    assert len(real) == 3 and all(e["sim_params"] is None for e in real)
+    # recorded and simulated episodes land on the same timeline: 1.5 s at 500 Hz
+    assert all(abs(e["steps"] - 750) <= 1 for e in m["episodes"]), [(e["id"], e["steps"]) for e in m["episodes"]]
+
+
 CASES = {"simgen_determinism": case_simgen_determinism, "fuse_end_to_end": case_fuse_end_to_end,
-         "fuse_bad_inputs": case_fuse_bad_inputs}
+         "fuse_bad_inputs": case_fuse_bad_inputs, "fuse_recorded": case_fuse_recorded}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:

@@ -395,3 +395,59 @@ int fx_wait_file(const char *path, int timeout_ms)
     }
     return -1;
 }
+
+/* ---- cmocka glue ---- */
+int fx_setup(void **state)
+{
+    recfx *f = calloc(1, sizeof *f);
+    if (!f || recfx_init(f) != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int fx_teardown(void **state)
+{
+    recfx *f = *state;
+    recfx_cleanup(f);
+    free(f);
+    return 0;
+}
+
+json_t *fx_episode(const recfx *f, const char *out, const char *id)
+{
+    char dir[1024], h5[1100];
+    snprintf(dir, sizeof dir, "%s/%s", out ? out : f->out, id);
+    snprintf(h5, sizeof h5, "%s/episode.h5", dir);
+    if (fx_wait_file(h5, 20000) != 0) {
+        fx_sh("tail -n 40 '%s' >&2; ls -la '%s' >&2", f->log, dir);
+        return NULL;
+    }
+    json_t *j = fx_h5(dir);
+    json_t *problems = json_object_get(j, "problems");
+    if (json_array_size(problems)) {
+        char *p = json_dumps(problems, 0);
+        fprintf(stderr, "h5 problems: %s\n", p);
+        free(p);
+    }
+    return j;
+}
+
+int fx_inspect(const recfx *f, const char *out, const char *id)
+{
+    return fx_sh("'%s' inspect '%s/%s' >/dev/null", getenv("TW_BIN"), out ? out : f->out, id);
+}
+
+const char *fx_err_code(json_t *e)
+{
+    const char *c = json_string_value(json_object_get(e, "code"));
+    return c ? c : "";
+}
+
+void fx_ms(int n)
+{
+    struct timespec ts = {n / 1000, (n % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}

@@ -60,4 +60,14 @@ const char *fx_h5_status(json_t *h5);
 /* Waits for the episode's episode.h5 to appear (closed); 0 ok. */
 int fx_wait_file(const char *path, int timeout_ms);
 
+/* cmocka fixture: a fresh recfx per test, cleaned up after. */
+int fx_setup(void **state);
+int fx_teardown(void **state);
+/* Waits for out/<id>/episode.h5 (out NULL = f->out) and reads it with h5py; NULL (and the
+ * recorder log on stderr) when it does not appear. */
+json_t *fx_episode(const recfx *f, const char *out, const char *id);
+int fx_inspect(const recfx *f, const char *out, const char *id); /* `tw inspect` exit status */
+const char *fx_err_code(json_t *error_msg);
+void fx_ms(int n);
+
 #endif

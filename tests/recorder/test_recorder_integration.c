@@ -1,5 +1,6 @@
 /* Recorder integration tests: a real `tw record` process, real sockets, real files,
- * checked with an independent reader (h5py) and ffprobe. */
+ * checked with an independent reader (h5py), ffprobe and `tw inspect`: sessions, tokens,
+ * bad input, several rigs, the bridge client library, TLS. Faults: test_recorder_faults.c. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,60 +16,7 @@
 #include "tw_client.h"
 #include "tw_wire.h"
 
-static void ms(int n)
-{
-    usleep((useconds_t)n * 1000);
-}
-
-static int setup(void **state)
-{
-    recfx *f = calloc(1, sizeof *f);
-    if (!f || recfx_init(f) != 0)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    recfx *f = *state;
-    recfx_cleanup(f);
-    free(f);
-    return 0;
-}
-
-static void dump_log(const recfx *f)
-{
-    fx_sh("tail -n 40 '%s' >&2", f->log);
-}
-
-/* Opens DIR/<id> with h5py after the recorder closed it. */
-static json_t *episode(const recfx *f, const char *out, const char *id)
-{
-    char dir[1024], h5[1100];
-    snprintf(dir, sizeof dir, "%s/%s", out ? out : f->out, id);
-    snprintf(h5, sizeof h5, "%s/episode.h5", dir);
-    if (fx_wait_file(h5, 20000) != 0) {
-        dump_log(f);
-        fx_sh("ls -la '%s' >&2", dir);
-        return NULL;
-    }
-    json_t *j = fx_h5(dir);
-    if (j && json_array_size(json_object_get(j, "problems")))
-        fprintf(stderr, "h5 problems: %s\n", json_dumps(json_object_get(j, "problems"), 0));
-    return j;
-}
-
-static void assert_inspect_ok(const recfx *f, const char *out, const char *id)
-{
-    int rc = fx_sh("'%s' inspect '%s/%s' >/dev/null", getenv("TW_BIN"), out ? out : f->out, id);
-    assert_int_equal(rc, 0);
-}
-
-static const char *err_code(json_t *e)
-{
-    return json_string_value(json_object_get(e, "code")) ?: "";
-}
+#define assert_inspect_ok(f, out, id) assert_int_equal(fx_inspect(f, out, id), 0)
 
 /* ---- episode written and readable by h5py, video by ffprobe, status over HTTP ---- */
 static void test_episode_written_and_readable(void **state)
@@ -107,7 +55,7 @@ static void test_episode_written_and_readable(void **state)
         json_t *arm = json_array_get(json_object_get(s0, "streams"), 0);
         if (json_integer_value(json_object_get(arm, "received")) == 2000)
             break;
-        ms(100);
+        fx_ms(100);
     }
     json_t *s0 = json_array_get(json_object_get(st, "sessions"), 0);
     assert_string_equal(json_string_value(json_object_get(s0, "rig")), "rigA");
@@ -126,7 +74,7 @@ static void test_episode_written_and_readable(void **state)
     rawws_close(&w);
     assert_int_equal(recfx_stop(f, SIGTERM), 0);
 
-    json_t *h5 = episode(f, NULL, id);
+    json_t *h5 = fx_episode(f, NULL, id);
     assert_non_null(h5);
     assert_int_equal(json_array_size(json_object_get(h5, "problems")), 0);
     assert_string_equal(fx_h5_status(h5), "complete");
@@ -180,7 +128,7 @@ static void test_token_refused_others_continue(void **state)
     assert_int_equal(fx_stop(&a), 0);
     rawws_close(&a);
     assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    json_t *h5 = episode(f, NULL, id);
+    json_t *h5 = fx_episode(f, NULL, id);
     assert_non_null(h5);
     assert_string_equal(fx_h5_status(h5), "complete");
     assert_int_equal(fx_h5_n(h5, "arm"), 1000);
@@ -194,7 +142,7 @@ static void expect_error(rawws *w, const void *buf, size_t len, const char *code
     assert_int_equal(rawws_send_binary(w, buf, len), 0);
     json_t *e = rawws_wait_type(w, "error", 5000);
     assert_non_null(e);
-    assert_string_equal(err_code(e), code);
+    assert_string_equal(fx_err_code(e), code);
     assert_int_equal(json_is_true(json_object_get(e, "fatal")), fatal);
     json_decref(e);
 }
@@ -228,7 +176,7 @@ static void test_bad_input_refused_others_continue(void **state)
     assert_int_equal(rawws_send_text(&b, "{\"type\": \"episode_start\", "), 0);
     json_t *e = rawws_wait_type(&b, "error", 5000);
     assert_non_null(e);
-    assert_string_equal(err_code(e), "JSON");
+    assert_string_equal(fx_err_code(e), "JSON");
     json_decref(e);
     /* control flood: far more than 200 messages per second */
     for (int i = 0; i < 400; i++)
@@ -238,7 +186,7 @@ static void test_bad_input_refused_others_continue(void **state)
         e = rawws_wait_type(&b, "error", 3000);
         if (!e)
             break;
-        rate_limited |= !strcmp(err_code(e), "RATE_LIMIT") && json_is_true(json_object_get(e, "fatal"));
+        rate_limited |= !strcmp(fx_err_code(e), "RATE_LIMIT") && json_is_true(json_object_get(e, "fatal"));
         json_decref(e);
         if (rate_limited)
             break;
@@ -260,7 +208,7 @@ static void test_bad_input_refused_others_continue(void **state)
     free(huge);
     e = rawws_wait_type(&b, "error", 5000);
     assert_non_null(e);
-    assert_string_equal(err_code(e), "TOO_BIG");
+    assert_string_equal(fx_err_code(e), "TOO_BIG");
     assert_true(json_is_true(json_object_get(e, "fatal")));
     json_decref(e);
     while (rawws_recv(&b, &op, &d, &dl, 5000) == 1)
@@ -295,99 +243,13 @@ static void test_bad_input_refused_others_continue(void **state)
     assert_true(json_integer_value(json_object_get(ctr, "rate_limited")) >= 1);
     json_decref(s);
     assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    json_t *h5 = episode(f, NULL, id);
+    json_t *h5 = fx_episode(f, NULL, id);
     assert_non_null(h5);
     assert_string_equal(fx_h5_status(h5), "complete");
     assert_int_equal(fx_h5_n(h5, "arm"), 600);
     assert_int_equal(fx_h5_attr_i(h5, "arm", "drops"), 0);
     json_decref(h5);
     assert_inspect_ok(f, NULL, id);
-}
-
-/* ---- kill -9, then restart: at most the flush interval is lost ---- */
-static void test_kill9_loses_at_most_flush_interval(void **state)
-{
-    recfx *f = *state;
-    const int flush_ms = 200;
-    char flags[64];
-    snprintf(flags, sizeof flags, "--flush-ms %d", flush_ms);
-    assert_int_equal(recfx_start(f, NULL, flags), 0);
-    rawws w;
-    char id[64];
-    assert_int_equal(fx_session(&w, f, "crashy"), 0);
-    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
-    for (int i = 0; i < 30; i++) { /* 3000 samples over ~0.6 s */
-        assert_int_equal(fx_send_arm(&w, FX_ARM, (uint64_t)i * 100, 100, 50), 0);
-        ms(20);
-    }
-    /* an acknowledged round trip: the recorder has taken everything above off the socket */
-    assert_int_equal(fx_send_json(&w, json_pack("{s:s, s:{s:i}}", "type", "metadata", "metadata", "n", 3000)), 0);
-    json_t *a = rawws_wait_type(&w, "ack", 10000);
-    assert_non_null(a);
-    json_decref(a);
-    ms(5 * flush_ms); /* ...and it is now older than the flush interval */
-    assert_int_equal(fx_send_arm(&w, FX_ARM, 3000, 1000, 50), 0); /* these may be lost */
-    assert_int_equal(recfx_stop(f, SIGKILL), 128 + SIGKILL);
-    rawws_close(&w);
-
-    /* a restart recovers what the dead recorder left "recording" */
-    assert_int_equal(recfx_start(f, NULL, ""), 0);
-    assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    json_t *h5 = episode(f, NULL, id);
-    assert_non_null(h5);
-    assert_string_equal(fx_h5_status(h5), "interrupted");
-    long n = fx_h5_n(h5, "arm");
-    fprintf(stderr, "kill -9: %ld of 4000 samples survived (3000 were older than the flush interval)\n", n);
-    assert_true(n >= 3000 && n <= 4000);
-    json_decref(h5);
-    assert_inspect_ok(f, NULL, id);
-}
-
-/* ---- a full disk ends that episode with an error; the recorder keeps serving ---- */
-static void test_disk_full_handled(void **state)
-{
-    recfx *f = *state;
-    char small[400];
-    snprintf(small, sizeof small, "%s/small", f->root);
-    if (fx_sh("mkdir -p '%s' && mount -t tmpfs -o size=4m tmpfs '%s' 2>/dev/null", small, small) != 0) {
-        fprintf(stderr, "SKIP disk full: cannot mount a 4 MiB tmpfs here (needs root)\n");
-        skip();
-    }
-    int rc = recfx_start(f, small, "--flush-ms 100");
-    if (rc != 0)
-        fx_sh("umount '%s'", small);
-    assert_int_equal(rc, 0);
-    rawws w, w2;
-    char id[64];
-    assert_int_equal(fx_session(&w, f, "filler"), 0);
-    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
-    json_t *e = NULL;
-    for (int i = 0; i < 200 && !e; i++) { /* ~8 MB of samples into 4 MiB */
-        if (fx_send_arm(&w, FX_ARM, (uint64_t)i * 200, 200, 100) != 0)
-            break;
-        e = rawws_wait_type(&w, "error", 10);
-    }
-    if (!e)
-        e = rawws_wait_type(&w, "error", 10000);
-    assert_non_null(e);
-    fprintf(stderr, "disk full reported as %s: %s\n", err_code(e),
-            json_string_value(json_object_get(e, "message")));
-    assert_true(!strcmp(err_code(e), "NOSPACE") || !strcmp(err_code(e), "IO") || !strcmp(err_code(e), "HDF5"));
-    assert_true(json_is_true(json_object_get(e, "fatal"))); /* protocol.md: the session ends */
-    json_decref(e);
-    /* still serving: /status answers and a new session is welcomed */
-    char *body = NULL, auth[128];
-    snprintf(auth, sizeof auth, "Bearer %s", f->token);
-    assert_int_equal(http_get(f->port, "/status", auth, &body), 200);
-    json_t *s = json_loads(body, 0, NULL);
-    free(body);
-    assert_true(json_integer_value(json_object_get(json_object_get(s, "episodes"), "write_errors")) >= 1);
-    json_decref(s);
-    assert_int_equal(fx_session(&w2, f, "second"), 0);
-    rawws_close(&w2);
-    rawws_close(&w);
-    assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    fx_sh("umount '%s'", small);
 }
 
 /* ---- two rigs at once, each its own session and episode ---- */
@@ -412,7 +274,7 @@ static void test_two_rigs_at_once(void **state)
     rawws_close(&a);
     rawws_close(&b);
     assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    json_t *ha = episode(f, NULL, ida), *hb = episode(f, NULL, idb);
+    json_t *ha = fx_episode(f, NULL, ida), *hb = fx_episode(f, NULL, idb);
     assert_non_null(ha);
     assert_non_null(hb);
     assert_int_equal(fx_h5_n(ha, "arm"), 2000);
@@ -425,30 +287,6 @@ static void test_two_rigs_at_once(void **state)
     json_decref(hb);
     assert_inspect_ok(f, NULL, ida);
     assert_inspect_ok(f, NULL, idb);
-}
-
-/* ---- drop-newest with a tiny queue: every sample is either written or counted ---- */
-static void test_drop_newest_counts_exactly(void **state)
-{
-    recfx *f = *state;
-    assert_int_equal(recfx_start(f, NULL, "--queue-mb 1 --policy drop-newest"), 0);
-    rawws w;
-    char id[64];
-    assert_int_equal(fx_session(&w, f, "burst"), 0);
-    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
-    const int total = 100000;
-    assert_int_equal(fx_send_arm(&w, FX_ARM, 0, total, 250), 0);
-    assert_int_equal(fx_stop(&w), 0);
-    rawws_close(&w);
-    assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    json_t *h5 = episode(f, NULL, id);
-    assert_non_null(h5);
-    long n = fx_h5_n(h5, "arm"), drops = fx_h5_attr_i(h5, "arm", "recorder_drops");
-    fprintf(stderr, "drop-newest: %ld written + %ld dropped of %d\n", n, drops, total);
-    assert_true(n > 0);
-    assert_int_equal(n + drops, total);
-    json_decref(h5);
-    assert_inspect_ok(f, NULL, id);
 }
 
 /* ---- TLS: wss/https with --cert/--key, token still required ---- */
@@ -469,56 +307,36 @@ static void test_tls_status(void **state)
              "test \"$(curl -sk -o /dev/null -w '%%{http_code}' -H 'Authorization: Bearer %s' "
              "https://127.0.0.1:%d/status)\" = 200", f->port, f->token, f->port);
     assert_int_equal(fx_sh("%s", cmd), 0);
-    assert_int_equal(recfx_stop(f, SIGTERM), 0);
-}
 
-/* ---- backpressure with a tiny queue: the sender is slowed, nothing is lost ---- */
-static void test_backpressure_loses_nothing(void **state)
-{
-    recfx *f = *state;
-    assert_int_equal(recfx_start(f, NULL, "--queue-mb 1 --policy backpressure"), 0);
-    rawws w;
-    char id[64];
-    assert_int_equal(fx_session(&w, f, "steady"), 0);
-    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
-    const int total = 100000;
-    assert_int_equal(fx_send_arm(&w, FX_ARM, 0, total, 250), 0);
-    assert_int_equal(fx_stop(&w), 0);
-    rawws_close(&w);
+    /* a whole session over wss:// with the bridge client */
+    char url[64], msg[256], id[64] = "";
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d/", f->port);
+    tw_client_opts o;
+    tw_client_opts_init(&o);
+    o.url = url;
+    o.token = f->token;
+    o.rig_name = "tls";
+    o.tls_insecure = 1; /* self-signed test certificate */
+    tw_client *c = NULL;
+    assert_int_equal(tw_client_open(&o, &c, msg, sizeof msg), 0);
+    tw_stream_decl d[3];
+    fx_std_decls(d);
+    assert_int_equal(tw_client_declare(c, d, 2, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ready(c, 10000, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_episode_start(c, "tls", "op", "panda", NULL, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ack(c, "episode_start", 10000, id, sizeof id, msg, sizeof msg), 0);
+    double q[6] = {1, 2, 3, 4, 5, 6};
+    for (int i = 0; i < 500; i++)
+        while (tw_client_send(c, FX_FT, (int64_t)i * 1000000, 0, q, sizeof q) == TW_EFULL)
+            fx_ms(1);
+    assert_int_equal(tw_client_episode_stop(c, 1, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ack(c, "episode_stop", 10000, NULL, 0, msg, sizeof msg), 0);
+    tw_client_close(c);
     assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    json_t *h5 = episode(f, NULL, id);
+    json_t *h5 = fx_episode(f, NULL, id);
     assert_non_null(h5);
-    assert_int_equal(fx_h5_n(h5, "arm"), total);
-    assert_int_equal(fx_h5_attr_i(h5, "arm", "drops"), 0);
+    assert_int_equal(fx_h5_n(h5, "wrist_ft"), 500);
     json_decref(h5);
-}
-
-/* ---- SIGTERM with an episode open: everything received is written, marked interrupted ---- */
-static void test_sigterm_finishes_open_episode(void **state)
-{
-    recfx *f = *state;
-    assert_int_equal(recfx_start(f, NULL, "--flush-ms 60000"), 0); /* no periodic flush to help */
-    rawws w;
-    char id[64];
-    assert_int_equal(fx_session(&w, f, "open"), 0);
-    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
-    assert_int_equal(fx_send_arm(&w, FX_ARM, 0, 5000, 100), 0);
-    assert_int_equal(fx_send_video(&w, 0, 30), 0);
-    /* a status round trip: the recorder has read everything sent before it */
-    assert_int_equal(fx_send_json(&w, json_pack("{s:s, s:{s:s}}", "type", "metadata", "metadata", "note", "x")), 0);
-    json_t *a = rawws_wait_type(&w, "ack", 5000);
-    assert_non_null(a);
-    json_decref(a);
-    assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    rawws_close(&w);
-    json_t *h5 = episode(f, NULL, id);
-    assert_non_null(h5);
-    assert_string_equal(fx_h5_status(h5), "interrupted");
-    assert_int_equal(fx_h5_n(h5, "arm"), 5000);
-    json_t *cam = json_object_get(json_object_get(h5, "video"), "cam");
-    assert_int_equal(json_integer_value(json_object_get(cam, "n")), 30);
-    json_decref(h5);
-    assert_inspect_ok(f, NULL, id);
 }
 
 /* ---- the bridge client library against the real recorder, clock sync included ---- */
@@ -545,9 +363,9 @@ static void test_client_library_session(void **state)
     /* 1500 samples paced over ~1.5 s, so the recorder's 1 Hz clock pings get answered */
     for (int i = 0; i < 1500; i++) {
         while (tw_client_send(c, FX_ARM, (int64_t)i * 1000000, 0, q, sizeof q) == TW_EFULL)
-            ms(1);
+            fx_ms(1);
         if (i % 100 == 99)
-            ms(100);
+            fx_ms(100);
     }
     assert_int_equal(tw_client_flush(c, 10000, msg, sizeof msg), 0);
     assert_int_equal(tw_client_episode_stop(c, 1, msg, sizeof msg), 0);
@@ -557,7 +375,7 @@ static void test_client_library_session(void **state)
     assert_int_equal(st.dropped, 0);
     tw_client_close(c);
     assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    json_t *h5 = episode(f, NULL, id);
+    json_t *h5 = fx_episode(f, NULL, id);
     assert_non_null(h5);
     assert_string_equal(fx_h5_status(h5), "complete");
     assert_int_equal(fx_h5_n(h5, "arm"), 1500);
@@ -575,17 +393,12 @@ int main(void)
     if (getenv("TW_TEST_FILTER")) /* e.g. TW_TEST_FILTER='*kill9*' */
         cmocka_set_test_filter(getenv("TW_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_episode_written_and_readable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_token_refused_others_continue, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_input_refused_others_continue, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill9_loses_at_most_flush_interval, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_disk_full_handled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_two_rigs_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_drop_newest_counts_exactly, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tls_status, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backpressure_loses_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_finishes_open_episode, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_library_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_episode_written_and_readable, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_token_refused_others_continue, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input_refused_others_continue, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_two_rigs_at_once, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_tls_status, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_client_library_session, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("recorder integration", tests, NULL, NULL);
 }

@@ -55,8 +55,12 @@ static int make_decls(const tw_robot *r, const synth_opts *o, double rate, tw_st
         snprintf(d[2].axes[a], TW_MAX_NAME, "%s", n ? n : "act");
     }
     *nd = 3;
+    if (r->object_body >= 0) { /* the object's free-joint state, as the rig streams it */
+        decl_fixed(&d[*nd], 5, "object_state", TW_KIND_TENSOR, 13, 0, rate);
+        (*nd)++;
+    }
     if (o->with_video_index) {
-        tw_stream_decl *v = &d[3];
+        tw_stream_decl *v = &d[*nd];
         memset(v, 0, sizeof *v);
         v->id = 4;
         snprintf(v->name, sizeof v->name, "cam0");
@@ -66,7 +70,7 @@ static int make_decls(const tw_robot *r, const synth_opts *o, double rate, tw_st
         v->width = CAM_W;
         v->height = CAM_H;
         v->rate_hz = CAM_FPS;
-        *nd = 4;
+        (*nd)++;
     }
     return 0;
 }
@@ -78,9 +82,10 @@ static int put(tw_episode_writer *w, uint16_t id, uint64_t seq, int64_t t_src, i
     return tw_episode_append(w, &f, t_recv, msg, msgsz);
 }
 
-/* One physics step's worth of frames. */
-static int write_step(tw_episode_writer *w, const synth_opts *o, const tw_sample *s, int new_action,
-                      const double *action, int nu, uint64_t k, uint64_t *nact, char *msg, size_t msgsz)
+/* One physics step's worth of frames; obj: the object's pos, quat, linvel, angvel or NULL. */
+static int write_step(tw_episode_writer *w, const synth_opts *o, const tw_sample *s, const double *obj,
+                      int new_action, const double *action, int nu, uint64_t k, uint64_t *nact, char *msg,
+                      size_t msgsz)
 {
     int64_t off = (int64_t)llround(o->clock_offset_ms * 1e6), lat = (int64_t)llround(o->latency_ms * 1e6);
     int64_t t = (int64_t)llround(s->t * 1e9);
@@ -92,6 +97,8 @@ static int write_step(tw_episode_writer *w, const synth_opts *o, const tw_sample
     int rc = put(w, 1, k, t + off, t + lat, js, (uint32_t)(3 * nj * sizeof(double)), 0, msg, msgsz);
     if (rc == 0)
         rc = put(w, 2, k, t + off, t + lat, s->wrench, 6 * sizeof(double), 0, msg, msgsz);
+    if (rc == 0 && obj)
+        rc = put(w, 5, k, t + off, t + lat, obj, 13 * sizeof(double), 0, msg, msgsz);
     if (rc == 0 && new_action)
         rc = put(w, 3, (*nact)++, t + off, t + lat, action, (uint32_t)(nu * sizeof(double)), 0, msg, msgsz);
     return rc;
@@ -119,12 +126,20 @@ static int roll(tw_episode_writer *w, tw_sim *sim, const tw_robot *r, const synt
         tw_sample clean, noisy;
         int new_action = 0;
         tw_op_event ev;
+        double obj[13];
+        if (r->object_body >= 0) { /* state at t: before the step */
+            const mjData *d = tw_sim_data(sim);
+            int dof = r->m->jnt_dofadr[r->m->body_jntadr[r->object_body]];
+            memcpy(obj, d->qpos + r->object_qadr, 7 * sizeof(double));
+            memcpy(obj + 7, d->qvel + dof, 6 * sizeof(double));
+        }
         int rc = tw_sim_step(sim, &clean, &noisy, &new_action, action, &ev, msg, msgsz);
         if (rc < 0)
             return rc;
         if (clean.t >= stop)
             break;
-        if ((rc = write_step(w, o, &noisy, new_action, action, r->m->nu, k, &nact, msg, msgsz)) < 0)
+        if ((rc = write_step(w, o, &noisy, r->object_body >= 0 ? obj : NULL, new_action, action, r->m->nu, k,
+                             &nact, msg, msgsz)) < 0)
             return rc;
         while (o->with_video_index && (double)nframe / CAM_FPS <= clean.t)
             if ((rc = write_frame(w, o, nframe++, msg, msgsz)) < 0)
@@ -151,7 +166,7 @@ int synth_episode(const char *dir, const synth_opts *o, char *msg, size_t msgsz)
     so.seed = o->seed;
     if (rc == 0)
         rc = tw_sim_new(r, &p, &so, &sim, msg, msgsz);
-    tw_stream_decl d[4];
+    tw_stream_decl d[5];
     size_t nd = 0;
     if (rc == 0) {
         tw_sim_reset(sim, 0);

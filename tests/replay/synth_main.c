@@ -24,6 +24,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--duration")) o.duration_s = atof(v);
         else if (!strcmp(a, "--rename-joint")) o.rename_joint = atoi(v);
         else if (!strcmp(a, "--clock-offset-ms")) o.clock_offset_ms = atof(v);
+        else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
         i++;
     }

@@ -232,6 +232,15 @@ static void test_clock_minrtt_and_fit_with_drift(void **st)
     int64_t ts = 10000 * MS; /* server time 10 s */
     int64_t src = ts + 250 * MS + (int64_t)(50e-6 * ts);
     assert_true(llabs(tw_clock_to_server(&c, src) - ts) < 50000); /* 50 us */
+    tw_clock_estimate(s, 40, TW_CLOCK_AUTO, &c); /* the drift stands out of the noise */
+    assert_int_equal(c.method, TW_CLOCK_FIT);
+    for (int i = 0; i < 40; i++) /* constant offset, ping noise of +-20 us: no drift to see */
+        s[i].offset_ns = 250 * MS + (i % 3 - 1) * 20000;
+    tw_clock_estimate(s, 40, TW_CLOCK_AUTO, &c);
+    assert_int_equal(c.method, TW_CLOCK_MINRTT);
+    assert_true(llabs(c.offset_ns - 250 * MS) <= 20000);
+    for (int i = 0; i < 40; i++)
+        s[i].offset_ns = 250 * MS;
     tw_clock_estimate(s, 3, TW_CLOCK_AUTO, &c); /* 1 s span: too short for drift */
     assert_int_equal(c.method, TW_CLOCK_MINRTT);
     assert_int_equal(c.offset_ns, 250 * MS);
@@ -369,6 +378,34 @@ static void test_video_frame_shown_at_each_step(void **st)
     free_src(&m);
 }
 
+static void test_events_are_held(void **st)
+{
+    mem_src m;
+    make_basic(&m, 250 * MS);
+    size_t ev = add_stream(&m, "events", TW_KIND_EVENT, 0, 1, 3);
+    m.d[ev].dtype = TW_DTYPE_BYTES;
+    m.d[ev].ndim = 0;
+    int64_t at[3] = {300 * MS, 300 * MS, 1200 * MS}; /* the second is a resend (same seq) */
+    uint64_t sq[3] = {7, 7, 8};
+    for (int i = 0; i < 3; i++) {
+        m.t[ev][i] = at[i] + 250 * MS;
+        m.tr[ev][i] = at[i];
+        m.seq[ev][i] = sq[i];
+    }
+    tw_align *a = open_basic(&m, 64, 0);
+    int k = tw_align_find(a, TW_KIND_EVENT, NULL);
+    assert_int_equal(tw_align_get_info(a)->streams[k].stats.duplicates, 1);
+    tw_align_block b;
+    char msg[256];
+    while (tw_align_next(a, &b, msg, sizeof msg) == 1)
+        for (uint32_t r = 0; r < b.nrows; r++) {
+            int64_t t = b.t_ns[r];
+            assert_int_equal(b.frame[k][r], t < 300 * MS ? -1 : t < 1200 * MS ? 7 : 8);
+        }
+    tw_align_close(a);
+    free_src(&m);
+}
+
 static void test_reference_without_samples_is_an_error(void **st)
 {
     mem_src m;
@@ -395,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_cursor_between_samples_and_duplicates),
         cmocka_unit_test(test_halo_rows_match_plain_rows),
         cmocka_unit_test(test_video_frame_shown_at_each_step),
+        cmocka_unit_test(test_events_are_held),
         cmocka_unit_test(test_reference_without_samples_is_an_error),
     };
     return cmocka_run_group_tests_name("align", tests, NULL, NULL);

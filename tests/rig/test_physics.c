@@ -193,6 +193,39 @@ static void test_load_errors_are_clear(void **st)
     tw_robot_close(NULL);
 }
 
+/* A motor-driven arm (torque actuators, no servo): the operator's PD + gravity torques hold and move it,
+ * and the F/T sensor goes on the last arm body when there are no fingers. */
+static void test_motor_arm_is_driven(void **st)
+{
+    FILE *f = fopen("tw_test_motor.xml", "w");
+    fputs("<mujoco><compiler angle=\"radian\" autolimits=\"true\"/><option timestep=\"0.002\"/><worldbody>"
+          "<body name=\"l1\"><joint name=\"a\" axis=\"0 1 0\" range=\"-1.5 1.5\" damping=\"0.5\"/>"
+          "<geom type=\"capsule\" fromto=\"0 0 0 0.3 0 0\" size=\"0.03\"/>"
+          "<body name=\"l2\" pos=\"0.3 0 0\"><joint name=\"b\" axis=\"0 1 0\" range=\"-1.5 1.5\" damping=\"0.5\"/>"
+          "<geom type=\"capsule\" fromto=\"0 0 0 0.3 0 0\" size=\"0.03\"/>"
+          "<body name=\"tool\" pos=\"0.3 0 0\"/></body></body></worldbody>"
+          "<actuator><motor joint=\"a\" ctrlrange=\"-60 60\"/><motor joint=\"b\" ctrlrange=\"-60 60\"/></actuator>"
+          "</mujoco>", f);
+    fclose(f);
+    tw_robot *r = load_or_fail("tw_test_motor.xml");
+    remove("tw_test_motor.xml");
+    assert_int_equal(r->ft_added, 1);
+    assert_int_equal(r->narm, 2);
+    assert_string_equal(r->m->names + r->m->name_bodyadr[r->hand_body], "l2");
+    run_t x = run_sim(r, "none", 4.0, 11);
+    double lo = 1e9, hi = -1e9, worst_sag = 0;
+    for (int k = 0; k < x.steps; k++) {
+        lo = fmin(lo, x.clean[k].qpos[0]);
+        hi = fmax(hi, x.clean[k].qpos[0]);
+        worst_sag = fmax(worst_sag, fabs(x.clean[k].qpos[1]));
+        assert_true(fabs(x.clean[k].qvel[0]) < 20);
+    }
+    assert_true(hi - lo > 0.1);   /* it moves between waypoints */
+    assert_true(worst_sag < 1.5); /* and is not simply hanging at a joint limit */
+    run_free(&x);
+    tw_robot_close(r);
+}
+
 static void test_perturb_parse(void **st)
 {
     tw_perturb p;
@@ -513,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_builtin_loads_stable_and_grasps),
         cmocka_unit_test(test_shared_models_get_ft_sensor),
         cmocka_unit_test(test_load_errors_are_clear),
+        cmocka_unit_test(test_motor_arm_is_driven),
         cmocka_unit_test(test_perturb_parse),
         cmocka_unit_test(test_perturb_changes_exactly_intended_fields),
         cmocka_unit_test(test_operator_deterministic),

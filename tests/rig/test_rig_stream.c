@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,6 +209,82 @@ static void test_reconnects_after_a_dropped_connection(void **st)
     assert_true(got == 2000);
 }
 
+static pid_t spawn(const char *const *argv, const char *out)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen(out, "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static uint64_t stream_samples(json_t *ep, const char *name)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(ep, "streams"), i, s)
+        if (!strcmp(json_string_value(json_object_get(s, "name")), name))
+            return (uint64_t)json_integer_value(json_object_get(s, "samples"));
+    fail_msg("episode has no stream %s", name);
+    return 0;
+}
+
+/* The real recorder: two episodes land as complete episodes with every sample. */
+static void test_rig_into_recorder(void **st)
+{
+    tts *probe;
+    char url[96], port[16], listen[64], out[512], tok[512], log[512], insp[512];
+    assert_int_equal(tts_start(TOKEN, 0, &probe), 0); /* a free port */
+    snprintf(port, sizeof port, "%d", tts_port(probe));
+    tts_stop(probe);
+    snprintf(listen, sizeof listen, "127.0.0.1:%s", port);
+    snprintf(url, sizeof url, "ws://%s", listen);
+    path_in(out, sizeof out, "rec");
+    path_in(tok, sizeof tok, "token");
+    path_in(log, sizeof log, "record.log");
+    const char *rec_argv[] = {tw_bin(), "record", "--listen", listen, "--out", out, "--token-file", tok, NULL};
+    pid_t rec = spawn(rec_argv, log);
+    const char *extra[] = {"--speed", "0", "--episodes", "2", "--duration", "3", "--camera-size", "320x240",
+                           "--retries", "8", NULL};
+    int rc = run_rig(url, "token", extra);
+    kill(rec, SIGINT);
+    int wst;
+    waitpid(rec, &wst, 0);
+    assert_int_equal(rc, 0);
+    DIR *dir = opendir(out);
+    assert_non_null(dir);
+    struct dirent *e;
+    int neps = 0;
+    path_in(insp, sizeof insp, "inspect.json");
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char ep[1024];
+        snprintf(ep, sizeof ep, "%s/%s", out, e->d_name);
+        const char *iargv[] = {tw_bin(), "inspect", ep, "--json", NULL};
+        int ist;
+        waitpid(spawn(iargv, insp), &ist, 0);
+        assert_true(WIFEXITED(ist) && WEXITSTATUS(ist) == 0); /* integrity check passed */
+        json_error_t je;
+        json_t *j = json_load_file(insp, 0, &je);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(json_object_get(j, "status")), "complete");
+        assert_int_equal(stream_samples(j, "joint_state"), 1500);
+        assert_int_equal(stream_samples(j, "wrench"), 1500);
+        assert_int_equal(stream_samples(j, "action"), 300);
+        assert_int_equal(stream_samples(j, "object_state"), 1500);
+        assert_int_equal(stream_samples(j, "cam0"), 90);
+        json_decref(j);
+        neps++;
+    }
+    closedir(dir);
+    assert_int_equal(neps, 2);
+}
+
 static void test_bad_flags_are_usage_errors(void **st)
 {
     const char *bad_perturb[] = {"--perturb", "dampin=2", NULL};
@@ -246,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_recorder_gone_mid_stream_exits_nonzero),
         cmocka_unit_test(test_reconnects_after_a_dropped_connection),
         cmocka_unit_test(test_bad_flags_are_usage_errors),
+        cmocka_unit_test(test_rig_into_recorder),
     };
     return cmocka_run_group_tests_name("tw rig streaming", tests, setup, teardown);
 }
