@@ -110,14 +110,10 @@ static void ee_pose(const tw_fuse_walker *w, const double *q, float *out)
     for (uint32_t k = 0; k < w->c->sig.nj; k++)
         if (w->c->ee_map[k] >= 0)
             w->d->qpos[r->qadr[w->c->ee_map[k]]] = q[k];
-    mj_kinematics(r->m, w->d);
-    const mjtNum *p = w->d->site_xpos + 3 * r->ee_site;
-    mjtNum quat[4];
-    mju_mat2Quat(quat, w->d->site_xmat + 9 * r->ee_site);
-    for (int i = 0; i < 3; i++)
-        out[i] = (float)p[i];
-    for (int i = 0; i < 4; i++)
-        out[3 + i] = (float)quat[i];
+    double pose[7];
+    tw_robot_fk_ee(r, w->d, pose);
+    for (int i = 0; i < 7; i++)
+        out[i] = (float)pose[i];
 }
 
 /* Fills ring slot `slot` from core row `row` of the current block. */

@@ -17,17 +17,21 @@ void tw_quat_slerp(const double *qa, const double *qb, double u, double *out)
 {
     double b[4] = {qb[0], qb[1], qb[2], qb[3]};
     double dot = qa[0] * b[0] + qa[1] * b[1] + qa[2] * b[2] + qa[3] * b[3];
-    if (dot < 0) { /* q and -q are the same rotation: take the short way round */
+    if (dot < 0) /* q and -q are the same rotation: take the short way round */
         for (int k = 0; k < 4; k++)
             b[k] = -b[k];
-        dot = -dot;
+    /* angle from the chord lengths: accurate for small angles, where acos(dot) is not */
+    double dm = 0, dp = 0;
+    for (int k = 0; k < 4; k++) {
+        dm += (qa[k] - b[k]) * (qa[k] - b[k]);
+        dp += (qa[k] + b[k]) * (qa[k] + b[k]);
     }
-    double wa, wb;
-    if (dot > 0.9995) { /* nearly parallel: lerp is exact to rounding and avoids 0/0 */
+    double th = 2 * atan2(sqrt(dm), sqrt(dp)), wa, wb;
+    if (th < 1e-12) { /* the same rotation: lerp avoids 0/0 */
         wa = 1 - u;
         wb = u;
     } else {
-        double th = acos(dot), s = sin(th);
+        double s = sin(th);
         wa = sin((1 - u) * th) / s;
         wb = sin(u * th) / s;
     }

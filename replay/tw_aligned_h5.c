@@ -34,7 +34,12 @@ static hid_t make_ds(hid_t file, const char *name, hid_t type, hsize_t cols)
     hid_t sp = H5Screate_simple(rank, dims, maxd);
     hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(pl, rank, chunk);
-    hid_t ds = H5Dcreate2(file, name, type, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    /* rows are appended in order: a cache of two chunks is all a writer needs (HDF5's default,
+     * 1 MiB per dataset, would only grow the footprint with the episode up to that cap) */
+    hid_t ap = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(ap, 11, 2 * chunk[0] * chunk[1] * H5Tget_size(type), 1.0);
+    hid_t ds = H5Dcreate2(file, name, type, sp, H5P_DEFAULT, pl, ap);
+    H5Pclose(ap);
     H5Pclose(pl);
     H5Sclose(sp);
     return ds;

@@ -118,6 +118,11 @@ int tw_robot_load(const char *path, tw_robot **out, char *msg, size_t msgsz);
 void tw_robot_close(tw_robot *r);           /* NULL is a no-op */
 /* Index into r->jname of joint `name`, or -1. */
 int tw_robot_find_joint(const tw_robot *r, const char *name);
+/* End-effector pose from d's current kinematics (ee_site): position (world, m) then
+ * orientation quaternion (w x y z). */
+void tw_robot_ee_pose(const tw_robot *r, const mjData *d, double pose[7]);
+/* Forward kinematics alone (mj_kinematics at d->qpos), then tw_robot_ee_pose. */
+void tw_robot_fk_ee(const tw_robot *r, mjData *d, double pose[7]);
 /* Puts d into the episode's initial state: keyframe 0 if the model has one, else qpos0 with arm joints
  * clamped into their ranges; zero velocity; ctrl at the matching hold targets; runs mj_forward. */
 void tw_robot_home(const tw_robot *r, mjData *d);

@@ -84,7 +84,8 @@ typedef struct {
     uint64_t samples;     /* rows in the episode */
     uint64_t used;        /* after removing duplicates and out-of-order samples */
     uint64_t duplicates;  /* same seq or same t_src as the sample before */
-    uint64_t out_of_order;/* t_src earlier than one already accepted (dropped) */
+    uint64_t out_of_order;/* arrived after a later sample: re-sorted within a read chunk, dropped
+                             when older than a sample already used */
     uint64_t gaps;        /* inter-sample intervals > threshold */
     uint64_t drops;       /* drops the recorder counted for this stream */
     double gap_s;         /* total time inside gaps */

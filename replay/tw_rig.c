@@ -155,7 +155,8 @@ static int tw_rig_episode(tw_rig *rg, int ep, char *msg, size_t msgsz)
     int rc, lifted = 0;
     tw_sim_reset(rg->sim, (uint64_t)ep);
     for (int i = 0; i < o->ncameras; i++)
-        tw_rig_cam_reset(rg->cams[i], rg->g);
+        if ((rc = tw_rig_cam_reset(rg->cams[i], rg->g, msg, msgsz)))
+            return rc;
     snprintf(meta, sizeof meta, "{\"rig\":\"tw rig\",\"episode_index\":%d,\"speed\":%g}", ep, o->speed);
     if ((rc = tw_client_episode_start(rg->cl, o->task, "scripted", o->model ? o->model : "builtin", meta, msg, msgsz)) ||
         (rc = tw_client_wait_ack(rg->cl, "episode_start", 30000, id, sizeof id, msg, msgsz)))

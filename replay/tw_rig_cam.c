@@ -16,8 +16,11 @@ struct tw_rig_cam {
     double fps;
     uint64_t next;            /* index of the next lock-step frame in this episode */
     double g0;                /* sim time of frame 0 */
+    tw_camera_opts opts;
     char spec[256];
 };
+
+static int tw_rig_cam_start(tw_rig_cam *c, char *msg, size_t msgsz);
 
 static int tw_rig_cam_send(tw_client *cl, uint16_t id, const tw_camera_au *au, char *msg, size_t msgsz)
 {
@@ -43,6 +46,8 @@ int tw_rig_cam_open(const char *spec, const mjModel *m, int width, int height, d
     c->fps = fps;
     tw_camera_opts o;
     tw_camera_opts_init(&o);
+    o.clock_fn = clk;
+    o.clock_user = clk_user;
     o.width = width;
     o.height = height;
     o.fps_num = (int)(fps * 1000 + 0.5);
@@ -53,14 +58,12 @@ int tw_rig_cam_open(const char *spec, const mjModel *m, int width, int height, d
             rc = tw_render_open(m, width, height, spec[3] ? spec + 4 : NULL, &c->render, msg, msgsz);
         if (!rc && !(c->rgb = malloc((size_t)width * (size_t)height * 3)))
             rc = tw_errf(msg, msgsz, TW_ENOMEM, "no memory for a %dx%d frame", width, height);
-        if (!rc)
-            rc = tw_camera_open_push(&o, &c->cam, msg, msgsz);
     } else {
         c->live = 1;
-        o.clock_fn = clk;
-        o.clock_user = clk_user;
-        rc = tw_camera_open(spec, &o, &c->cam, msg, msgsz);
     }
+    c->opts = o;
+    if (!rc)
+        rc = tw_rig_cam_start(c, msg, msgsz); /* fails early on a bad pipeline */
     if (rc) {
         tw_rig_cam_close(c);
         return rc;
@@ -79,10 +82,22 @@ void tw_rig_cam_close(tw_rig_cam *c)
     free(c);
 }
 
-void tw_rig_cam_reset(tw_rig_cam *c, double g0)
+/* (Re)starts the encoder: every episode's video must begin with a keyframe (the recorder muxes H.264
+ * without re-encoding, so frames before the first IDR of an episode would be unusable), and frames a
+ * live source captured between episodes belong to no episode. */
+static int tw_rig_cam_start(tw_rig_cam *c, char *msg, size_t msgsz)
+{
+    tw_camera_close(c->cam);
+    c->cam = NULL;
+    return c->live ? tw_camera_open(c->spec, &c->opts, &c->cam, msg, msgsz)
+                   : tw_camera_open_push(&c->opts, &c->cam, msg, msgsz);
+}
+
+int tw_rig_cam_reset(tw_rig_cam *c, double g0, char *msg, size_t msgsz)
 {
     c->next = 0;
     c->g0 = g0;
+    return tw_rig_cam_start(c, msg, msgsz);
 }
 
 void tw_rig_cam_decl(const tw_rig_cam *c, uint16_t id, int index, tw_stream_decl *d)
@@ -110,7 +125,7 @@ int tw_rig_cam_tick(tw_rig_cam *c, double g, int64_t t_src_ns, const mjData *d, 
                 return rc;
             n++;
         }
-        return rc == TW_ETIMEOUT ? n : rc;
+        return rc == TW_ETIMEOUT || rc == TW_ECLOSED ? n : rc; /* a finite source may end */
     }
     if (g - c->g0 + 1e-9 < (double)c->next / c->fps)
         return 0;

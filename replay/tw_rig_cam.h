@@ -19,8 +19,9 @@ int tw_rig_cam_open(const char *spec, const mjModel *m, int width, int height, d
                     void *clk_user, tw_rig_cam **out, char *msg, size_t msgsz);
 void tw_rig_cam_close(tw_rig_cam *c);
 /* Starts frame numbering (the code drawn in the pixels) and timing afresh at sim time g0: frame k of
- * an episode carries number k and is due at g0 + k/fps. */
-void tw_rig_cam_reset(tw_rig_cam *c, double g0);
+ * an episode carries number k and is due at g0 + k/fps.  The encoder restarts so the episode's video
+ * begins with a keyframe; a live source restarts too. */
+int tw_rig_cam_reset(tw_rig_cam *c, double g0, char *msg, size_t msgsz);
 /* Fills a video stream declaration (id, name "camN", H.264, size, rate). */
 void tw_rig_cam_decl(const tw_rig_cam *c, uint16_t id, int index, tw_stream_decl *d);
 /* Called once per physics step: a lock-step camera renders and sends a frame when sim time g (s) reaches

@@ -404,3 +404,15 @@ void tw_physics_forward_qacc(const mjModel *m, mjData *d, const mjtNum *qacc_d, 
         qacc[v] = qacc_d[v] - h * x[v];
     mjFREESTACK;
 }
+
+void tw_robot_ee_pose(const tw_robot *r, const mjData *d, double pose[7])
+{
+    mju_copy3(pose, d->site_xpos + 3 * r->ee_site);
+    mju_mat2Quat(pose + 3, d->site_xmat + 9 * r->ee_site);
+}
+
+void tw_robot_fk_ee(const tw_robot *r, mjData *d, double pose[7])
+{
+    mj_kinematics(r->m, d);
+    tw_robot_ee_pose(r, d, pose);
+}

@@ -39,7 +39,9 @@ void tw_svg_lines(FILE *f, const char *title, const char *xlabel, double x0, dou
     fprintf(f, "<svg width='%d' height='%d' xmlns='http://www.w3.org/2000/svg'>"
                "<rect x='%d' y='10' width='%d' height='%d' fill='none' stroke='#999'/>",
             W, H + 30, PAD, W - PAD - 10, H - 20);
-    fprintf(f, "<text x='%d' y='9' font-size='11'>%s</text>", PAD, title);
+    fprintf(f, "<text x='%d' y='9' font-size='11'>", PAD);
+    tw_html_escape(f, title);
+    fputs("</text>", f);
     fprintf(f, "<text x='2' y='20' font-size='9'>%.3g</text><text x='2' y='%d' font-size='9'>%.3g</text>",
             hi, H - 10, lo);
     fprintf(f, "<text x='%d' y='%d' font-size='9'>%.3g</text><text x='%d' y='%d' font-size='9'>%.3g %s</text>",
@@ -58,8 +60,9 @@ void tw_svg_lines(FILE *f, const char *title, const char *xlabel, double x0, dou
             double py = 10 + (H - 20) * (hi - v) / (hi - lo);
             fprintf(f, "%.1f,%.1f ", px, py);
         }
-        fprintf(f, "'/><text x='%d' y='%d' font-size='10' fill='%s'>%s</text>", PAD + 5 + 150 * k, H + 22,
-                colors[k % 4], s[k].label);
+        fprintf(f, "'/><text x='%d' y='%d' font-size='10' fill='%s'>", PAD + 5 + 150 * k, H + 22, colors[k % 4]);
+        tw_html_escape(f, s[k].label);
+        fputs("</text>", f);
     }
     fputs("</svg>\n", f);
 }
@@ -76,10 +79,14 @@ void tw_svg_bars(FILE *f, const char *title, const char *const *labels, const do
         hi = 1;
     int h = 24 + 18 * n;
     fprintf(f, "<svg width='%d' height='%d' xmlns='http://www.w3.org/2000/svg'>", W, h);
-    fprintf(f, "<text x='4' y='12' font-size='11'>%s</text>", title);
+    fputs("<text x='4' y='12' font-size='11'>", f);
+    tw_html_escape(f, title);
+    fputs("</text>", f);
     for (int i = 0; i < n; i++) {
         double bw = isfinite(v[i]) ? (W - 260) * v[i] / hi : 0;
-        fprintf(f, "<text x='4' y='%d' font-size='10'>%s</text>", 30 + 18 * i, labels[i]);
+        fprintf(f, "<text x='4' y='%d' font-size='10'>", 30 + 18 * i);
+        tw_html_escape(f, labels[i]);
+        fputs("</text>", f);
         fprintf(f, "<rect x='140' y='%d' width='%.1f' height='12' fill='%s'/>", 20 + 18 * i, bw < 0 ? 0 : bw,
                 colors[0]);
         if (isfinite(v[i]))

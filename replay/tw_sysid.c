@@ -84,6 +84,7 @@ static int check_opts(const tw_sysid_opts *o, char *msg, size_t msgsz)
                            "lo %g start %g hi %g", p->name, scale ? "0 <" : "0 <=", p->lo, p->start, p->hi);
     }
     if (!(o->w_inverse >= 0 && o->w_wrench >= 0 && o->w_actuator >= 0) || !(o->latency_ms >= 0) ||
+        !(o->latency_max_ms >= 0) ||
         o->max_evals < 1 || o->restarts < 0 || !(o->xtol > 0))
         return tw_errf(msg, msgsz, TW_EINVAL, "sysid: weights and latency must be >= 0, max_evals >= 1, "
                        "restarts >= 0, xtol > 0");
@@ -164,6 +165,7 @@ static void result_fill(const tw_sysid_ctx *c, const double *theta, const double
         double tol = 1e-4 * (pa->hi - pa->lo);
         e->at_bound = theta[k] <= pa->lo + tol || theta[k] >= pa->hi - tol;
     }
+    res->latency_ms = o->latency_ms;
     res->samples = c->sd->n;
     res->episodes = c->sd->nsegments;
     res->qacc_discrete = c->sd->n_discrete;
@@ -249,16 +251,22 @@ int tw_sysid_fit(const char *const *episode_dirs, size_t ndirs, const tw_sysid_o
         return rc;
     if (ndirs == 0)
         return tw_errf(msg, msgsz, TW_EINVAL, "sysid: no episode to fit on");
-    double t0 = now_s();
+    double t0 = now_s(), step_ms = 0;
     tw_robot *r = NULL;
     tw_sysid_data *sd = NULL;
+    tw_sysid_opts o2 = *o; /* with the latency found by the search */
     rc = tw_robot_load(o->model_path, &r, msg, msgsz);
+    if (rc == 0 && o->latency_max_ms > 0)
+        rc = tw_sysid_latency_search(r, episode_dirs, ndirs, o, &o2.latency_ms, &step_ms, msg, msgsz);
     if (rc == 0)
         rc = tw_sysid_data_new(r, o->sim_integrator, &sd, msg, msgsz);
     for (size_t i = 0; rc == 0 && i < ndirs; i++)
-        rc = tw_sysid_data_add_episode(sd, episode_dirs[i], o, (int)i, msg, msgsz);
+        rc = tw_sysid_data_add_episode(sd, episode_dirs[i], &o2, (int)i, msg, msgsz);
     if (rc == 0)
-        rc = tw_sysid_fit_data(r, sd, o, res, msg, msgsz);
+        rc = tw_sysid_fit_data(r, sd, &o2, res, msg, msgsz);
+    res->latency_ms = o2.latency_ms;
+    res->latency_searched = o->latency_max_ms > 0;
+    res->latency_step_ms = step_ms;
     tw_sysid_data_free(sd);
     tw_robot_close(r);
     res->wall_s = now_s() - t0;
@@ -295,6 +303,8 @@ json_t *tw_sysid_result_json(const tw_sysid_result *r)
     json_object_set_new(root, "samples", json_integer((json_int_t)r->samples));
     json_object_set_new(root, "samples_contact", json_integer((json_int_t)r->samples_contact));
     json_object_set_new(root, "hac_lags", json_integer(r->hac_lags));
+    json_object_set_new(root, "latency_ms", json_pack("{s:f,s:b,s:f}", "value", r->latency_ms, "searched",
+                                                      r->latency_searched, "resolution_ms", r->latency_step_ms));
     json_object_set_new(root, "wall_s", json_real(r->wall_s));
     return root;
 }

@@ -6,25 +6,31 @@
  * and at most opts.max_samples evenly spaced timesteps per episode are kept (memory is set by the
  * options, not the episode length).  Each kept step holds qpos, qvel, qacc, the recorded effort, the
  * F/T wrench and the action the actuators were applying (the held action, shifted by latency_ms).
+ * Noisy recordings are smoothed with the same moving average on every signal (tw_sysid_episode.c).
+ * Memory: about 1.5 KB + 8 * (2 J + 6) * (p + 4) bytes per kept step (J joints, p parameters).
  *
  * Residual for a candidate theta (model = tw_robot_perturbed(nominal, theta)), three blocks:
  *   inverse   effort - qfrc_inverse(theta) at the recorded (qpos, qvel, qacc)   damping, friction, payload
  *   wrench    recorded F/T - the model's F/T sensors at the same state            payload
  *   actuator  effort - qfrc_actuator(theta) from the applied ctrl and the state   gain
- * (effort is qfrc_actuator, see tw_physics.h.)  Every channel is divided by the RMS of its recorded
- * signal and every block by sqrt(its entry count), so blocks weigh alike whatever their size; the
- * objective is sum_b weight_b * mean_b (r/scale)^2.  Steps where the robot touches something (the
+ * (effort is qfrc_actuator, see tw_physics.h.)  Every channel is divided by a scale, the RMS of its
+ * recorded signal (raised to 2% of its block's RMS, and to the nominal model's miss where that is
+ * larger: noise-only channels such as a gripper finger's effort must not steer the fit), and every
+ * block by sqrt(its entry count), so blocks weigh alike whatever their size; the objective is
+ * sum_b weight_b * mean_b (r/scale)^2 (tw_sysid_eval.c).  Steps where the robot touches something (the
  * object, the table; found with the streamed object pose when there is one) are left out of the
  * inverse and wrench blocks: contact forces are not in the recording.  Contacts are then disabled
- * in the fitted models, which only affects those excluded steps.
+ * in the fitted models, which only affects those excluded steps.  A joint at its range limit is
+ * left out of the inverse block at that step (the limit's force is not recorded either).
  *
  * Optimiser: Nelder-Mead in box-normalised coordinates with restarts (tw_sysid_nm.c).
  * Uncertainty: sandwich covariance of the weighted least-squares estimate from a finite-difference
  * Jacobian, with a Newey-West (HAC) estimate of the score's variance (tw_sysid_cov.c).
  *
- * Latency: the actuators apply an action latency_ms after it was commanded; give the known latency
- * (the default 0 uses the action held at the same step).  It is not fitted: an unknown latency shows
- * up as a larger actuator residual and a gain biased towards the lag-smoothed force.
+ * Latency: the actuators apply an action latency_ms after it was commanded; give the known latency,
+ * or let latency_max_ms search it (tw_sysid_latency.c).  An unknown latency left at 0 barely touches
+ * damping, friction and payload (the inverse and wrench blocks use the recorded effort, not the
+ * action) but biases gain badly: the rig's 10 ms took a planted 0.8 to 0.49.
  * Deterministic: same inputs and options, same numbers (single thread, fixed order of sums). */
 #ifndef TW_SYSID_H
 #define TW_SYSID_H
@@ -74,6 +80,9 @@ typedef struct {
                                     (tw_physics_forward_qacc).  0 for a physical robot (1) */
     uint32_t sg_half;            /* smoothing half window in steps (8) */
     double latency_ms;           /* known actuation delay (0) */
+    double latency_max_ms;       /* > 0: search the delay instead, on the timeline's grid in
+                                    [0, latency_max_ms], by how well the actuator block explains the
+                                    effort (gain refitted in closed form at each); needs gain (0) */
     double w_inverse, w_wrench, w_actuator; /* block weights (1, 1, 1) */
     int max_evals;               /* objective evaluations for the search (600) */
     int restarts;                /* Nelder-Mead restarts from the best point (2) */
@@ -92,7 +101,9 @@ int tw_sysid_opts_add(tw_sysid_opts *o, const char *name, char *msg, size_t msgs
 
 typedef struct {
     char name[16];
-    double value, std;           /* fitted value and its standard deviation (units of --perturb) */
+    double value, std;           /* fitted value and its standard deviation (units of --perturb); std
+                                    NaN (null in JSON): the data do not constrain it (e.g. friction
+                                    on a model without frictionloss), value is then meaningless */
     double start, lo, hi;
     int at_bound;                /* the optimum sits on lo or hi: std describes a one-sided fit */
 } tw_sysid_estimate;
@@ -111,6 +122,9 @@ typedef struct {
     uint64_t samples;            /* kept timesteps */
     uint64_t samples_contact;    /* of them, left out of the inverse/wrench blocks for robot contacts */
     int hac_lags;                /* Newey-West bandwidth used for the uncertainty */
+    double latency_ms;           /* actuation delay used: given, or found by the search */
+    int latency_searched;        /* 1 when latency_ms came from the search */
+    double latency_step_ms;      /* the search's grid step (its resolution) */
     double wall_s;
 } tw_sysid_result;
 

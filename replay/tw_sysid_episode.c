@@ -33,16 +33,35 @@ typedef struct {
     double home_ctrl[TW_ROBOT_MAX_ACT];
 } ep_reader;
 
+static double ep_rate(const tw_episode *ep, const tw_sysid_opts *o)
+{
+    double rate = o->align.rate_hz > 0 ? o->align.rate_hz : 0;
+    for (size_t i = 0; !rate && i < tw_episode_nstreams(ep); i++)
+        if (tw_episode_decl(ep, i)->kind == TW_KIND_JOINT_STATE)
+            rate = tw_episode_decl(ep, i)->rate_hz;
+    return rate;
+}
+
+int tw_sysid_episode_rate(const char *dir, const tw_sysid_opts *o, double *rate_hz, char *msg, size_t msgsz)
+{
+    tw_episode *ep;
+    int rc = tw_episode_open(dir, &ep, msg, msgsz);
+    if (rc < 0)
+        return rc;
+    *rate_hz = ep_rate(ep, o);
+    tw_episode_close_reader(ep);
+    if (!(*rate_hz > 0))
+        return tw_errf(msg, msgsz, TW_EINVAL, "episode %s: no joint_state stream with a rate", dir);
+    return 0;
+}
+
 static int ep_open(tw_sysid_data *sd, ep_reader *R, const char *dir, const tw_sysid_opts *o, char *msg,
                    size_t msgsz)
 {
     int rc = tw_episode_open(dir, &R->ep, msg, msgsz);
     if (rc < 0)
         return rc;
-    double rate = o->align.rate_hz > 0 ? o->align.rate_hz : 0;
-    for (size_t i = 0; !rate && i < tw_episode_nstreams(R->ep); i++)
-        if (tw_episode_decl(R->ep, i)->kind == TW_KIND_JOINT_STATE)
-            rate = tw_episode_decl(R->ep, i)->rate_hz;
+    double rate = ep_rate(R->ep, o);
     double lag = o->latency_ms * 1e-3 * rate;
     if (!(lag <= TW_SYSID_MAX_LAG))
         return tw_errf(msg, msgsz, TW_EINVAL, "sysid: latency %g ms is more than %d timesteps", o->latency_ms,
@@ -206,7 +225,10 @@ static int ep_pass(tw_sysid_data *sd, ep_reader *R, const tw_sysid_opts *o, int 
             s.step = b.first + r;
             if (s.step % R->stride || !ep_row(sd, R, &b, r, h, dt, &s))
                 continue;
-            if ((rc = tw_sysid_data_add(sd, &s, msg, msgsz)) < 0)
+            rc = tw_sysid_data_add(sd, &s, msg, msgsz);
+            if (rc == TW_EINVAL) /* a non-finite value in the recording: that step is skipped */
+                rc = 0;
+            if (rc < 0)
                 return rc;
         }
     }

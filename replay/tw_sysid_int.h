@@ -58,6 +58,13 @@ typedef struct { int iterations, evaluations, restarts; } tw_nm_stats;
 /* Minimises f over [0,1]^n from u (in: start, out: best); points are clamped into the box. */
 double tw_nm_minimize(tw_nm_fn f, void *ctx, int n, double *u, const tw_nm_opts *o, tw_nm_stats *st);
 
+/* Joint-state rate of an episode (the timeline rate when o->align.rate_hz is 0). */
+int tw_sysid_episode_rate(const char *dir, const tw_sysid_opts *o, double *rate_hz, char *msg, size_t msgsz);
+/* Latency search (tw_sysid_latency.c): the delay on the grid in [0, o->latency_max_ms] whose
+ * actuator residual, with gain at its closed-form best, is smallest. */
+int tw_sysid_latency_search(const tw_robot *r, const char *const *dirs, size_t ndirs, const tw_sysid_opts *o,
+                            double *latency_ms, double *step_ms, char *msg, size_t msgsz);
+
 /* ---- uncertainty (tw_sysid_cov.c) ---- */
 /* std[p] of the estimate theta (physical units) and the HAC bandwidth used; std is NaN where the
  * parameter is not identifiable from the data (singular information). */

@@ -2,7 +2,7 @@
  * usage: bench_replay [MODEL.xml|builtin] [SECONDS] [WORKDIR]
  * Builds one synthetic episode (tests/replay/synth.c: the physics layer's rollout written with
  * the episode writer), then times, on the same model and the same number of steps:
- *   bare      set qpos/qvel, mj_forward, set qacc, mj_inverse (states preloaded in memory)
+ *   bare      set qpos/qvel, mj_forward, set qacc, mj_inverse (states preloaded in memory; best of 3)
  *   replay    tw_replay_run: read + align + reconstruct + residuals + aligned.h5 + summary + report
  *             (its fixed model-load time, mesh processing and the F/T wrapper, is printed apart)
  * with 1 and 2 threads, with and without the open-loop divergence rollouts. */
@@ -114,10 +114,16 @@ int main(int argc, char **argv)
     printf("model %s, %.0f s episode, cores online %ld\n", model ? model : "builtin", secs,
            sysconf(_SC_NPROCESSORS_ONLN));
     uint64_t nb = 0, nr = 0;
+    /* best of 3 for the reference: on a shared machine it is the figure least hurt by neighbours */
     double tb = bare_loop(dir, model, &nb);
+    for (int i = 0; i < 2; i++) {
+        double t = bare_loop(dir, model, &nb);
+        if (t < tb)
+            tb = t;
+    }
     double rb = nb / tb;
     printf("%-44s %9s %12s %8s\n", "variant", "steps", "steps/s", "vs bare");
-    printf("%-44s %9llu %12.0f %8.2f\n", "bare mj_forward+mj_inverse (1 thread)", (unsigned long long)nb, rb, 1.0);
+    printf("%-44s %9llu %12.0f %8.2f\n", "bare mj_forward+mj_inverse (1 thread, best of 3)", (unsigned long long)nb, rb, 1.0);
     const struct { int threads, windows; const char *name; } v[] = {
         {1, 0, "tw replay, 1 thread, no divergence"},
         {2, 0, "tw replay, 2 threads, no divergence"},

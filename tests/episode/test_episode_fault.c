@@ -111,16 +111,28 @@ static void test_file_size_limit_ends_with_error_status(void **state)
     ep_rmtree(root);
 }
 
+static char g_root[256], g_mnt[300]; /* unmounted by the teardown even when an assert fails */
+
+static int unmount_teardown(void **state)
+{
+    if (g_mnt[0])
+        umount(g_mnt);
+    g_mnt[0] = 0;
+    if (g_root[0])
+        ep_rmtree(g_root);
+    g_root[0] = 0;
+    return 0;
+}
+
 static void test_full_filesystem_then_recover(void **state)
 {
-    char root[256], mnt[300], dir[340];
-    assert_non_null(ep_tmpdir(root, sizeof root));
+    char *root = g_root, mnt[300], dir[340];
+    assert_non_null(ep_tmpdir(g_root, sizeof g_root));
     snprintf(mnt, sizeof mnt, "%s/small", root);
     assert_int_equal(mkdir(mnt, 0755), 0);
-    if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
-        ep_rmtree(root);
+    if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0)
         skip(); /* not allowed to mount here: the RLIMIT_FSIZE test covers the writer */
-    }
+    snprintf(g_mnt, sizeof g_mnt, "%s", mnt);
     snprintf(dir, sizeof dir, "%s/ep", mnt);
     uint64_t flushed = run_child(dir, 0, 1);
     print_message("tmpfs full after %llu flushed ticks\n", (unsigned long long)flushed);
@@ -138,15 +150,13 @@ static void test_full_filesystem_then_recover(void **state)
     } else {
         check_episode(dir, flushed, TW_EP_ERROR);
     }
-    umount(mnt);
-    ep_rmtree(root);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_size_limit_ends_with_error_status),
-        cmocka_unit_test(test_full_filesystem_then_recover),
+        cmocka_unit_test_teardown(test_full_filesystem_then_recover, unmount_teardown),
     };
     return cmocka_run_group_tests_name("episode_fault", tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
 #include "tw_replay.h"
 
 #define MS 1000000LL
-#define MAXS 4
+#define MAXS 6
 
 /* ---- in-memory source ---- */
 typedef struct {
@@ -378,6 +378,49 @@ static void test_video_frame_shown_at_each_step(void **st)
     free_src(&m);
 }
 
+/* Constant rotation about z: slerp between samples is exact, where a linear blend of the
+ * quaternions would shrink and lag. */
+static void test_imu_quaternion_slerped_between_samples(void **st)
+{
+    mem_src m;
+    make_basic(&m, 0);
+    size_t k = add_stream(&m, "imu", TW_KIND_IMU, 10, 100, 200);
+    for (int i = 0; i < 200; i++) {
+        double t = i * 0.01, th = 3.0 * t; /* 3 rad/s: 0.03 rad per sample */
+        m.t[k][i] = (int64_t)i * 10 * MS;
+        m.tr[k][i] = m.t[k][i];
+        m.seq[k][i] = (uint64_t)i;
+        double *v = m.v[k] + i * 10;
+        v[0] = cos(th / 2);
+        v[3] = sin(th / 2);
+        v[6] = 3.0; /* gyro z */
+    }
+    tw_align_opts o;
+    tw_align_opts_init(&o);
+    o.rate_hz = 300; /* steps between samples */
+    tw_align *a = NULL;
+    char msg[256];
+    assert_int_equal(tw_align_open(&mem_source, &m, &o, &a, msg, sizeof msg), 0);
+    int ki = tw_align_find(a, TW_KIND_IMU, NULL);
+    assert_true(ki >= 0);
+    tw_align_block b;
+    int n = 0;
+    while (tw_align_next(a, &b, msg, sizeof msg) == 1)
+        for (uint32_t r = 0; r < b.nrows; r++) {
+            if (b.quality[ki][r] & TW_Q_INVALID)
+                continue;
+            double th = 3.0 * (double)b.t_ns[r] * 1e-9;
+            const double *v = b.values[ki] + r * 10;
+            assert_float_equal(v[0], cos(th / 2), 1e-9);
+            assert_float_equal(v[3], sin(th / 2), 1e-9);
+            assert_float_equal(v[6], 3.0, 1e-12);
+            n++;
+        }
+    assert_true(n > 500);
+    tw_align_close(a);
+    free_src(&m);
+}
+
 static void test_events_are_held(void **st)
 {
     mem_src m;
@@ -432,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_cursor_between_samples_and_duplicates),
         cmocka_unit_test(test_halo_rows_match_plain_rows),
         cmocka_unit_test(test_video_frame_shown_at_each_step),
+        cmocka_unit_test(test_imu_quaternion_slerped_between_samples),
         cmocka_unit_test(test_events_are_held),
         cmocka_unit_test(test_reference_without_samples_is_an_error),
     };

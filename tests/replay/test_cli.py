@@ -96,6 +96,19 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and "--map" in r.stdout, "--help")
 
 
+def wait_port(port, secs=20):
+    import socket
+    import time
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 def free_port():
     import socket
     with socket.socket() as so:
@@ -114,7 +127,7 @@ with tempfile.TemporaryDirectory() as tmp:
                             "--token-file", tok, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         import time
-        time.sleep(0.5)
+        check(wait_port(port), "recorder listening")
         for pert, dur in (("none", "12"), ("damping=2", "3")):
             r = subprocess.run([tw, "rig", "--url", "ws://127.0.0.1:%d" % port, "--token-file", tok, "--duration", dur,
                                 "--speed", "0", "--perturb", pert, "--noise", "0", "--seed", "5",
@@ -160,11 +173,15 @@ with tempfile.TemporaryDirectory() as tmp:
     recdir = os.path.join(tmp, "rec")
     rec = subprocess.Popen([tw, "record", "--listen", "127.0.0.1:%d" % port, "--out", recdir, "--token-file", tok,
                             "--quiet", "--flush-ms", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    check(wait_port(port), "recorder listening")
     rig = subprocess.Popen([tw, "rig", "--url", "ws://127.0.0.1:%d" % port, "--token-file", tok, "--duration", "20",
-                            "--speed", "1", "--perturb", "none", "--noise", "0", "--retries", "0"],
+                            "--speed", "1", "--perturb", "none", "--noise", "0"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4)
+    deadline = time.time() + 30  # wait for the episode to exist, then let it record ~2 s
+    while time.time() < deadline and not (os.path.isdir(recdir) and
+                                          any(os.path.isdir(os.path.join(recdir, e)) for e in os.listdir(recdir))):
+        time.sleep(0.1)
+    time.sleep(2)
     rec.send_signal(signal.SIGKILL)
     rec.wait()
     rig.kill()  # its retries would only wait for a recorder that is gone
@@ -172,7 +189,7 @@ with tempfile.TemporaryDirectory() as tmp:
     r = subprocess.run([tw, "recover", recdir], capture_output=True, text=True, timeout=60)
     check(r.returncode == 0, "tw recover: " + r.stderr)
     eps = [e for e in os.listdir(recdir) if os.path.isdir(os.path.join(recdir, e))]
-    check(len(eps) == 1, "one interrupted episode")
+    check(len(eps) == 1, "one interrupted episode: %s" % os.listdir(recdir))
     if eps:
         out = os.path.join(tmp, "out")
         r = run(os.path.join(recdir, eps[0]), "--model", "builtin", "--out", out, "--quiet")

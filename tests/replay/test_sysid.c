@@ -133,14 +133,34 @@ static void test_payload(void **state)
     near(&r, "damping", 1, 0.1);
 }
 
+typedef struct {
+    int calls, last_evals;
+    double last_best;
+} progress_t;
+
+static void on_progress(void *ctx, int it, int evals, double best, const double *theta, int n)
+{
+    progress_t *p = ctx;
+    assert_true(it == p->calls + 1 && evals >= p->last_evals && best <= p->last_best && n == 1);
+    assert_true(theta[0] > 0);
+    p->calls++;
+    p->last_evals = evals;
+    p->last_best = best;
+}
+
 static void test_gain(void **state)
 {
     (void)state;
     const char *d = episode("gain=0.8", 10);
     tw_sysid_opts o;
     opts(&o, "gain");
+    progress_t pr = {0, 0, INFINITY};
+    o.progress = on_progress;
+    o.progress_ctx = &pr;
     tw_sysid_result r, again;
     fit(&d, 1, &o, &r, "gain=0.8: gain");
+    assert_int_equal(pr.calls, r.iterations); /* one report per iteration, best never worse */
+    o.progress = NULL;
     near(&r, "gain", 0.8, 0.08);
     fit(&d, 1, &o, &again, "gain=0.8: gain, again");
     /* deterministic: same inputs, same numbers */
@@ -175,6 +195,23 @@ static void test_noisy_two_episodes(void **state)
     assert_int_equal(r.episodes, 2);
     assert_int_equal(r.qacc_sg, 2);
     assert_true(est(&r, "damping")->std > 1e-4);
+}
+
+/* An actuation delay (the rig's latency_ms) decides which action the servos were applying: left at
+ * 0 it biases gain, searched it is found on the timeline grid and gain comes out right. */
+static void test_latency_search(void **state)
+{
+    (void)state;
+    const char *d = episode("gain=0.8,latency_ms=10", 13);
+    tw_sysid_opts o;
+    opts(&o, "gain");
+    o.latency_max_ms = 30;
+    tw_sysid_result r;
+    fit(&d, 1, &o, &r, "gain=0.8 latency 10 ms: gain, latency search");
+    fprintf(stderr, "#   latency found %.1f ms (grid %.1f ms)\n", r.latency_ms, r.latency_step_ms);
+    assert_true(r.latency_searched);
+    assert_true(fabs(r.latency_ms - 10) <= r.latency_step_ms);
+    near(&r, "gain", 0.8, 0.08);
 }
 
 static void test_bad_input(void **state)
@@ -250,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_payload),
         cmocka_unit_test(test_gain),
         cmocka_unit_test(test_noisy_two_episodes),
+        cmocka_unit_test(test_latency_search),
     };
     return cmocka_run_group_tests_name("sysid", tests, setup, teardown);
 }
