@@ -20,10 +20,13 @@ typedef struct {
     int ncells;
     char first_fused[1100];
     json_t *physics;            /* physics-gap object for gap.json (owned) */
-    json_t *fit;                /* fit object, or NULL */
+    json_t *fit;                /* parameter -> {value, std, ...}, or NULL */
+    json_t *fit_details;        /* the rest of the sysid result, or NULL */
 } gap_result;
 
 void tw_gap_ratio_label(double r, char *buf, size_t n);
+/* The real episodes of the fused dataset, as a JSON array of {"id", "dir"} (new reference). */
+int tw_gap_real_episodes(const gap_result *g, json_t **out, char *msg, size_t msgsz);
 /* Replays every real episode of the fused dataset and averages the headline numbers. */
 int tw_gap_physics(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz);
 /* System identification of the randomisation parameters on the real episodes. */

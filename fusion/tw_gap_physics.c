@@ -93,26 +93,42 @@ static int replay_one(const tw_gap_opts *o, const char *dir, const char *id, jso
     return 0;
 }
 
-int tw_gap_physics(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
+int tw_gap_real_episodes(const gap_result *g, json_t **out, char *msg, size_t msgsz)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/manifest.json", g->first_fused);
     json_t *m = json_load_file(path, 0, NULL), *e;
     if (!m)
         return tw_errf(msg, msgsz, TW_EIO, "gap: cannot read %s", path);
-    json_t *sum = json_object();
+    json_t *list = json_array();
     size_t i;
-    int n = 0, rc = 0;
     json_array_foreach(json_object_get(m, "episodes"), i, e) {
         const char *dom = json_string_value(json_object_get(e, "domain"));
-        if (!dom || strcmp(dom, "real"))
-            continue;
+        if (dom && !strcmp(dom, "real"))
+            json_array_append_new(list, json_pack("{s:O,s:O}", "id", json_object_get(e, "id"), "dir",
+                                                  json_object_get(e, "dir")));
+    }
+    json_decref(m);
+    *out = list;
+    return 0;
+}
+
+int tw_gap_physics(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
+{
+    json_t *eps, *e;
+    int rc = tw_gap_real_episodes(g, &eps, msg, msgsz);
+    if (rc)
+        return rc;
+    json_t *sum = json_object();
+    size_t i;
+    int n = 0;
+    json_array_foreach(eps, i, e) {
         if ((rc = replay_one(o, json_string_value(json_object_get(e, "dir")),
                              json_string_value(json_object_get(e, "id")), sum, msg, msgsz)))
             break;
         n++;
     }
-    json_decref(m);
+    json_decref(eps);
     if (rc) {
         json_decref(sum);
         return rc;

@@ -103,6 +103,8 @@ int tw_gap_write_json(const tw_gap_opts *o, const gap_result *g, char *msg, size
     json_object_set(j, "physics_gap", g->physics ? g->physics : json_null());
     if (g->fit)
         json_object_set(j, "fit", g->fit);
+    if (g->fit_details)
+        json_object_set(j, "fit_details", g->fit_details);
     char path[1100];
     snprintf(path, sizeof path, "%s/gap.json", o->out_dir);
     int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
@@ -190,7 +192,7 @@ int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size
         fputs("<h2>System identification (tw gap --fit)</h2><table><tr><th>parameter</th><th>value</th>"
               "<th>std</th></tr>",
               f);
-        json_object_foreach(json_object_get(g->fit, "params") ? json_object_get(g->fit, "params") : g->fit, k, v)
+        json_object_foreach(g->fit, k, v)
             if (json_is_object(v))
                 fprintf(f, "<tr><td>%s</td><td>%.4g</td><td>%.2g</td></tr>", k,
                         json_number_value(json_object_get(v, "value")), json_number_value(json_object_get(v, "std")));
@@ -206,5 +208,6 @@ void tw_gap_result_free(gap_result *g)
         return;
     json_decref(g->physics);
     json_decref(g->fit);
+    json_decref(g->fit_details);
     free(g);
 }

@@ -104,7 +104,29 @@ def case_gap_ratio(tmp):
 
 
 
-CASES = {"train_eval": case_train_eval, "gap_ratio": case_gap_ratio}
+def case_gap_fit(tmp):
+    """tw gap --fit on a rig at damping x2 (other parameters nominal, sensor noise on): the fitted
+    damping scale lands within 10% of 2, and every fitted value carries an uncertainty."""
+    rec = rigrec.record(tmp, episodes=2, duration=5, seed=21, perturb="damping=2", noise=1)
+    spec = os.path.join(tmp, "spec.json")
+    json.dump(SPEC, open(spec, "w"))
+    out = os.path.join(tmp, "gap")
+    run(["gap", "--real", rec, "--randomize", spec, "--model", "builtin", "--out", out, "--ratios", "0",
+         "--split", "0.5/0/0.5", "--sim-episodes", "1", "--sim-duration", "1", "--epochs", "1",
+         "--epoch-samples", "500", "--fit", "--quiet"])
+    g = json.load(open(os.path.join(out, "gap.json")))
+    fit = g["fit"]
+    print("fit:", {k: (v["value"], v["std"]) for k, v in fit.items()})
+    assert set(fit) == {"damping", "friction", "payload_kg", "gain"}, fit
+    assert abs(fit["damping"]["value"] - 2.0) < 0.2, fit["damping"]
+    assert abs(fit["gain"]["value"] - 1.0) < 0.1, fit["gain"]
+    assert fit["payload_kg"]["value"] < 0.1, fit["payload_kg"]
+    for k, v in fit.items():
+        assert v["std"] is None or v["std"] >= 0, (k, v)
+    assert "System identification" in open(os.path.join(out, "gap.html")).read()
+
+
+CASES = {"train_eval": case_train_eval, "gap_ratio": case_gap_ratio, "gap_fit": case_gap_fit}
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="tw-wm-") as tmp:
