@@ -172,7 +172,7 @@ int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size
                    "real test episodes as on simulated ones (about 1 when the randomisation covers the real "
                    "robot; well above 1 when it does not, and then sim data cannot stand in for real data).</p>",
                 tg, tg);
-    fputs("<h2>World model error, real vs sim test episodes</h2><table><tr><th>ratio</th><th>budget</th>"
+    fputs("<h2>World model error, real vs sim test episodes</h2><table><tr><th>ratio</th><th>real train episodes</th>"
           "<th>real one-step q</th><th>real rollout q</th><th>sim one-step q</th><th>sim rollout q</th></tr>",
           f);
     for (int i = 0; i < g->ncells; i++) {
