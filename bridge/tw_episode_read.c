@@ -52,23 +52,6 @@ static void read_meta(tw_episode *e)
     e->sim_params = tw_h5_get_str_alloc(e->f, "sim_params");
 }
 
-/* Shape of loc/name: rank and dims; -1 when absent. */
-static int ds_shape(hid_t loc, const char *name, hsize_t *dims, int maxrank)
-{
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
-        return -1;
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    if (ds < 0)
-        return -1;
-    hid_t sp = H5Dget_space(ds);
-    int r = H5Sget_simple_extent_ndims(sp);
-    if (r < 1 || r > maxrank || H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
-        r = -1;
-    H5Sclose(sp);
-    H5Dclose(ds);
-    return r;
-}
-
 /* Checks that every column of a stream (and its video index) has the same length and data
  * has the declared shape: what tw_episode_read relies on. */
 static int check_stream(tw_episode *e, tw_rstream *s, char *msg, size_t msgsz)
@@ -84,7 +67,7 @@ static int check_stream(tw_episode *e, tw_rstream *s, char *msg, size_t msgsz)
     hsize_t dims[TW_MAX_DIMS + 2];
     const tw_stream_decl *d = &s->decl;
     if (!rc && d->kind != TW_KIND_VIDEO) {
-        int r = ds_shape(g, "data", dims, TW_MAX_DIMS + 1);
+        int r = tw_h5_shape(g, "data", dims, TW_MAX_DIMS + 1);
         int want = d->kind == TW_KIND_EVENT ? 1 : (int)d->ndim + 1;
         int ok = r == want && dims[0] == (hsize_t)n;
         for (int k = 1; ok && k < r; k++)

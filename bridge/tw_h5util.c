@@ -178,7 +178,7 @@ int tw_h5_get_i64(hid_t loc, const char *name, int64_t *v)
     return r < 0 ? -1 : 0;
 }
 
-int64_t tw_h5_len(hid_t loc, const char *name)
+int tw_h5_shape(hid_t loc, const char *name, hsize_t *dims, int maxrank)
 {
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
         return -1;
@@ -186,13 +186,18 @@ int64_t tw_h5_len(hid_t loc, const char *name)
     if (ds < 0)
         return -1;
     hid_t sp = H5Dget_space(ds);
-    hsize_t dims[8] = {0};
     int r = H5Sget_simple_extent_ndims(sp);
-    if (r >= 1 && r <= 8)
-        H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (r < 1 || r > maxrank || H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+        r = -1;
     H5Sclose(sp);
     H5Dclose(ds);
-    return r >= 1 && r <= 8 ? (int64_t)dims[0] : -1;
+    return r;
+}
+
+int64_t tw_h5_len(hid_t loc, const char *name)
+{
+    hsize_t dims[8] = {0};
+    return tw_h5_shape(loc, name, dims, 8) < 0 ? -1 : (int64_t)dims[0];
 }
 
 int tw_h5_read_ds(hid_t ds, hid_t memtype, uint64_t start, uint64_t count, void *buf)

@@ -41,6 +41,8 @@ int tw_h5_get_str(hid_t loc, const char *name, char *buf, size_t bufsz);
 char *tw_h5_get_str_alloc(hid_t loc, const char *name);
 int tw_h5_get_i64(hid_t loc, const char *name, int64_t *v);
 
+/* Rank of dataset loc/name with its dims (maxrank at most); -1 when absent or of another rank. */
+int tw_h5_shape(hid_t loc, const char *name, hsize_t *dims, int maxrank);
 /* Length of the 1-D (or first axis of an N-D) dataset loc/name; -1 when absent. */
 int64_t tw_h5_len(hid_t loc, const char *name);
 /* Reads rows [start, start+count) of loc/name converted to memtype; count*row elems in buf. */
