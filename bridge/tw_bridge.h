@@ -3,6 +3,7 @@
 #define TW_BRIDGE_H
 
 #include "tw_err.h"
+#include "tw_clock.h"
 #include "tw_wire.h"
 #include "tw_episode.h"
 #include "tw_client.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tw_clock.h"
 #include "tw_physics.h" /* tw_rng */
 #include "tw_wm_int.h"
 
@@ -157,13 +158,6 @@ static size_t draw(const double *c, size_t n, tw_rng *r)
     return lo;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void loss_chart(FILE *f, const double *v, int n)
 {
     static const char *bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
@@ -200,7 +194,7 @@ static int train_loop(train_ctx *c, const tw_wm_train_opts *o, tw_wm_train_resul
     size_t idx[4096], np = tw_mlp_nparams(c->mlp);
     uint64_t per_epoch = o->samples_per_epoch ? o->samples_per_epoch : c->train.n;
     int steps = (int)((per_epoch + (uint64_t)o->batch - 1) / (uint64_t)o->batch), since_best = 0;
-    double t0 = now_s(), curve[1024];
+    double t0 = tw_mono_s(), curve[1024];
     res->best_val_loss = INFINITY;
     for (int ep = 1; ep <= o->epochs && ep <= 1024; ep++) {
         double sum = 0;
@@ -229,11 +223,11 @@ static int train_loop(train_ctx *c, const tw_wm_train_opts *o, tw_wm_train_resul
             since_best++;
         if (o->progress)
             fprintf(o->progress, "wm: epoch %3d/%d  train %.5f  val %.5f%s  %.0f samples/s\n", ep, o->epochs,
-                    sum / steps, vl, improved ? "  *" : "", res->samples_seen / (now_s() - t0));
+                    sum / steps, vl, improved ? "  *" : "", res->samples_seen / (tw_mono_s() - t0));
         if (since_best >= o->patience)
             break;
     }
-    res->samples_per_s = res->samples_seen / (now_s() - t0);
+    res->samples_per_s = res->samples_seen / (tw_mono_s() - t0);
     memcpy(tw_mlp_params(c->mlp), c->best, np * sizeof(float));
     if (o->progress)
         loss_chart(o->progress, curve, res->epochs_run);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "tw_clock.h"
 #include "tw_recon_int.h"
 
 #define MAX_THREADS 64
@@ -43,13 +44,6 @@ typedef struct {
     tw_replay_summary *s;
 } run_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void run_free(run_t *R)
 {
     tw_aligned_h5_close(R->h5, NULL, NULL, 0);
@@ -79,10 +73,10 @@ static int open_inputs(run_t *R, const char *dir, char *msg, size_t msgsz)
         s->partial = 1; /* interrupted, aborted, error or still recording: what is there is replayed */
         tw_summary_flag(s, "partial");
     }
-    double t0 = now_s();
+    double t0 = tw_mono_s();
     if ((rc = tw_robot_load(R->o.model_path, &R->robot, msg, msgsz)) < 0)
         return rc;
-    s->model_load_s = now_s() - t0; /* mesh processing, F/T wrapper: fixed, not per step */
+    s->model_load_s = tw_mono_s() - t0; /* mesh processing, F/T wrapper: fixed, not per step */
     snprintf(s->model, sizeof s->model, "%s", R->o.model_path ? R->o.model_path : "builtin");
     tw_align_opts ao = R->o.align;
     ao.rate_hz = R->o.rate_hz;
@@ -396,7 +390,7 @@ int tw_replay_run(const char *episode_dir, const tw_replay_opts *o, tw_replay_su
     R.s = calloc(1, sizeof *R.s);
     if (!R.s)
         return tw_errf(msg, msgsz, TW_ENOMEM, "summary");
-    double t_start = now_s();
+    double t_start = tw_mono_s();
     int rc = open_inputs(&R, episode_dir, msg, msgsz);
     if (rc == 0)
         rc = prepare(&R, msg, msgsz);
@@ -404,7 +398,7 @@ int tw_replay_run(const char *episode_dir, const tw_replay_opts *o, tw_replay_su
         rc = pass(&R, msg, msgsz);
     if (rc == 0) {
         finish_summary(&R);
-        R.s->wall_s = now_s() - t_start;
+        R.s->wall_s = tw_mono_s() - t_start;
         double work = R.s->wall_s - R.s->model_load_s;
         R.s->steps_per_s = work > 0 ? (double)R.s->steps / work : 0;
         rc = write_outputs(&R, msg, msgsz);

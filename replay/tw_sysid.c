@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tw_clock.h"
 #include "tw_sysid_int.h"
 
 static const struct {
@@ -142,13 +143,6 @@ static int objective_at(search_t *S, const double *theta, double *f, double rms[
     return rc;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void result_fill(const tw_sysid_ctx *c, const double *theta, const double *std, tw_sysid_result *res)
 {
     const tw_sysid_opts *o = c->o;
@@ -220,7 +214,7 @@ int tw_sysid_fit_data(const tw_robot *nominal, const tw_sysid_data *sd, const tw
                       tw_sysid_result *res, char *msg, size_t msgsz)
 {
     memset(res, 0, sizeof *res);
-    double t0 = now_s();
+    double t0 = tw_mono_s();
     int rc = check_opts(o, msg, msgsz);
     if (rc < 0)
         return rc;
@@ -237,7 +231,7 @@ int tw_sysid_fit_data(const tw_robot *nominal, const tw_sysid_data *sd, const tw
         rc = search(&S, res, msg, msgsz);
     free(S.r);
     tw_sysid_ctx_free(&c);
-    res->wall_s = now_s() - t0;
+    res->wall_s = tw_mono_s() - t0;
     return rc;
 }
 
@@ -251,7 +245,7 @@ int tw_sysid_fit(const char *const *episode_dirs, size_t ndirs, const tw_sysid_o
         return rc;
     if (ndirs == 0)
         return tw_errf(msg, msgsz, TW_EINVAL, "sysid: no episode to fit on");
-    double t0 = now_s(), step_ms = 0;
+    double t0 = tw_mono_s(), step_ms = 0;
     tw_robot *r = NULL;
     tw_sysid_data *sd = NULL;
     tw_sysid_opts o2 = *o; /* with the latency found by the search */
@@ -269,7 +263,7 @@ int tw_sysid_fit(const char *const *episode_dirs, size_t ndirs, const tw_sysid_o
     res->latency_step_ms = step_ms;
     tw_sysid_data_free(sd);
     tw_robot_close(r);
-    res->wall_s = now_s() - t0;
+    res->wall_s = tw_mono_s() - t0;
     return rc;
 }
 
