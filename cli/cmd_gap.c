@@ -31,7 +31,8 @@ static const char usage[] =
     "  --split T/V/E      split fractions (default 0.6/0.2/0.2)\n"
     "  --epochs E         training epochs per model (default 12)\n"
     "  --epoch-samples N  samples per epoch (default 20000)\n"
-    "  --horizon S        horizon of the headline error, seconds (default 0.1)\n"
+    "  --horizon S        headline error at an open-loop rollout of S seconds instead of one\n"
+    "                     step (default: one step)\n"
     "  --seed S           seed for everything (default 1); same seed, same numbers\n"
     "  --jobs J           simulation threads (default: all cores)\n"
     "  --fit              also fit damping, friction, payload and gain to the real episodes\n"
@@ -130,7 +131,13 @@ int tw_cmd_gap(int argc, char **argv)
             break;
         case 'e': o.epochs = atoi(optarg); break;
         case 'E': o.epoch_samples = strtoull(optarg, NULL, 10); break;
-        case 'z': o.eval_horizon_s = strtod(optarg, NULL); break;
+        case 'z':
+            o.eval_horizon_s = strtod(optarg, NULL);
+            if (!(o.eval_horizon_s > 0)) {
+                fprintf(stderr, "tw gap: --horizon wants positive seconds, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case 'S': o.seed = strtoull(optarg, NULL, 10); break;
         case 'j': o.jobs = atoi(optarg); break;
         case 'f': o.fit = 1; break;

@@ -33,6 +33,9 @@ static const char eval_usage[] =
     "Evaluates on the held-out test split, real and sim episodes separately: one-step error and\n"
     "open-loop rollout error (the model's own predictions fed back, recorded actions applied) at\n"
     "each horizon, per feature group (joint positions, velocities, end effector), in original units.\n"
+    "In brackets (JSON: relative_rmse), the RMSE over that of a physics-free baseline on the same\n"
+    "samples: positions at constant velocity, everything else held (velocities at zero acceleration);\n"
+    "1 = no better than ignoring the dynamics, and comparable across robots that move more or less.\n"
     "\n"
     "  --model DIR     model folder from tw wm train\n"
     "  --data DIR      fused dataset\n"
@@ -100,6 +103,14 @@ static int parse_horizons(const char *s, double *h)
     return *s ? -1 : n;
 }
 
+/* One table row: per present group, the RMSE and, in brackets, the relative RMSE. */
+static void print_row(const tw_wm_domain_eval *d, const double *rmse, const double *rel)
+{
+    for (int k = 0; k < TW_GRP__COUNT; k++)
+        if (isfinite(d->one_step_rmse[k]))
+            printf(" %12.5g (%5.3f)", rmse[k], rel[k]);
+}
+
 static void print_domain(const char *name, const tw_wm_domain_eval *d)
 {
     printf("%s test: %zu samples\n", name, d->samples);
@@ -108,17 +119,13 @@ static void print_domain(const char *name, const tw_wm_domain_eval *d)
     printf("  %-10s", "horizon");
     for (int k = 0; k < TW_GRP__COUNT; k++)
         if (isfinite(d->one_step_rmse[k]))
-            printf(" %14s", tw_wm_group_names[k]);
+            printf(" %20s", tw_wm_group_names[k]);
     printf("\n  %-10s", "one step");
-    for (int k = 0; k < TW_GRP__COUNT; k++)
-        if (isfinite(d->one_step_rmse[k]))
-            printf(" %14.6g", d->one_step_rmse[k]);
+    print_row(d, d->one_step_rmse, d->one_step_rel);
     printf("\n");
     for (int h = 0; h < d->nhorizons; h++) {
         printf("  %-8gs ", d->horizon_s[h]);
-        for (int k = 0; k < TW_GRP__COUNT; k++)
-            if (isfinite(d->one_step_rmse[k]))
-                printf(" %14.6g", d->rollout_rmse[h][k]);
+        print_row(d, d->rollout_rmse[h], d->rollout_rel[h]);
         printf("   (%zu rollouts)\n", d->rollouts[h]);
     }
 }

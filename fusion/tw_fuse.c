@@ -3,10 +3,12 @@
  * Stages (every rank runs all of them; collectives in between keep ranks in step):
  *   scan      list episodes, check one feature signature, load --model/--map
  *   splits    by episode, seeded, per domain
- *   pass 1    episodes i % K: count valid samples, train-split statistics per episode, content hash;
- *             all-gathered, statistics merged in episode order (the same for any K)
+ *   pass 1    episodes i % K: count valid samples (timestamps only: no payload is decompressed), content
+ *             hash; all-gathered
  *   weights   from the counts and --ratio
- *   pass 2    shards j % K: walk the episodes again, write shard j (tmp + fsync + rename)
+ *   pass 2    shards j % K: walk the episodes with their data, write shard j (tmp + fsync + rename); the
+ *             train statistics of an episode are computed by the rank whose shard holds its first sample,
+ *             over all its samples in order; all-gathered, merged in episode order (the same for any K)
  *   manifest  rank 0, last, after every rank reported success. */
 #include <dirent.h>
 #include <errno.h>
@@ -50,7 +52,9 @@ static int check_opts(const tw_fuse_opts *o, char *msg, size_t msgsz)
     return 0;
 }
 
-/* The output folder may exist but must not hold a dataset already. */
+/* The output folder may exist but must not hold a dataset already. Shards without a manifest are what an
+ * interrupted run (a killed rank, a full disk) leaves: refused too, with a message saying so, rather than
+ * overwritten, since another run may still be writing there. */
 static int prepare_out(const char *dir, char *msg, size_t msgsz)
 {
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -59,13 +63,22 @@ static int prepare_out(const char *dir, char *msg, size_t msgsz)
     if (!d)
         return tw_errf(msg, msgsz, TW_EIO, "fuse: cannot open %s: %s", dir, strerror(errno));
     struct dirent *de;
-    int rc = 0;
-    while ((de = readdir(d)) && !rc)
-        if (!strcmp(de->d_name, "manifest.json") || !strncmp(de->d_name, "shard-", 6))
-            rc = tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s already holds a dataset (%s); choose an empty --out",
-                         dir, de->d_name);
+    char shard[256] = "";
+    int manifest = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, "manifest.json"))
+            manifest = 1;
+        else if (!strncmp(de->d_name, "shard-", 6) && !shard[0])
+            snprintf(shard, sizeof shard, "%s", de->d_name);
+    }
     closedir(d);
-    return rc;
+    if (manifest)
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s already holds a dataset (manifest.json); choose an empty "
+                       "--out", dir);
+    if (shard[0])
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s holds %s but no manifest.json: shards of an interrupted "
+                       "run; delete shard-*.h5 there or choose an empty --out", dir, shard);
+    return 0;
 }
 
 static int load_map(tw_fuse_ctx *c, char *msg, size_t msgsz)
@@ -141,47 +154,14 @@ typedef struct {
     char pad[7];
 } ep_rec;
 
-static int stats_init3(tw_fuse_ctx *c, tw_stat st[3])
-{
-    if (tw_stat_init(&st[0], c->S) || tw_stat_init(&st[1], c->A) || tw_stat_init(&st[2], c->S))
-        return TW_ENOMEM;
-    return 0;
-}
-
-static void stats_free3(tw_stat st[3])
-{
-    for (int i = 0; i < 3; i++)
-        tw_stat_free(&st[i]);
-}
-
-static void stats_add_sample(const tw_fuse_ctx *c, tw_stat st[3], const tw_fuse_sample *s)
-{
-    double delta[4 * TW_MAX_AXES + 8];
-    tw_stat_add_f32(&st[0], s->state);
-    for (uint32_t k = 0; k < c->H; k++) {
-        const float *prev = k ? s->next_state + (k - 1) * c->S : s->state, *nx = s->next_state + k * c->S;
-        tw_stat_add_f32(&st[1], s->action + k * c->A);
-        for (uint32_t j = 0; j < c->S; j++)
-            delta[j] = (double)nx[j] - (double)prev[j];
-        tw_stat_add_f64(&st[2], delta);
-    }
-}
-
-/* Pass 1 for one episode: record + (train) packed statistics appended to *buf. */
+/* Pass 1 for one episode: its record appended to *buf. */
 static int pass1_episode(tw_fuse_ctx *c, size_t i, char **buf, size_t *len, char *msg, size_t msgsz)
 {
     tw_fuse_walker *w = NULL;
-    tw_stat st[3] = {{0}};
-    int rc = tw_fuse_walker_open(c, i, &w, msg, msgsz);
-    if (!rc)
-        rc = stats_init3(c, st) ? tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory") : 0;
+    int rc = tw_fuse_walker_open(c, i, 1, &w, msg, msgsz);
     tw_fuse_sample s;
-    int train = c->eps[i].split == TW_SPLIT_TRAIN;
-    while (!rc && (rc = tw_fuse_walker_next(w, &s, msg, msgsz)) == 1) {
-        if (train)
-            stats_add_sample(c, st, &s);
+    while (!rc && (rc = tw_fuse_walker_next(w, &s, msg, msgsz)) == 1)
         rc = 0;
-    }
     ep_rec r = {.ep = i};
     if (!rc) {
         r.samples = tw_fuse_walker_ordinal(w);
@@ -191,21 +171,14 @@ static int pass1_episode(tw_fuse_ctx *c, size_t i, char **buf, size_t *len, char
         snprintf(p, sizeof p, "%s/episode.h5", c->eps[i].dir);
         rc = tw_sha256_file(p, r.sha, msg, msgsz);
     }
-    size_t nd = train ? tw_stat_ndoubles(&st[0]) + tw_stat_ndoubles(&st[1]) + tw_stat_ndoubles(&st[2]) : 0;
-    char *nb = rc ? NULL : realloc(*buf, *len + sizeof r + nd * sizeof(double));
+    char *nb = rc ? NULL : realloc(*buf, *len + sizeof r);
     if (!rc && !nb)
         rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
     if (!rc) {
         *buf = nb;
         memcpy(nb + *len, &r, sizeof r);
-        double *d = (double *)(nb + *len + sizeof r);
-        for (int k = 0; k < 3 && train; k++) {
-            tw_stat_pack(&st[k], d);
-            d += tw_stat_ndoubles(&st[k]);
-        }
-        *len += sizeof r + nd * sizeof(double);
+        *len += sizeof r;
     }
-    stats_free3(st);
     tw_fuse_walker_close(w);
     return rc;
 }
@@ -231,36 +204,53 @@ static int pass1(tw_fuse_ctx *c, char *msg, size_t msgsz)
     size_t total = 0;
     for (int r = 0; r < c->o.nranks; r++)
         total += lens[r];
-    /* Unpack, then merge train statistics in episode order: identical for any rank count. */
-    const double **part = calloc(c->neps ? c->neps : 1, sizeof *part);
-    tw_stat st[3] = {{0}}, one[3] = {{0}};
-    if (!part || stats_init3(c, st) || stats_init3(c, one))
-        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
-    size_t nd = tw_stat_ndoubles(&one[0]) + tw_stat_ndoubles(&one[1]) + tw_stat_ndoubles(&one[2]);
-    for (size_t off = 0; !rc && off < total;) {
+    for (size_t off = 0; off + sizeof(ep_rec) <= total; off += sizeof(ep_rec)) {
         ep_rec r;
         memcpy(&r, all + off, sizeof r);
-        off += sizeof r;
         tw_fuse_ep *e = &c->eps[r.ep];
         e->samples = r.samples;
         e->skipped = r.skipped;
         e->steps = r.steps;
         memcpy(e->sha256, r.sha, sizeof e->sha256);
-        if (e->split == TW_SPLIT_TRAIN) {
-            part[r.ep] = (const double *)(all + off);
-            off += nd * sizeof(double);
-        }
+    }
+    free(all);
+    free(lens);
+    return 0;
+}
+
+/* Gathers the per-episode train statistics of pass 2 (records: uint64 episode, packed state, action and
+ * delta statistics) and merges them in episode order: identical for any rank count. */
+static int merge_stats(tw_fuse_ctx *c, const char *buf, size_t len, char *msg, size_t msgsz)
+{
+    char *all = NULL;
+    size_t *lens = NULL;
+    int rc = tw_mpi_allgather(buf, len, (void **)&all, &lens, msg, msgsz);
+    if (rc)
+        return rc;
+    size_t total = 0;
+    for (int r = 0; r < c->o.nranks; r++)
+        total += lens[r];
+    const char **part = calloc(c->neps ? c->neps : 1, sizeof *part);
+    tw_stat st[3] = {{0}}, one[3] = {{0}};
+    if (!part || tw_fuse_stats_init3(c, st) || tw_fuse_stats_init3(c, one))
+        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    size_t rec = sizeof(uint64_t) + tw_fuse_stats_ndoubles(c) * sizeof(double);
+    for (size_t off = 0; !rc && off + rec <= total; off += rec) {
+        uint64_t ep;
+        memcpy(&ep, all + off, sizeof ep);
+        if (ep < c->neps)
+            part[ep] = all + off + sizeof ep;
     }
     for (size_t i = 0; i < c->neps && !rc; i++) {
         if (!part[i])
             continue;
-        const double *d = part[i];
+        const char *d = part[i];
         for (int k = 0; k < 3; k++) {
             double tmp[1 + 4 * (4 * TW_MAX_AXES + 8)];
             memcpy(tmp, d, tw_stat_ndoubles(&one[k]) * sizeof(double)); /* gathered bytes are unaligned */
             tw_stat_unpack(&one[k], tmp);
             tw_stat_merge(&st[k], &one[k]);
-            d += tw_stat_ndoubles(&one[k]);
+            d += tw_stat_ndoubles(&one[k]) * sizeof(double);
         }
     }
     if (!rc) {
@@ -268,9 +258,9 @@ static int pass1(tw_fuse_ctx *c, char *msg, size_t msgsz)
         c->st_action = st[1];
         c->st_delta = st[2];
     } else {
-        stats_free3(st);
+        tw_fuse_stats_free3(st);
     }
-    stats_free3(one);
+    tw_fuse_stats_free3(one);
     free(part);
     free(all);
     free(lens);
@@ -353,12 +343,16 @@ static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msg
         free(sha);
         return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
     }
-    rc = tw_fuse_write_shards(c, sh, nsh, sha, res, msg, msgsz);
+    char *stbuf = NULL;
+    size_t stlen = 0;
+    rc = tw_fuse_write_shards(c, sh, nsh, sha, &stbuf, &stlen, res, msg, msgsz);
     if (!tw_mpi_all_ok(rc == 0)) {
         rc = rc ? rc : tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed writing shards; no manifest written");
-    } else if (!(rc = share_hashes(c, nsh, sha, msg, msgsz)) && c->o.rank == 0) {
+    } else if (!(rc = share_hashes(c, nsh, sha, msg, msgsz)) && !(rc = merge_stats(c, stbuf, stlen, msg, msgsz)) &&
+               c->o.rank == 0) {
         rc = tw_manifest_write(c, sh, nsh, sha, msg, msgsz);
     }
+    free(stbuf);
     if (!tw_mpi_all_ok(rc == 0) && !rc)
         rc = tw_errf(msg, msgsz, TW_EMPI, "fuse: rank 0 failed writing the manifest");
     if (rc)

@@ -78,7 +78,10 @@ typedef struct {
     const float *next_state;  /* [H x S] */
     uint32_t t;
 } tw_fuse_sample;
-int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, tw_fuse_walker **out, char *msg, size_t msgsz);
+/* count_only: pass 1's walker, reading timestamps only: next() counts the same samples but fills only s->t
+ * (state, action, next_state are NULL). */
+int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, int count_only, tw_fuse_walker **out, char *msg,
+                        size_t msgsz);
 /* Next valid sample: 1 (filled; valid until the next call), 0 at the end, or < 0. */
 int tw_fuse_walker_next(tw_fuse_walker *w, tw_fuse_sample *s, char *msg, size_t msgsz);
 uint64_t tw_fuse_walker_steps(const tw_fuse_walker *w);
@@ -98,9 +101,24 @@ typedef struct {
 } tw_fuse_shard;
 size_t tw_fuse_plan_shards(const tw_fuse_ctx *c, tw_fuse_shard **out);
 
-/* Pass 2 (tw_fuse_write.c): writes this rank's shards (j % K == rank); their hashes go to sha[j]. */
+/* Pass 2 (tw_fuse_write.c): writes this rank's shards (j % K == rank); their hashes go to sha[j]. The train
+ * statistics of the episodes whose first sample lies in one of them are appended to *stats (malloc'd):
+ * per episode a uint64 index and tw_fuse_stats_ndoubles() doubles (state, action, delta packed). */
 int tw_fuse_write_shards(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t nsh, char (*sha)[65],
-                         tw_fuse_result *res, char *msg, size_t msgsz);
+                         char **stats, size_t *stats_len, tw_fuse_result *res, char *msg, size_t msgsz);
+/* The three statistics sets (state S, action A, state delta S). */
+int tw_fuse_stats_init3(const tw_fuse_ctx *c, tw_stat st[3]);
+void tw_fuse_stats_free3(tw_stat st[3]);
+size_t tw_fuse_stats_ndoubles(const tw_fuse_ctx *c);
+
+/* ---- shard writes in two steps (tw_shard.c; tw_shard_write is both) ---- */
+/* Writes the temporary file of shard `index` and starts its writeback; nothing under the final name yet. */
+int tw_shard_write_begin(const char *dir, uint32_t index, const char *split, const tw_shard_buf *b, char *msg,
+                         size_t msgsz);
+/* fsync + rename to the final name; *bytes = file size (may be NULL). Removes the temporary on failure. */
+int tw_shard_commit(const char *dir, uint32_t index, uint64_t *bytes, char *msg, size_t msgsz);
+/* Removes a begun, uncommitted shard. */
+void tw_shard_abandon(const char *dir, uint32_t index);
 
 /* ---- manifest (tw_manifest.c) ---- */
 int tw_manifest_write(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t nsh, char (*shard_sha)[65],

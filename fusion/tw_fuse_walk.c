@@ -2,16 +2,31 @@
  * into a state row (qpos, qvel[, ee_pos, ee_quat]) and an action row, keeping only the last H+1 steps, so
  * memory never depends on the episode length. A sample is emitted for step t when steps t..t+H are all
  * valid: the joint state interpolated (not before/after the stream, not inside a gap) and an action known
- * (not before the first command, not inside a gap). Real and sim episodes take exactly this path. */
+ * (not before the first command, not inside a gap). Real and sim episodes take exactly this path.
+ *
+ * The alignment sees only the two streams fuse uses (joint state and action), through a source of its own:
+ * other streams (wrench, imu, video) would be decompressed for nothing. A count-only walker (pass 1) also
+ * skips the sample data: validity depends on the timestamps alone, so it reads no payload, makes no rows
+ * and runs no forward kinematics, and still counts exactly the samples the full walk emits. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "tw_fuse_int.h"
 
+/* The alignment source: streams js and act of the episode, as indices 0 and 1. */
+typedef struct {
+    const tw_episode *e;
+    size_t idx[2];
+    size_t elems[2];
+    int no_data;                   /* count-only: timestamps are read, payload rows are zeros */
+} two_streams;
+
 struct tw_fuse_walker {
     const tw_fuse_ctx *c;
     size_t ep;
+    int count_only;
     tw_episode *e;
+    two_streams src;
     tw_align *a;
     tw_fuse_roles roles;
     int ajs, aact;                 /* stream indices in the alignment */
@@ -33,6 +48,43 @@ uint64_t tw_fuse_walker_skipped(const tw_fuse_walker *w) { return w->skipped; }
 uint64_t tw_fuse_walker_ordinal(const tw_fuse_walker *w) { return w->emitted; }
 size_t tw_fuse_walker_episode(const tw_fuse_walker *w) { return w->ep; }
 
+static size_t ts_nstreams(void *ctx) { (void)ctx; return 2; }
+static const tw_stream_decl *ts_decl(void *ctx, size_t i)
+{
+    two_streams *t = ctx;
+    return tw_episode_decl(t->e, t->idx[i]);
+}
+static uint64_t ts_nsamples(void *ctx, size_t i)
+{
+    two_streams *t = ctx;
+    return tw_episode_nsamples(t->e, t->idx[i]);
+}
+
+static int ts_read(void *ctx, size_t i, uint64_t start, uint64_t count, int64_t *t_src_ns, int64_t *t_recv_ns,
+                   uint64_t *seq, double *data, char *msg, size_t msgsz)
+{
+    two_streams *t = ctx;
+    int rc = tw_episode_read(t->e, t->idx[i], start, count, t_src_ns, t_recv_ns, seq, t->no_data ? NULL : data,
+                             msg, msgsz);
+    if (!rc && t->no_data && data)
+        memset(data, 0, count * t->elems[i] * sizeof *data);
+    return rc;
+}
+
+static int ts_clock(void *ctx, tw_clock_sample **out, size_t *n, char *msg, size_t msgsz)
+{
+    two_streams *t = ctx;
+    return tw_episode_read_clock(t->e, out, n, msg, msgsz);
+}
+
+static const tw_align_source two_streams_source = {
+    .nstreams = ts_nstreams,
+    .decl = ts_decl,
+    .nsamples = ts_nsamples,
+    .read = ts_read,
+    .clock = ts_clock,
+};
+
 void tw_fuse_walker_close(tw_fuse_walker *w)
 {
     if (!w)
@@ -45,7 +97,8 @@ void tw_fuse_walker_close(tw_fuse_walker *w)
     free(w);
 }
 
-int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, tw_fuse_walker **out, char *msg, size_t msgsz)
+int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, int count_only, tw_fuse_walker **out, char *msg,
+                        size_t msgsz)
 {
     *out = NULL;
     tw_fuse_walker *w = calloc(1, sizeof *w);
@@ -53,6 +106,7 @@ int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, tw_fuse_walker **out, c
         return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
     w->c = c;
     w->ep = ep;
+    w->count_only = count_only;
     const char *dir = c->eps[ep].dir;
     char sub[900];
     int rc = tw_episode_open(dir, &w->e, sub, sizeof sub);
@@ -68,7 +122,9 @@ int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, tw_fuse_walker **out, c
     const tw_stream_decl *dj = tw_episode_decl(w->e, (size_t)w->roles.js);
     const tw_stream_decl *da = tw_episode_decl(w->e, (size_t)w->roles.act);
     ao.reference = dj->name;
-    if ((rc = tw_align_open_episode(w->e, &ao, &w->a, sub, sizeof sub))) {
+    w->src = (two_streams){w->e, {(size_t)w->roles.js, (size_t)w->roles.act}, {tw_decl_elems(dj), tw_decl_elems(da)},
+                           count_only};
+    if ((rc = tw_align_open(&two_streams_source, &w->src, &ao, &w->a, sub, sizeof sub))) {
         tw_errf(msg, msgsz, rc, "fuse: aligning %s: %s", dir, sub);
         goto fail;
     }
@@ -92,7 +148,7 @@ int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, tw_fuse_walker **out, c
     w->out_u = w->out_x + S;
     w->out_n = w->out_u + H * A;
     w->ring_ok = (uint8_t *)(w->out_n + H * S);
-    if (c->robot && !(w->d = tw_mj_make_data(c->robot->m, sub, sizeof sub))) {
+    if (c->robot && !count_only && !(w->d = tw_mj_make_data(c->robot->m, sub, sizeof sub))) {
         rc = tw_errf(msg, msgsz, TW_EMUJOCO, "fuse: %s", sub);
         goto fail;
     }
@@ -120,6 +176,10 @@ static void ee_pose(const tw_fuse_walker *w, const double *q, float *out)
 static void fill_slot(tw_fuse_walker *w, uint32_t row, size_t slot)
 {
     const tw_fuse_ctx *c = w->c;
+    uint8_t qj = w->blk.quality[w->ajs][row], qa = w->blk.quality[w->aact][row];
+    w->ring_ok[slot] = !(qj & TW_Q_INVALID) && !(qa & (TW_Q_BEFORE | TW_Q_GAP));
+    if (w->count_only)
+        return;
     const double *js = w->blk.values[w->ajs] + (size_t)row * w->js_elems;
     const double *ac = w->blk.values[w->aact] + (size_t)row * w->act_elems;
     float *x = w->ring_x + slot * c->S, *u = w->ring_u + slot * c->A;
@@ -134,8 +194,6 @@ static void fill_slot(tw_fuse_walker *w, uint32_t row, size_t slot)
         ee_pose(w, q, x + 2 * nj);
     for (uint32_t k = 0; k < c->A; k++)
         u[k] = (float)ac[w->roles.aperm[k]];
-    uint8_t qj = w->blk.quality[w->ajs][row], qa = w->blk.quality[w->aact][row];
-    w->ring_ok[slot] = !(qj & TW_Q_INVALID) && !(qa & (TW_Q_BEFORE | TW_Q_GAP));
 }
 
 /* Advances one timeline step into the ring: 1, 0 at the end, or < 0. */
@@ -177,6 +235,12 @@ int tw_fuse_walker_next(tw_fuse_walker *w, tw_fuse_sample *s, char *msg, size_t 
             w->skipped++;
             continue;
         }
+        w->emitted++;
+        s->t = (uint32_t)t;
+        if (w->count_only) {
+            s->state = s->action = s->next_state = NULL;
+            return 1;
+        }
         memcpy(w->out_x, w->ring_x + (t % R) * S, S * sizeof(float));
         for (size_t k = 0; k < H; k++) {
             memcpy(w->out_u + k * A, w->ring_u + ((t + k) % R) * A, A * sizeof(float));
@@ -185,8 +249,6 @@ int tw_fuse_walker_next(tw_fuse_walker *w, tw_fuse_sample *s, char *msg, size_t 
         s->state = w->out_x;
         s->action = w->out_u;
         s->next_state = w->out_n;
-        s->t = (uint32_t)t;
-        w->emitted++;
         return 1;
     }
 }

@@ -1,5 +1,11 @@
 /* fuse pass 2: shard j (owned by rank j % K) takes samples [first, first+count) of its split's sample
- * sequence. The walker stays open across shard boundaries, so one process walks each episode once. */
+ * sequence. The walker stays open across shard boundaries, so one process walks each episode once.
+ *
+ * Train statistics are made here too, from the rows as they are written, so that pass 1 need not read any
+ * sample data: each train episode's statistics belong to the rank whose shard holds its first sample, and
+ * that rank adds all of the episode's samples in order (per-episode Welford, exactly what a single walk
+ * gives). With one rank the next shard simply continues the episode; with several, the owner walks the
+ * rest of the episode (at most one episode per shard) after filling its shard. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +14,80 @@
 
 typedef struct {
     tw_fuse_walker *w;
+    int st_open;           /* statistics of episode st_ep being accumulated */
+    size_t st_ep;
+    tw_stat st[3];
+    char *buf;             /* finished records (see tw_fuse_write_shards) */
+    size_t len;
 } cursor;
+
+int tw_fuse_stats_init3(const tw_fuse_ctx *c, tw_stat st[3])
+{
+    if (tw_stat_init(&st[0], c->S) || tw_stat_init(&st[1], c->A) || tw_stat_init(&st[2], c->S)) {
+        tw_fuse_stats_free3(st);
+        return TW_ENOMEM;
+    }
+    return 0;
+}
+
+void tw_fuse_stats_free3(tw_stat st[3])
+{
+    for (int i = 0; i < 3; i++)
+        tw_stat_free(&st[i]);
+}
+
+size_t tw_fuse_stats_ndoubles(const tw_fuse_ctx *c)
+{
+    return 3 + 4 * (2 * (size_t)c->S + c->A);
+}
+
+static void stats_add_sample(const tw_fuse_ctx *c, tw_stat st[3], const tw_fuse_sample *s)
+{
+    double delta[4 * TW_MAX_AXES + 8];
+    tw_stat_add_f32(&st[0], s->state);
+    for (uint32_t k = 0; k < c->H; k++) {
+        const float *prev = k ? s->next_state + (k - 1) * c->S : s->state, *nx = s->next_state + k * c->S;
+        tw_stat_add_f32(&st[1], s->action + k * c->A);
+        for (uint32_t j = 0; j < c->S; j++)
+            delta[j] = (double)nx[j] - (double)prev[j];
+        tw_stat_add_f64(&st[2], delta);
+    }
+}
+
+/* Appends the finished episode's record to cur->buf. */
+static int stats_finish(const tw_fuse_ctx *c, cursor *cur, char *msg, size_t msgsz)
+{
+    size_t nd = tw_fuse_stats_ndoubles(c), rec = sizeof(uint64_t) + nd * sizeof(double);
+    char *nb = realloc(cur->buf, cur->len + rec);
+    if (!nb)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    cur->buf = nb;
+    uint64_t ep = cur->st_ep;
+    memcpy(nb + cur->len, &ep, sizeof ep);
+    double d[3 + 4 * (2 * (4 * TW_MAX_AXES + 8) + TW_MAX_AXES)], *p = d;
+    for (int k = 0; k < 3; k++) {
+        tw_stat_pack(&cur->st[k], p);
+        p += tw_stat_ndoubles(&cur->st[k]);
+    }
+    memcpy(nb + cur->len + sizeof ep, d, nd * sizeof(double));
+    cur->len += rec;
+    cur->st_open = 0;
+    return 0;
+}
+
+/* Samples of the current episode from the cursor on, for its statistics only (several ranks). */
+static int stats_complete(const tw_fuse_ctx *c, cursor *cur, char *msg, size_t msgsz)
+{
+    tw_fuse_sample s;
+    int rc;
+    while ((rc = tw_fuse_walker_next(cur->w, &s, msg, msgsz)) == 1)
+        stats_add_sample(c, cur->st, &s);
+    if (rc < 0)
+        return rc;
+    if (tw_fuse_walker_ordinal(cur->w) != c->eps[cur->st_ep].samples)
+        return tw_errf(msg, msgsz, TW_EINTEGRITY, "fuse: %s changed while fusing", c->eps[cur->st_ep].dir);
+    return stats_finish(c, cur, msg, msgsz);
+}
 
 /* Positions *cur at sample `ordinal` of episode `ep` (reusing the open walker when it is already there). */
 static int seek(const tw_fuse_ctx *c, cursor *cur, size_t ep, uint64_t ordinal, char *msg, size_t msgsz)
@@ -17,7 +96,7 @@ static int seek(const tw_fuse_ctx *c, cursor *cur, size_t ep, uint64_t ordinal, 
         return 0;
     tw_fuse_walker_close(cur->w);
     cur->w = NULL;
-    int rc = tw_fuse_walker_open(c, ep, &cur->w, msg, msgsz);
+    int rc = tw_fuse_walker_open(c, ep, 0, &cur->w, msg, msgsz);
     tw_fuse_sample s;
     while (!rc && tw_fuse_walker_ordinal(cur->w) < ordinal) /* skip: a shard began inside this episode */
         if ((rc = tw_fuse_walker_next(cur->w, &s, msg, msgsz)) == 0)
@@ -55,16 +134,27 @@ static int fill_shard(const tw_fuse_ctx *c, const tw_fuse_shard *sh, cursor *cur
             continue;
         }
         int rc = seek(c, cur, ep, want - pos, msg, msgsz);
+        if (!rc && want == pos && c->eps[ep].split == TW_SPLIT_TRAIN) { /* this rank owns ep's statistics */
+            for (int i = 0; i < 3; i++)
+                tw_stat_reset(&cur->st[i]);
+            cur->st_open = 1;
+            cur->st_ep = ep;
+        }
+        int stats = cur->st_open && cur->st_ep == ep;
         tw_fuse_sample s;
         while (!rc && b->n < sh->count && tw_fuse_walker_ordinal(cur->w) < n) {
             rc = tw_fuse_walker_next(cur->w, &s, msg, msgsz);
             if (rc == 1) {
                 put_row(c, b, ep, &s);
+                if (stats)
+                    stats_add_sample(c, cur->st, &s);
                 rc = 0;
             } else if (rc == 0) {
                 rc = tw_errf(msg, msgsz, TW_EINTEGRITY, "fuse: %s changed while fusing", c->eps[ep].dir);
             }
         }
+        if (!rc && stats && tw_fuse_walker_ordinal(cur->w) == n)
+            rc = stats_finish(c, cur, msg, msgsz);
         if (rc)
             return rc;
         pos += n;
@@ -72,9 +162,31 @@ static int fill_shard(const tw_fuse_ctx *c, const tw_fuse_shard *sh, cursor *cur
     return b->n == sh->count ? 0 : tw_errf(msg, msgsz, TW_EINTEGRITY, "fuse: shard short of samples");
 }
 
-int tw_fuse_write_shards(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t nsh, char (*sha)[65],
-                         tw_fuse_result *res, char *msg, size_t msgsz)
+/* Second half of a shard write (fsync, rename), then its hash. */
+static int commit(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t j, char (*sha)[65], tw_fuse_result *res,
+                  char *msg, size_t msgsz)
 {
+    uint64_t bytes = 0;
+    char path[4200], name[32];
+    int rc = tw_shard_commit(c->o.out_dir, (uint32_t)j, &bytes, msg, msgsz);
+    if (rc)
+        return rc;
+    tw_shard_name((uint32_t)j, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", c->o.out_dir, name);
+    rc = tw_sha256_file(path, sha[j], msg, msgsz);
+    res->shards++;
+    res->bytes_written += bytes;
+    if (c->o.progress)
+        fprintf(stderr, "fuse[rank %d]: wrote %s (%s, %llu samples)\n", c->o.rank, name,
+                tw_split_names[sh[j].split], (unsigned long long)sh[j].count);
+    return rc;
+}
+
+int tw_fuse_write_shards(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t nsh, char (*sha)[65],
+                         char **stats, size_t *stats_len, tw_fuse_result *res, char *msg, size_t msgsz)
+{
+    *stats = NULL;
+    *stats_len = 0;
     tw_shard_buf b;
     uint32_t cap = c->o.shard_size;
     for (size_t j = 0; j < nsh; j++) /* buffers sized by the largest shard, not by the flag alone */
@@ -84,22 +196,42 @@ int tw_fuse_write_shards(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t n
         return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory for a shard of %u samples", cap);
     cursor cur = {0};
     int rc = 0;
-    for (size_t j = (size_t)c->o.rank; j < nsh && !rc; j += (size_t)c->o.nranks) {
-        uint64_t bytes = 0;
-        char path[4200], name[32];
-        if ((rc = fill_shard(c, &sh[j], &cur, &b, msg, msgsz)) ||
-            (rc = tw_shard_write(c->o.out_dir, (uint32_t)j, tw_split_names[sh[j].split], &b, &bytes, msg, msgsz)))
-            break;
-        tw_shard_name((uint32_t)j, name, sizeof name);
-        snprintf(path, sizeof path, "%s/%s", c->o.out_dir, name);
-        rc = tw_sha256_file(path, sha[j], msg, msgsz);
-        res->shards++;
-        res->bytes_written += bytes;
-        if (c->o.progress)
-            fprintf(stderr, "fuse[rank %d]: wrote %s (%s, %u samples)\n", c->o.rank, name,
-                    tw_split_names[sh[j].split], b.n);
+    if (tw_fuse_stats_init3(c, cur.st)) {
+        tw_shard_buf_free(&b);
+        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
     }
+    /* Shard j is committed (fsync, rename) after shard j + K was filled: its writeback overlaps that work. */
+    size_t pending = SIZE_MAX;
+    for (size_t j = (size_t)c->o.rank; j < nsh && !rc; j += (size_t)c->o.nranks) {
+        if ((rc = fill_shard(c, &sh[j], &cur, &b, msg, msgsz)) ||
+            (cur.st_open && c->o.nranks > 1 && (rc = stats_complete(c, &cur, msg, msgsz))))
+            break;
+        if (pending != SIZE_MAX) {
+            size_t p = pending;
+            pending = SIZE_MAX;
+            if ((rc = commit(c, sh, p, sha, res, msg, msgsz)))
+                break;
+        }
+        if ((rc = tw_shard_write_begin(c->o.out_dir, (uint32_t)j, tw_split_names[sh[j].split], &b, msg, msgsz)))
+            break;
+        pending = j;
+    }
+    if (pending != SIZE_MAX) {
+        if (!rc)
+            rc = commit(c, sh, pending, sha, res, msg, msgsz);
+        else
+            tw_shard_abandon(c->o.out_dir, (uint32_t)pending);
+    }
+    if (!rc && cur.st_open)
+        rc = tw_errf(msg, msgsz, TW_EINTEGRITY, "fuse: statistics of %s left incomplete", c->eps[cur.st_ep].dir);
     tw_fuse_walker_close(cur.w);
     tw_shard_buf_free(&b);
-    return rc;
+    tw_fuse_stats_free3(cur.st);
+    if (rc) {
+        free(cur.buf);
+        return rc;
+    }
+    *stats = cur.buf;
+    *stats_len = cur.len;
+    return 0;
 }

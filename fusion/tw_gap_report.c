@@ -10,29 +10,6 @@
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *groups(const double *v)
-{
-    json_t *o = json_object();
-    for (int k = 0; k < TW_GRP__COUNT; k++)
-        if (isfinite(v[k]))
-            json_object_set_new(o, tw_wm_group_names[k], json_real(v[k]));
-    return o;
-}
-
-static json_t *domain_json(const tw_wm_domain_eval *d)
-{
-    json_t *o = json_object(), *r = json_object();
-    json_object_set_new(o, "samples", json_integer((json_int_t)d->samples));
-    json_object_set_new(o, "one_step_rmse", groups(d->one_step_rmse));
-    for (int h = 0; h < d->nhorizons; h++) {
-        char k[32];
-        snprintf(k, sizeof k, "%g", d->horizon_s[h]);
-        json_object_set_new(r, k, groups(d->rollout_rmse[h]));
-    }
-    json_object_set_new(o, "rollout_rmse", r);
-    return o;
-}
-
 static json_t *cell_json(const gap_cell *c)
 {
     char label[32];
@@ -43,10 +20,24 @@ static json_t *cell_json(const gap_cell *c)
     json_object_set_new(o, "budget", c->budget ? json_integer(c->budget) : json_string("all"));
     json_object_set_new(o, "real_train_episodes", json_integer(c->real_episodes));
     json_object_set_new(o, "real_test_error", num(c->headline));
-    json_object_set_new(o, "real_test", domain_json(&c->ev.real));
-    json_object_set_new(o, "sim_test", domain_json(&c->ev.sim));
+    json_object_set_new(o, "real_test", tw_wm_domain_json(&c->ev.real));
+    json_object_set_new(o, "sim_test", tw_wm_domain_json(&c->ev.sim));
     json_object_set_new(o, "train_samples_per_s", num(c->train_samples_per_s));
     return o;
+}
+
+/* What real_test_error measures, in words (gap.json "metric", gap.html). */
+static json_t *metric_text(const tw_gap_opts *o)
+{
+    char h[48];
+    if (o->eval_horizon_s > 0)
+        snprintf(h, sizeof h, "open-loop rollout at %g s", o->eval_horizon_s);
+    else
+        snprintf(h, sizeof h, "one step");
+    return json_sprintf("relative RMSE of joint velocities (%s) on held-out real test episodes: the world "
+                        "model's RMSE over that of a physics-free baseline (zero acceleration); 1 = no better "
+                        "than ignoring the dynamics",
+                        h);
 }
 
 static void ratio_key(double r, char *buf, size_t n)
@@ -57,15 +48,15 @@ static void ratio_key(double r, char *buf, size_t n)
         snprintf(buf, n, "%g", r);
 }
 
-/* How much worse the sim-only model is on real test episodes than on sim test episodes, at the
- * headline horizon: about 1 when the randomisation covers the real robot, well above 1 when it
- * does not. NaN without a sim-only run. */
+/* How much worse the sim-only model is on real test episodes than on sim test episodes, by the
+ * headline (relative, so scale-free) error: about 1 when the randomisation covers the real robot,
+ * well above 1 when it does not. NaN without a sim-only run. */
 static double transfer_gap(const tw_gap_opts *o, const gap_result *g)
 {
     for (int i = 0; i < g->ncells; i++) {
         const gap_cell *c = &g->cells[i];
         if (isinf(c->ratio) && c->budget == o->budgets[0])
-            return c->headline / c->ev.sim.rollout_rmse[1][TW_GRP_JOINT_POS];
+            return c->headline / tw_gap_headline(o, &c->ev.sim);
     }
     return NAN;
 }
@@ -79,10 +70,7 @@ int tw_gap_write_json(const tw_gap_opts *o, const gap_result *g, char *msg, size
     json_object_set_new(j, "model", json_string(o->model_path));
     json_object_set_new(j, "randomize", o->randomize_path ? json_string(o->randomize_path) : json_null());
     json_object_set_new(j, "sim_episodes", json_integer(o->sim_episodes));
-    json_object_set_new(j, "metric",
-                        json_sprintf("open-loop rollout RMSE of joint positions (rad) at %g s on held-out real "
-                                     "test episodes",
-                                     o->eval_horizon_s));
+    json_object_set_new(j, "metric", metric_text(o));
     for (int i = 0; i < g->ncells; i++) {
         const gap_cell *c = &g->cells[i];
         json_array_append_new(cells, cell_json(c));
@@ -148,9 +136,12 @@ int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size
           f);
     fprintf(f, "<p>model <code>");
     tw_html_escape(f, o->model_path);
-    fprintf(f, "</code>; %u randomized sim episodes; seed %llu. Metric: open-loop rollout error of joint "
-               "positions at %g s on held-out <b>real</b> test episodes (lower is better).</p>",
-            o->sim_episodes, (unsigned long long)o->seed, o->eval_horizon_s);
+    json_t *metric = metric_text(o);
+    fprintf(f, "</code>; %u randomized sim episodes; seed %llu. Metric: ", o->sim_episodes,
+            (unsigned long long)o->seed);
+    tw_html_escape(f, json_string_value(metric));
+    fputs(" (lower is better).</p>", f);
+    json_decref(metric);
     for (int b = 0; b < o->nbudgets; b++) {
         const char *labels[TW_GAP_MAX_RATIOS];
         char lab[TW_GAP_MAX_RATIOS][32], title[160];
@@ -164,7 +155,7 @@ int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size
                 eps = g->cells[i].real_episodes;
             }
         snprintf(title, sizeof title, "real-test error by mix ratio (real:sim), %d real training episode(s)", eps);
-        tw_svg_bars(f, title, labels, v, n, "rad");
+        tw_svg_bars(f, title, labels, v, n, "×");
     }
     double tg = transfer_gap(o, g);
     if (isfinite(tg))
@@ -172,16 +163,23 @@ int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size
                    "real test episodes as on simulated ones (about 1 when the randomisation covers the real "
                    "robot; well above 1 when it does not, and then sim data cannot stand in for real data).</p>",
                 tg, tg);
-    fputs("<h2>World model error, real vs sim test episodes</h2><table><tr><th>ratio</th><th>real train episodes</th>"
-          "<th>real one-step q</th><th>real rollout q</th><th>sim one-step q</th><th>sim rollout q</th></tr>",
+    fputs("<h2>World model error, real vs sim test episodes</h2><p>relative = RMSE over that of the physics-free "
+          "baseline (positions at constant velocity, velocities at zero acceleration); q in rad, q̇ in rad/s; "
+          "rollouts at the second horizon of the run.</p><table><tr><th>ratio</th><th>real train episodes</th>"
+          "<th>real rel. q̇</th><th>sim rel. q̇</th><th>real one-step q̇</th><th>real rollout q</th>"
+          "<th>sim rollout q</th><th>real rel. rollout q̇</th><th>sim rel. rollout q̇</th></tr>",
           f);
     for (int i = 0; i < g->ncells; i++) {
         const gap_cell *c = &g->cells[i];
+        const tw_wm_domain_eval *r = &c->ev.real, *s = &c->ev.sim;
         char lab[32];
         tw_gap_ratio_label(c->ratio, lab, sizeof lab);
-        fprintf(f, "<tr><td>%s</td><td>%d</td><td>%.4g</td><td>%.4g</td><td>%.4g</td><td>%.4g</td></tr>", lab,
-                c->real_episodes, c->ev.real.one_step_rmse[TW_GRP_JOINT_POS], c->headline,
-                c->ev.sim.one_step_rmse[TW_GRP_JOINT_POS], c->ev.sim.rollout_rmse[1][TW_GRP_JOINT_POS]);
+        fprintf(f,
+                "<tr><td>%s</td><td>%d</td><td>%.4g</td><td>%.4g</td><td>%.4g</td><td>%.4g</td><td>%.4g</td>"
+                "<td>%.4g</td><td>%.4g</td></tr>",
+                lab, c->real_episodes, c->headline, tw_gap_headline(o, s), r->one_step_rmse[TW_GRP_JOINT_VEL],
+                r->rollout_rmse[1][TW_GRP_JOINT_POS], s->rollout_rmse[1][TW_GRP_JOINT_POS],
+                r->rollout_rel[1][TW_GRP_JOINT_VEL], s->rollout_rel[1][TW_GRP_JOINT_VEL]);
     }
     fputs("</table><h2>Physics gap (replay of the real episodes against the nominal model)</h2>", f);
     if (g->physics)

@@ -4,7 +4,9 @@
  * Determinism: episode i's perturbation comes from tw_rand_draw(seed, i) and its operator/noise from
  * tw_sim_reset(i) with the run's seed, so its data never depends on thread count, rank count or which
  * worker ran it. Parallelism: episodes i with i % nranks == rank belong to this rank; its threads take
- * them from a shared counter, each with its own tw_sim (own mjModel copy and mjData). The serial HDF5
+ * them from a shared counter. Each thread keeps one tw_sim (own mjModel copy and mjData) for all its
+ * episodes and switches it to episode i's perturbation in place (tw_sim_set_perturb: a few array copies,
+ * not a model copy per episode); the nominal tw_robot is loaded once and shared read-only. The serial HDF5
  * library is not thread-safe, so appends go through one mutex in batches while physics runs unlocked. */
 #include <errno.h>
 #include <jansson.h>
@@ -70,14 +72,14 @@ static void progress(simgen_ctx *c, uint64_t steps)
     pthread_mutex_unlock(&c->state_lock);
 }
 
-static int run_one(simgen_ctx *c, uint64_t ep, char *msg, size_t msgsz)
+static int run_one(simgen_ctx *c, uint64_t ep, tw_sim **sim, char *msg, size_t msgsz)
 {
     tw_perturb p;
     tw_rand_draw(c->spec, c->o->seed, ep, &p);
     tw_simgen_episode job = {
         .nominal = c->nominal, .perturb = &p, .seed = c->o->seed, .episode = ep,
         .duration_s = c->o->duration_s, .out_dir = c->o->out_dir, .model_path = c->o->model_path,
-        .h5_lock = &c->h5_lock,
+        .h5_lock = &c->h5_lock, .sim = sim,
     };
     uint64_t steps = 0;
     int rc = tw_simgen_episode_run(&job, &steps, msg, msgsz);
@@ -90,6 +92,7 @@ static void *worker(void *arg)
 {
     simgen_ctx *c = arg;
     char msg[1024];
+    tw_sim *sim = NULL; /* one model copy + mjData for all of this thread's episodes */
     for (;;) {
         pthread_mutex_lock(&c->state_lock);
         uint64_t k = c->rc ? c->mine : c->next++;
@@ -97,10 +100,11 @@ static void *worker(void *arg)
         if (k >= c->mine)
             break;
         uint64_t ep = (uint64_t)c->o->rank + k * (uint64_t)c->o->nranks;
-        int rc = run_one(c, ep, msg, sizeof msg);
+        int rc = run_one(c, ep, &sim, msg, sizeof msg);
         if (rc)
             fail(c, rc, msg);
     }
+    tw_sim_free(sim);
     return NULL;
 }
 

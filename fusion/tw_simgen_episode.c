@@ -159,14 +159,16 @@ int tw_simgen_episode_run(const tw_simgen_episode *job, uint64_t *steps, char *m
     tw_sim_opts_init(&so);
     so.seed = job->seed;
     so.action_rate_hz = ro.action_rate;
-    tw_sim *s = NULL;
     tw_episode_writer *w = NULL;
     batch *b = calloc(1, sizeof *b);
     if (!b)
         return tw_errf(msg, msgsz, TW_ENOMEM, "simgen: out of memory");
-    int rc = tw_sim_new(job->nominal, job->perturb, &so, &s, msg, msgsz);
+    tw_sim *s = *job->sim;
+    int rc = s ? tw_sim_set_perturb(s, job->perturb, msg, msgsz)
+               : tw_sim_new(job->nominal, job->perturb, &so, job->sim, msg, msgsz);
     if (rc)
         goto out;
+    s = *job->sim;
     tw_sim_reset(s, job->episode);
     const tw_robot *r = tw_sim_robot(s);
     if ((rc = create_writer(job, r, &ro, tmp, name, &w, msg, msgsz)))
@@ -186,6 +188,5 @@ out:
         tw_errf(msg, msgsz, rc, "simgen: episode %llu: %s", (unsigned long long)job->episode, m2);
     }
     free(b);
-    tw_sim_free(s);
     return rc;
 }

@@ -16,6 +16,8 @@ typedef struct {
     double duration_s;
     const char *out_dir, *model_path;
     pthread_mutex_t *h5_lock; /* serialises HDF5 calls across threads */
+    tw_sim **sim;             /* the calling worker's rollout, kept across its episodes and re-perturbed
+                                 in place (*sim NULL: made here); the worker frees it */
 } tw_simgen_episode;
 
 /* Episode folder name for (seed, i): "sim-s<seed>-<i:06>". */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "tw_err.h"
 
 #define TW_WM_FORMAT "teleworld.wm"
@@ -73,14 +75,22 @@ typedef struct {
 int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opts *o, tw_wm_train_result *res,
                 char *msg, size_t msgsz);
 
-/* ---- evaluation ---- */
+/* ---- evaluation ----
+ * Next to each RMSE, a scale-free relative RMSE: the model's RMSE divided by the RMSE of a
+ * physics-free baseline on the same samples and horizon. The baseline extrapolates the start
+ * state: joint positions at constant velocity (q + k·dt·qdot, when the state carries one velocity
+ * per position), every other column held constant (so joint velocities at zero acceleration).
+ * 1 means "no better than knowing nothing about the dynamics"; it does not grow or shrink with how
+ * much the robot moves, so it compares domains whose motions differ in size. */
 typedef struct {
     size_t samples;                       /* one-step samples evaluated */
     double one_step_rmse[TW_GRP__COUNT];  /* original units, NaN when the group is absent */
+    double one_step_rel[TW_GRP__COUNT];   /* relative RMSE (see above), NaN when undefined */
     int nhorizons;
     double horizon_s[TW_WM_MAX_HORIZONS];
     size_t rollouts[TW_WM_MAX_HORIZONS];  /* rollouts evaluated at that horizon */
     double rollout_rmse[TW_WM_MAX_HORIZONS][TW_GRP__COUNT];
+    double rollout_rel[TW_WM_MAX_HORIZONS][TW_GRP__COUNT];
 } tw_wm_domain_eval;
 
 typedef struct {
@@ -92,5 +102,7 @@ int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizo
                tw_wm_eval_result *res, char *msg, size_t msgsz);
 /* Writes the result as a JSON object text (malloc'd). */
 char *tw_wm_eval_to_json(const tw_wm_eval_result *r);
+/* One domain's result as a JSON object (new reference); the layout schemas/model.md documents. */
+json_t *tw_wm_domain_json(const tw_wm_domain_eval *d);
 
 #endif

@@ -10,29 +10,59 @@
 #define EVAL_BATCH 512
 
 typedef struct {
-    double sum[TW_GRP__COUNT];
+    double sum[TW_GRP__COUNT], base[TW_GRP__COUNT]; /* squared errors: model, physics-free baseline */
     size_t cnt[TW_GRP__COUNT];
 } group_acc;
-
-static void acc_add(group_acc *g, const tw_fused_info *fi, const float *pred, const float *truth)
-{
-    for (int j = 0; j < fi->S; j++) {
-        double e = (double)pred[j] - truth[j];
-        g->sum[fi->group[j]] += e * e;
-        g->cnt[fi->group[j]]++;
-    }
-}
-
-static void acc_rmse(const group_acc *g, double *out)
-{
-    for (int k = 0; k < TW_GRP__COUNT; k++)
-        out[k] = g->cnt[k] ? sqrt(g->sum[k] / g->cnt[k]) : NAN;
-}
 
 typedef struct {
     tw_wm_model *m;
     float *X, *Y, *S, *A, *N;
+    int vel_of[TW_WM_MAX_DIM]; /* joint_vel column of each joint_pos column, or -1 */
+    double dt;
 } evaluator;
+
+/* Pairs the i-th joint position with the i-th joint velocity when the state has as many of one as
+ * of the other (fused.md: qpos then qvel, same joint order); otherwise positions are held too. */
+static void velocity_map(evaluator *ev)
+{
+    const tw_fused_info *fi = &ev->m->fi;
+    int pos[TW_WM_MAX_DIM], vel[TW_WM_MAX_DIM], np = 0, nv = 0;
+    for (int j = 0; j < fi->S; j++) {
+        ev->vel_of[j] = -1;
+        if (fi->group[j] == TW_GRP_JOINT_POS)
+            pos[np++] = j;
+        else if (fi->group[j] == TW_GRP_JOINT_VEL)
+            vel[nv++] = j;
+    }
+    if (np == nv)
+        for (int i = 0; i < np; i++)
+            ev->vel_of[pos[i]] = vel[i];
+    ev->dt = 1.0 / ev->m->fi.rate_hz;
+}
+
+/* Adds the errors of `pred` (k steps after `start`) and of the physics-free baseline against `truth`. */
+static void acc_add(const evaluator *ev, group_acc *g, const float *start, size_t k, const float *pred,
+                    const float *truth)
+{
+    const tw_fused_info *fi = &ev->m->fi;
+    for (int j = 0; j < fi->S; j++) {
+        double e = (double)pred[j] - truth[j];
+        double b = (double)start[j] - truth[j];
+        if (ev->vel_of[j] >= 0)
+            b += (double)k * ev->dt * start[ev->vel_of[j]];
+        g->sum[fi->group[j]] += e * e;
+        g->base[fi->group[j]] += b * b;
+        g->cnt[fi->group[j]]++;
+    }
+}
+
+static void acc_rmse(const group_acc *g, double *rmse, double *rel)
+{
+    for (int k = 0; k < TW_GRP__COUNT; k++) {
+        rmse[k] = g->cnt[k] ? sqrt(g->sum[k] / g->cnt[k]) : NAN;
+        rel[k] = g->cnt[k] && g->base[k] > 0 ? sqrt(g->sum[k] / g->base[k]) : NAN;
+    }
+}
 
 /* next[B] = model(state[B], action[B]). */
 static void predict(evaluator *ev, const float *state, const float *action, int B, float *next)
@@ -58,12 +88,12 @@ static void one_step(evaluator *ev, const tw_fused_split *d, int domain, tw_wm_d
         if (nb == EVAL_BATCH || (i == d->n && nb)) {
             predict(ev, ev->S, ev->A, nb, ev->N);
             for (int b = 0; b < nb; b++)
-                acc_add(&g, fi, ev->N + b * S, d->next_state + rows[b] * S);
+                acc_add(ev, &g, d->state + rows[b] * S, 1, ev->N + b * S, d->next_state + rows[b] * S);
             out->samples += (size_t)nb;
             nb = 0;
         }
     }
-    acc_rmse(&g, out->one_step_rmse);
+    acc_rmse(&g, out->one_step_rmse, out->one_step_rel);
 }
 
 /* Samples i .. i+k-1 are k consecutive steps of one episode. */
@@ -92,11 +122,11 @@ static void rollout_batch(evaluator *ev, const tw_fused_split *d, const size_t *
         memcpy(ev->S, ev->N, (size_t)nb * S * sizeof(float));
     }
     for (int b = 0; b < nb; b++)
-        acc_add(g, fi, ev->S + b * S, d->next_state + (starts[b] + k - 1) * S);
+        acc_add(ev, g, d->state + starts[b] * S, k, ev->S + b * S, d->next_state + (starts[b] + k - 1) * S);
 }
 
 static void rollouts(evaluator *ev, const tw_fused_split *d, int domain, double horizon_s, size_t *count,
-                     double *rmse)
+                     double *rmse, double *rel)
 {
     const tw_fused_info *fi = &ev->m->fi;
     size_t k = (size_t)llround(horizon_s * fi->rate_hz), stride = (size_t)llround(0.1 * fi->rate_hz);
@@ -122,7 +152,7 @@ static void rollouts(evaluator *ev, const tw_fused_split *d, int domain, double 
     }
     if (nb)
         rollout_batch(ev, d, starts, nb, k, &g);
-    acc_rmse(&g, rmse);
+    acc_rmse(&g, rmse, rel);
 }
 
 int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizons_s, int nhorizons,
@@ -154,13 +184,15 @@ int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizo
                     .A = malloc(EVAL_BATCH * A * sizeof(float)),
                     .N = malloc(EVAL_BATCH * S * sizeof(float))};
     if (ev.X && ev.Y && ev.S && ev.A && ev.N) {
+        velocity_map(&ev);
         tw_wm_domain_eval *dom[2] = {&res->real, &res->sim};
         for (int d = 0; d < 2; d++) {
             one_step(&ev, &test, d, dom[d]);
             dom[d]->nhorizons = nhorizons;
             for (int h = 0; h < nhorizons; h++) {
                 dom[d]->horizon_s[h] = horizons_s[h];
-                rollouts(&ev, &test, d, horizons_s[h], &dom[d]->rollouts[h], dom[d]->rollout_rmse[h]);
+                rollouts(&ev, &test, d, horizons_s[h], &dom[d]->rollouts[h], dom[d]->rollout_rmse[h],
+                         dom[d]->rollout_rel[h]);
             }
         }
     } else
@@ -187,27 +219,30 @@ static json_t *groups_json(const double *v)
     return o;
 }
 
-static json_t *domain_json(const tw_wm_domain_eval *d)
+json_t *tw_wm_domain_json(const tw_wm_domain_eval *d)
 {
-    json_t *o = json_object(), *ro = json_object();
+    json_t *o = json_object(), *ro = json_object(), *rel = json_object();
     json_object_set_new(o, "samples", json_integer((json_int_t)d->samples));
     json_object_set_new(o, "one_step_rmse", groups_json(d->one_step_rmse));
+    json_object_set_new(rel, "one_step", groups_json(d->one_step_rel));
     for (int h = 0; h < d->nhorizons; h++) {
         char key[32];
         snprintf(key, sizeof key, "%g", d->horizon_s[h]);
         json_t *e = groups_json(d->rollout_rmse[h]);
         json_object_set_new(e, "rollouts", json_integer((json_int_t)d->rollouts[h]));
         json_object_set_new(ro, key, e);
+        json_object_set_new(rel, key, groups_json(d->rollout_rel[h]));
     }
     json_object_set_new(o, "rollout_rmse", ro);
+    json_object_set_new(o, "relative_rmse", rel);
     return o;
 }
 
 char *tw_wm_eval_to_json(const tw_wm_eval_result *r)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "real", domain_json(&r->real));
-    json_object_set_new(o, "sim", domain_json(&r->sim));
+    json_object_set_new(o, "real", tw_wm_domain_json(&r->real));
+    json_object_set_new(o, "sim", tw_wm_domain_json(&r->sim));
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
     return s;

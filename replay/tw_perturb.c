@@ -161,19 +161,65 @@ static void tw_perturb_scale_act(mjModel *m, int a, double k)
     }
 }
 
-/* The payload is a 3 cm solid sphere of payload_kg at the hand's centre of mass. */
-static int tw_perturb_add_payload(mjModel *m, int b, double kg, char *msg, size_t msgsz)
+/* The payload is a 3 cm solid sphere of payload_kg at the hand's centre of mass.  d: an mjData of m
+ * (its state is reset here and is garbage afterwards). */
+static void tw_perturb_add_payload(mjModel *m, mjData *d, int b, double kg)
 {
     double r = 0.03, di = 0.4 * kg * r * r;
     m->body_mass[b] += kg;
     for (int k = 0; k < 3; k++)
         m->body_inertia[3 * b + k] += di;
-    mjData *d = tw_mj_make_data(m, msg, msgsz);
-    if (!d)
-        return TW_EMUJOCO;
-    mj_setConst(m, d); /* subtree masses, dof_M0, invweights follow the new mass */
-    mj_deleteData(d);
-    return 0;
+    mj_resetData(m, d); /* mj_setConst reads mocap poses from d; make them the fresh-data ones */
+    mj_setConst(m, d);  /* subtree masses, dof_M0, invweights follow the new mass */
+}
+
+/* Applies the physical fields of *p to r->m, which holds the nominal values of every field touched here. */
+static void tw_perturb_apply(tw_robot *r, const tw_perturb *p, mjData *scratch)
+{
+    mjModel *m = r->m;
+    for (int i = 0; i < r->njoint; i++) {
+        m->dof_damping[r->vadr[i]] *= p->damping;
+        m->dof_frictionloss[r->vadr[i]] *= p->friction;
+        if (r->jact[i] >= 0)
+            tw_perturb_scale_act(m, r->jact[i], p->gain);
+    }
+    for (int g = 0; g < r->ngrip_act; g++)
+        tw_perturb_scale_act(m, r->grip_act[g], p->gain);
+    if (p->payload_kg > 0)
+        tw_perturb_add_payload(m, scratch, r->hand_body, p->payload_kg);
+}
+
+/* Copies back from the nominal model every field tw_perturb_apply can change: the scaled arrays, the
+ * payload's mass and inertia, and everything mj_setConst (engine_setconst.c, MuJoCo 2.2) writes.  Keep in
+ * step with tw_perturb_apply; test_physics' reperturb case compares every model array against a fresh copy. */
+static void tw_perturb_restore(const mjModel *n, mjModel *m)
+{
+#define TW_RESTORE(f, len) memcpy(m->f, n->f, sizeof *m->f * (size_t)(len))
+    TW_RESTORE(dof_damping, n->nv);
+    TW_RESTORE(dof_frictionloss, n->nv);
+    TW_RESTORE(actuator_gainprm, n->nu * mjNGAIN);
+    TW_RESTORE(actuator_biasprm, n->nu * mjNBIAS);
+    TW_RESTORE(body_mass, n->nbody);
+    TW_RESTORE(body_inertia, 3 * n->nbody);
+    /* mj_setConst's outputs */
+    TW_RESTORE(body_subtreemass, n->nbody);
+    TW_RESTORE(body_invweight0, 2 * n->nbody);
+    TW_RESTORE(dof_M0, n->nv);
+    TW_RESTORE(dof_invweight0, n->nv);
+    TW_RESTORE(tendon_invweight0, n->ntendon);
+    TW_RESTORE(tendon_lengthspring, n->ntendon);
+    TW_RESTORE(actuator_acc0, n->nu);
+    TW_RESTORE(eq_data, n->neq * mjNEQDATA);
+    TW_RESTORE(cam_mode, n->ncam);
+    TW_RESTORE(cam_pos0, 3 * n->ncam);
+    TW_RESTORE(cam_poscom0, 3 * n->ncam);
+    TW_RESTORE(cam_mat0, 9 * n->ncam);
+    TW_RESTORE(light_mode, n->nlight);
+    TW_RESTORE(light_pos0, 3 * n->nlight);
+    TW_RESTORE(light_poscom0, 3 * n->nlight);
+    TW_RESTORE(light_dir0, 3 * n->nlight);
+#undef TW_RESTORE
+    m->stat = n->stat;
 }
 
 int tw_robot_perturbed(const tw_robot *nominal, const tw_perturb *p, tw_robot **out, char *msg, size_t msgsz)
@@ -188,23 +234,34 @@ int tw_robot_perturbed(const tw_robot *nominal, const tw_perturb *p, tw_robot **
         free(r);
         return TW_EMUJOCO;
     }
-    mjModel *m = r->m;
-    for (int i = 0; i < r->njoint; i++) {
-        r->jname[i] = m->names + m->name_jntadr[r->jnt[i]]; /* point into the copy, not the nominal */
-        m->dof_damping[r->vadr[i]] *= p->damping;
-        m->dof_frictionloss[r->vadr[i]] *= p->friction;
-        if (r->jact[i] >= 0)
-            tw_perturb_scale_act(m, r->jact[i], p->gain);
+    for (int i = 0; i < r->njoint; i++)
+        r->jname[i] = r->m->names + r->m->name_jntadr[r->jnt[i]]; /* point into the copy, not the nominal */
+    mjData *d = NULL;
+    if (p->payload_kg > 0 && !(d = tw_mj_make_data(r->m, msg, msgsz))) {
+        tw_robot_close(r);
+        return TW_EMUJOCO;
     }
-    for (int g = 0; g < r->ngrip_act; g++)
-        tw_perturb_scale_act(m, r->grip_act[g], p->gain);
-    if (p->payload_kg > 0) {
-        int rc = tw_perturb_add_payload(m, r->hand_body, p->payload_kg, msg, msgsz);
-        if (rc) {
-            tw_robot_close(r);
-            return rc;
-        }
-    }
+    tw_perturb_apply(r, p, d);
+    if (d)
+        mj_deleteData(d);
     *out = r;
+    return 0;
+}
+
+int tw_robot_reperturb(const tw_robot *nominal, const tw_perturb *p, tw_robot *dst, mjData *scratch, char *msg,
+                       size_t msgsz)
+{
+    const mjModel *n = nominal->m, *m = dst->m;
+    if (m == n || m->nbuffer != n->nbuffer || m->nv != n->nv || m->nu != n->nu || m->nbody != n->nbody ||
+        dst->njoint != nominal->njoint || dst->hand_body != nominal->hand_body)
+        return tw_errf(msg, msgsz, TW_EINVAL, "re-perturb: robot %s is not a perturbed copy of %s", dst->source,
+                       nominal->source);
+    mjData *d = scratch;
+    if (!d && p->payload_kg > 0 && !(d = tw_mj_make_data(dst->m, msg, msgsz)))
+        return TW_EMUJOCO; /* nothing changed yet */
+    tw_perturb_restore(n, dst->m);
+    tw_perturb_apply(dst, p, d);
+    if (d != scratch)
+        mj_deleteData(d);
     return 0;
 }

@@ -168,6 +168,14 @@ int tw_perturb_is_none(const tw_perturb *p);
  * with the physical fields of *p applied (damping, friction, gain, payload; latency/noise/clock are
  * not model fields and are applied by tw_sim / the rig). */
 int tw_robot_perturbed(const tw_robot *nominal, const tw_perturb *p, tw_robot **out, char *msg, size_t msgsz);
+/* Re-applies a perturbation in place: dst (made by tw_robot_perturbed from this nominal, under any
+ * perturbation) gets back the nominal values of every field a perturbation changes, then *p; its model
+ * is then equal, array for array, to a fresh tw_robot_perturbed(nominal, p) — without copying the whole
+ * model (meshes included) per episode.  scratch: an mjData of dst->m that mj_setConst may use when p adds
+ * a payload (reset and left in an arbitrary state), or NULL to make one.  A robot that is not a copy
+ * of nominal: TW_EINVAL, dst unchanged. */
+int tw_robot_reperturb(const tw_robot *nominal, const tw_perturb *p, tw_robot *dst, mjData *scratch, char *msg,
+                       size_t msgsz);
 
 /* ---- Scripted operator ---------------------------------------------------------------------- */
 
@@ -217,6 +225,10 @@ typedef struct tw_sim tw_sim;
 int tw_sim_new(const tw_robot *nominal, const tw_perturb *p, const tw_sim_opts *o, tw_sim **out,
                char *msg, size_t msgsz);
 void tw_sim_free(tw_sim *s);
+/* Switches s to perturbation *p (copied) in place — the same physics, operator and noise as
+ * tw_sim_new(nominal, p, same opts) gives, at the cost of a few array copies instead of a model copy — and
+ * resets it as tw_sim_new does; call tw_sim_reset(s, episode) next.  On error s keeps its old perturbation. */
+int tw_sim_set_perturb(tw_sim *s, const tw_perturb *p, char *msg, size_t msgsz);
 /* Starts episode `episode`: home state, operator re-planned, noise stream re-seeded from (seed, episode). */
 void tw_sim_reset(tw_sim *s, uint64_t episode);
 /* Advances one physics step h = m->opt.timestep.  Fills *clean (exact values at time t, before the

@@ -28,13 +28,32 @@ struct tw_sim {
     long k;                  /* steps taken in this episode */
     long next_action;        /* index of the next operator decision */
     double *queue;           /* ring of (apply_time, ctrl[nu]) */
-    int qhead, qlen, qcap;
+    int qhead, qlen, qcap;   /* qcap: ring size for this perturbation's latency */
+    int qalloc;              /* slots allocated (>= qcap; kept when a re-perturbation needs fewer) */
 };
 
 void tw_sim_opts_init(tw_sim_opts *o)
 {
     o->action_rate_hz = 100;
     o->seed = 1;
+}
+
+/* Sizes the action delay line for p's latency (growing the allocation if needed); s is unchanged on error. */
+static int tw_sim_size_queue(tw_sim *s, const tw_perturb *p, char *msg, size_t msgsz)
+{
+    int nu = s->nominal->m->nu, cap = (int)ceil(p->latency_ms * 1e-3 * s->o.action_rate_hz) + 2;
+    if (cap > TW_SIM_MAXQ)
+        return tw_errf(msg, msgsz, TW_EINVAL, "latency %g ms is more than %d actions deep", p->latency_ms,
+                       TW_SIM_MAXQ);
+    if (cap > s->qalloc) {
+        double *q = realloc(s->queue, (size_t)cap * (size_t)(nu + 1) * sizeof(double));
+        if (!q)
+            return tw_errf(msg, msgsz, TW_ENOMEM, "no memory for the action delay line");
+        s->queue = q;
+        s->qalloc = cap;
+    }
+    s->qcap = cap;
+    return 0;
 }
 
 int tw_sim_new(const tw_robot *nominal, const tw_perturb *p, const tw_sim_opts *o, tw_sim **out, char *msg,
@@ -49,26 +68,33 @@ int tw_sim_new(const tw_robot *nominal, const tw_perturb *p, const tw_sim_opts *
     s->nominal = nominal;
     s->p = *p;
     s->o = *o;
-    int nu = nominal->m->nu, rc = tw_robot_perturbed(nominal, p, &s->rob, msg, msgsz);
+    int rc = tw_sim_size_queue(s, p, msg, msgsz);
+    if (!rc)
+        rc = tw_robot_perturbed(nominal, p, &s->rob, msg, msgsz);
     if (!rc && !(s->d = tw_mj_make_data(s->rob->m, msg, msgsz)))
         rc = TW_EMUJOCO;
     if (!rc)
         rc = tw_operator_new(nominal, o->seed, &s->op, msg, msgsz);
-    if (!rc) {
-        double lat = p->latency_ms * 1e-3 * o->action_rate_hz;
-        s->qcap = (int)ceil(lat) + 2;
-        if (s->qcap > TW_SIM_MAXQ)
-            rc = tw_errf(msg, msgsz, TW_EINVAL, "latency %g ms is more than %d actions deep", p->latency_ms,
-                         TW_SIM_MAXQ);
-        else if (!(s->queue = calloc((size_t)s->qcap * (size_t)(nu + 1), sizeof(double))))
-            rc = tw_errf(msg, msgsz, TW_ENOMEM, "no memory for the action delay line");
-    }
     if (rc) {
         tw_sim_free(s);
         return rc;
     }
     tw_sim_reset(s, 0);
     *out = s;
+    return 0;
+}
+
+int tw_sim_set_perturb(tw_sim *s, const tw_perturb *p, char *msg, size_t msgsz)
+{
+    int qcap = s->qcap, rc = tw_sim_size_queue(s, p, msg, msgsz);
+    if (!rc)
+        rc = tw_robot_reperturb(s->nominal, p, s->rob, s->d, msg, msgsz);
+    if (rc) {
+        s->qcap = qcap; /* still sized for the old perturbation, which stays in force */
+        return rc;
+    }
+    s->p = *p;
+    tw_sim_reset(s, 0);
     return 0;
 }
 

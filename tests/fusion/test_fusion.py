@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Integration tests for `tw simgen` and `tw fuse` (issue 6), on the real binaries and real files.
 
-Run: test_fusion.py CASE   with CASE one of simgen_determinism, fuse_end_to_end, fuse_bad_inputs.
+Run: test_fusion.py CASE   with CASE one of simgen_determinism, fuse_end_to_end, fuse_bad_inputs,
+fuse_recorded, fuse_rank_dies.
 Env: TW_BIN, TW_SHARED (robot models), TW_SOURCE_ROOT (python/ reader), TW_MKREAL, TW_HAVE_MPI."""
 import filecmp
 import glob
@@ -371,6 +372,97 @@ def case_fuse_bad_inputs(tmp):
         no_dataset(ro)
 
 
+def mpi_ranks(mpirun_pid, exe):
+    """{rank: pid} of the `tw` processes under mpirun (found through /proc: parent links, OMPI rank)."""
+    procs = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+            with open(f"/proc/{d}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        comm, rest = st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2:].split()
+        rank = [e.split(b"=", 1)[1] for e in env if e.startswith(b"OMPI_COMM_WORLD_RANK=")]
+        procs.append((int(d), int(rest[1]), comm, int(rank[0]) if rank else None))
+    ranks, front = {}, [mpirun_pid]
+    while front:
+        parent = front.pop()
+        for pid, ppid, comm, rank in procs:
+            if ppid == parent:
+                front.append(pid)
+                if comm == os.path.basename(exe)[:15] and rank is not None:
+                    ranks[rank] = pid
+    return ranks
+
+
+def case_fuse_rank_dies(tmp):
+    """Under `mpirun -np 2 tw fuse`, one rank is SIGKILLed while shards are being written: mpirun exits
+    non-zero naming the dead rank, no manifest.json appears, and every shard-*.h5 left behind is complete
+    (byte-identical to the same shard of an undisturbed run); a rerun into that folder is refused with a
+    clear error (shards but no manifest: an interrupted run) until the leftovers are removed, and then it
+    gives the undisturbed result."""
+    import signal
+    import time
+    if not HAVE_MPI:
+        print("SKIP: tw was built without MPI (or mpirun is missing): nothing to kill")
+        sys.exit(77)
+    sim = os.path.join(tmp, "sim")
+    simgen(sim, 4, 21, jobs=2, duration="2")  # 4 x 1000 steps: ~4000 samples, 80 shards of 50
+    args = ["--ratio", "0:1", "--split", "0.5/0.25/0.25", "--seed", "4", "--shard-size", "50", "--quiet"]
+    ref = os.path.join(tmp, "ref")
+    run(["fuse", "--sim", sim, "--out", ref] + args)
+    ref_shards = sorted(glob.glob(os.path.join(ref, "shard-*.h5")))
+    assert len(ref_shards) >= 40, len(ref_shards)
+    for victim in (1, 0):
+        out = os.path.join(tmp, f"killed{victim}")
+        cmd = MPIRUN + ["2", TW, "fuse", "--sim", sim, "--out", out] + args
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # wait for pass 2 (the first shard, temporary or final), then freeze both ranks and kill one
+            deadline = time.time() + 60
+            while p.poll() is None and time.time() < deadline and not (
+                    glob.glob(os.path.join(out, ".shard-*.tmp")) or glob.glob(os.path.join(out, "shard-*.h5"))):
+                time.sleep(0.002)
+            assert p.poll() is None, f"fuse ended ({p.returncode}) before a rank could be killed"
+            ranks = mpi_ranks(p.pid, TW)
+            assert sorted(ranks) == [0, 1], f"ranks under mpirun: {ranks}"
+            for pid in ranks.values():
+                os.kill(pid, signal.SIGSTOP)
+            os.kill(ranks[victim], signal.SIGKILL)
+            os.kill(ranks[1 - victim], signal.SIGCONT)
+            _, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert p.returncode != 0, f"mpirun exited 0 after rank {victim} was killed:\n{err}"
+        assert f"rank {victim}" in err and ("signal 9" in err or "killed" in err.lower()), err
+        assert not os.path.exists(os.path.join(out, "manifest.json")), "manifest written after a rank died"
+        left = sorted(glob.glob(os.path.join(out, "shard-*.h5")))
+        assert len(left) < len(ref_shards), "every shard written although a rank died"
+        print(f"rank {victim} killed: mpirun exit {p.returncode}, {len(left)} of {len(ref_shards)} shards left, "
+              "all complete, no manifest")
+        for f in left:  # complete, not half-written: opens, row count matches, same bytes as undisturbed
+            with h5py.File(f, "r") as h:
+                assert h.attrs["samples"] == len(h["state"]) == len(h["weight"]), f
+            assert filecmp.cmp(f, os.path.join(ref, os.path.basename(f)), shallow=False), f"{f} differs"
+        # a rerun into the folder is refused while shards of the interrupted run are there ...
+        if left:
+            p2 = fuse(None, sim, out, ok=False, ratio="0:1", split="0.5/0.25/0.25")
+            check_fail(p2, "no manifest.json", "interrupted", "shard-")
+        # ... and, once they are removed, gives exactly the undisturbed result (temporaries are overwritten)
+        for f in left:
+            os.remove(f)
+        run(["fuse", "--sim", sim, "--out", out] + args)
+        assert sorted(n for n in os.listdir(ref)) == sorted(n for n in os.listdir(out) if not n.startswith("."))
+        for n in os.listdir(ref):
+            assert filecmp.cmp(os.path.join(ref, n), os.path.join(out, n), shallow=False), n
+
+
 def free_port():
     import socket
     with socket.socket() as so:
@@ -413,7 +505,8 @@ def case_fuse_recorded(tmp):
 
 
 CASES = {"simgen_determinism": case_simgen_determinism, "fuse_end_to_end": case_fuse_end_to_end,
-         "fuse_bad_inputs": case_fuse_bad_inputs, "fuse_recorded": case_fuse_recorded}
+         "fuse_bad_inputs": case_fuse_bad_inputs, "fuse_recorded": case_fuse_recorded,
+         "fuse_rank_dies": case_fuse_rank_dies}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:

@@ -52,17 +52,19 @@ static void run_free(run_t *x)
     free(x->state);
 }
 
-static run_t run_sim(const tw_robot *r, const char *spec, double seconds, uint64_t seed)
+static tw_perturb parse_or_fail(const char *spec)
 {
-    run_t x = {0};
     tw_perturb p;
     tw_perturb_none(&p);
-    assert_int_equal(tw_perturb_parse(spec, &p, g_msg, sizeof g_msg), 0);
-    tw_sim_opts o;
-    tw_sim_opts_init(&o);
-    o.seed = seed;
-    tw_sim *s;
-    assert_int_equal(tw_sim_new(r, &p, &o, &s, g_msg, sizeof g_msg), 0);
+    if (tw_perturb_parse(spec, &p, g_msg, sizeof g_msg))
+        fail_msg("perturbation %s: %s", spec, g_msg);
+    return p;
+}
+
+/* Rolls s (already reset for its episode) forward for `seconds` and records everything it streams. */
+static run_t run_steps(const tw_robot *r, tw_sim *s, double seconds)
+{
+    run_t x = {0};
     const mjModel *m = r->m;
     x.steps = (int)lround(seconds / tw_sim_timestep(s));
     x.clean = calloc((size_t)x.steps, sizeof *x.clean);
@@ -86,6 +88,18 @@ static run_t run_sim(const tw_robot *r, const char *spec, double seconds, uint64
         if (r->object_body >= 0 && d->qpos[r->object_qadr + 2] > x.max_obj_z)
             x.max_obj_z = d->qpos[r->object_qadr + 2];
     }
+    return x;
+}
+
+static run_t run_sim(const tw_robot *r, const char *spec, double seconds, uint64_t seed)
+{
+    tw_perturb p = parse_or_fail(spec);
+    tw_sim_opts o;
+    tw_sim_opts_init(&o);
+    o.seed = seed;
+    tw_sim *s;
+    assert_int_equal(tw_sim_new(r, &p, &o, &s, g_msg, sizeof g_msg), 0);
+    run_t x = run_steps(r, s, seconds);
     tw_sim_free(s);
     return x;
 }
@@ -362,6 +376,115 @@ static void test_perturb_changes_exactly_intended_fields(void **st)
     tw_robot_close(r);
 }
 
+/* Same model arrays (every byte of the buffer) and the same statistics and options. */
+static void assert_same_model(const mjModel *a, const mjModel *b, const char *what)
+{
+    const char *names[64];
+    int n = changed_fields(a, b, names, 64);
+    if (n)
+        fail_msg("%s: field %s differs (%d fields)", what, names[0], n);
+    assert_memory_equal(&a->stat, &b->stat, sizeof a->stat);
+    assert_memory_equal(&a->opt, &b->opt, sizeof a->opt);
+}
+
+static void assert_same_run(const run_t *a, const run_t *b, const mjModel *m, const char *what)
+{
+    assert_int_equal(a->steps, b->steps);
+    size_t n = (size_t)a->steps;
+    if (memcmp(a->clean, b->clean, sizeof *a->clean * n) || memcmp(a->noisy, b->noisy, sizeof *a->noisy * n) ||
+        memcmp(a->act, b->act, sizeof(double) * n * (size_t)m->nu) ||
+        memcmp(a->state, b->state, sizeof(double) * n * (size_t)(m->nq + m->nv)))
+        fail_msg("%s: re-perturbed rollout differs from a fresh tw_sim_new", what);
+}
+
+/* simgen keeps one tw_sim per thread and switches its perturbation per episode: that must be
+ * indistinguishable from building the sim afresh — model and rollout, bit for bit, in any order,
+ * including back to nominal and to a longer action delay line. */
+static void check_reperturb(const tw_robot *r, double seconds)
+{
+    static const char *const seq[] = {
+        "damping=2,friction=3,gain=0.5,payload_kg=0.7,latency_ms=30,noise=1",
+        "damping=0.6,gain=1.3,payload_kg=0.2,latency_ms=5",
+        "none",
+        "friction=0.5,payload_kg=1.5,latency_ms=80,noise=2",
+        "damping=2,friction=3,gain=0.5,payload_kg=0.7,latency_ms=30,noise=1",
+    };
+    tw_sim_opts o;
+    tw_sim_opts_init(&o);
+    o.seed = 9;
+    tw_perturb p = parse_or_fail(seq[0]);
+    tw_sim *s;
+    assert_int_equal(tw_sim_new(r, &p, &o, &s, g_msg, sizeof g_msg), 0);
+    run_t warm = run_steps(r, s, seconds); /* leave the mjData mid-episode, contacts and all */
+    run_free(&warm);
+    for (size_t i = 1; i < sizeof seq / sizeof *seq; i++) {
+        uint64_t ep = 100 + i;
+        p = parse_or_fail(seq[i]);
+        if (tw_sim_set_perturb(s, &p, g_msg, sizeof g_msg))
+            fail_msg("set_perturb %s: %s", seq[i], g_msg);
+        tw_robot *fresh;
+        assert_int_equal(tw_robot_perturbed(r, &p, &fresh, g_msg, sizeof g_msg), 0);
+        assert_same_model(fresh->m, tw_sim_robot(s)->m, seq[i]);
+        if (tw_perturb_is_none(&p))
+            assert_same_model(r->m, tw_sim_robot(s)->m, "back to nominal");
+        tw_robot_close(fresh);
+        tw_sim *f;
+        assert_int_equal(tw_sim_new(r, &p, &o, &f, g_msg, sizeof g_msg), 0);
+        tw_sim_reset(s, ep);
+        tw_sim_reset(f, ep);
+        run_t a = run_steps(r, s, seconds), b = run_steps(r, f, seconds);
+        assert_same_run(&a, &b, r->m, seq[i]);
+        run_free(&a);
+        run_free(&b);
+        tw_sim_free(f);
+    }
+    tw_sim_free(s);
+}
+
+static void test_reperturb_equals_fresh(void **st)
+{
+    tw_robot *r = load_or_fail(NULL); /* grasps an object: contacts and solver warm start matter */
+    check_reperturb(r, 1.5);
+    char path[1024];
+    shared_path(path, sizeof path, "franka_emika_panda/panda.xml");
+    tw_robot *panda = load_or_fail(path);
+    check_reperturb(panda, 0.3);
+
+    /* the low-level call, without a scratch mjData */
+    tw_perturb p = parse_or_fail("damping=3,payload_kg=0.4"), none = parse_or_fail("none");
+    tw_robot *q, *fresh;
+    assert_int_equal(tw_robot_perturbed(r, &none, &q, g_msg, sizeof g_msg), 0);
+    assert_int_equal(tw_robot_reperturb(r, &p, q, NULL, g_msg, sizeof g_msg), 0);
+    assert_int_equal(tw_robot_perturbed(r, &p, &fresh, g_msg, sizeof g_msg), 0);
+    assert_same_model(fresh->m, q->m, "reperturb without scratch");
+    tw_robot_close(fresh);
+
+    /* not a copy of this nominal: clear error, nothing changed */
+    assert_int_equal(tw_robot_reperturb(r, &p, r, NULL, g_msg, sizeof g_msg), TW_EINVAL);
+    assert_non_null(strstr(g_msg, "not a perturbed copy"));
+    assert_int_equal(tw_robot_reperturb(panda, &none, q, NULL, g_msg, sizeof g_msg), TW_EINVAL);
+    assert_int_equal(tw_robot_perturbed(r, &p, &fresh, g_msg, sizeof g_msg), 0);
+    assert_same_model(fresh->m, q->m, "after a refused reperturb");
+    tw_robot_close(fresh);
+    tw_robot_close(q);
+
+    /* a delay line too deep for the action rate is refused and the sim keeps its perturbation */
+    tw_sim_opts o;
+    tw_sim_opts_init(&o);
+    o.action_rate_hz = 1000;
+    tw_sim *s;
+    assert_int_equal(tw_sim_new(r, &p, &o, &s, g_msg, sizeof g_msg), 0);
+    tw_perturb deep = parse_or_fail("latency_ms=5000");
+    assert_int_equal(tw_sim_set_perturb(s, &deep, g_msg, sizeof g_msg), TW_EINVAL);
+    assert_non_null(strstr(g_msg, "latency"));
+    assert_int_equal(tw_robot_perturbed(r, &p, &fresh, g_msg, sizeof g_msg), 0);
+    assert_same_model(fresh->m, tw_sim_robot(s)->m, "after a refused set_perturb");
+    tw_robot_close(fresh);
+    tw_sim_free(s);
+    tw_robot_close(panda);
+    tw_robot_close(r);
+}
+
 static void test_operator_deterministic(void **st)
 {
     tw_robot *r = load_or_fail(NULL);
@@ -549,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_motor_arm_is_driven),
         cmocka_unit_test(test_perturb_parse),
         cmocka_unit_test(test_perturb_changes_exactly_intended_fields),
+        cmocka_unit_test(test_reperturb_equals_fresh),
         cmocka_unit_test(test_operator_deterministic),
         cmocka_unit_test(test_none_reproduces_nominal_exactly),
         cmocka_unit_test(test_damping_residual_exact_on_panda),
