@@ -130,7 +130,11 @@ static int stream_attrs(tw_builder *b, tw_bstream *s)
     hid_t g = H5Gopen2(b->f, path, H5P_DEFAULT);
     if (g < 0)
         return -1;
-    int rc = tw_h5_attr_i64(g, "drops", (int64_t)(s->recorder_drops + s->missing)) |
+    /* A sample the recorder drops never gets stored, so it is also a hole in seq once a later sample
+     * of the stream arrives: the holes already count it. Only drops at the very end of a stream leave
+     * no hole, hence the larger of the two, not their sum (which counted recorder drops twice). */
+    uint64_t lost = s->missing > s->recorder_drops ? s->missing : s->recorder_drops;
+    int rc = tw_h5_attr_i64(g, "drops", (int64_t)lost) |
              tw_h5_attr_i64(g, "recorder_drops", (int64_t)s->recorder_drops) |
              tw_h5_attr_i64(g, "gaps", (int64_t)s->gaps) | tw_h5_attr_i64(g, "missing", (int64_t)s->missing) |
              tw_h5_attr_i64(g, "out_of_order", (int64_t)s->out_of_order) |

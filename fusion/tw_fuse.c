@@ -3,8 +3,9 @@
  * Stages (every rank runs all of them; collectives in between keep ranks in step):
  *   scan      list episodes, check one feature signature, load --model/--map
  *   splits    by episode, seeded, per domain
- *   pass 1    episodes i % K: count valid samples (timestamps only: no payload is decompressed), content
- *             hash; all-gathered
+ *   pass 1    episodes i % K: count valid samples (timestamps only: no payload is decompressed);
+ *             all-gathered. Their content hashes are made by a second thread meanwhile (passes 1 and 2),
+ *             and exchanged with the shard hashes at the end
  *   weights   from the counts and --ratio
  *   pass 2    shards j % K: walk the episodes with their data, write shard j (tmp + fsync + rename); the
  *             train statistics of an episode are computed by the rank whose shard holds its first sample,
@@ -13,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +152,55 @@ static int setup_features(tw_fuse_ctx *c, char *msg, size_t msgsz)
 /* Per-episode record exchanged after pass 1. */
 typedef struct {
     uint64_t ep, samples, skipped, steps;
-    char sha[65];
-    char pad[7];
 } ep_rec;
+
+/* Content hashes of this rank's episodes (i % K), made on a second thread: file reads and SHA-256 only,
+ * no HDF5 or MPI, so it overlaps the passes on another core. */
+typedef struct {
+    const tw_fuse_ctx *c;
+    char (*sha)[65];
+    pthread_t th;
+    int started, rc;
+    char msg[1024];
+} ep_hasher;
+
+static void *hash_episodes(void *arg)
+{
+    ep_hasher *h = arg;
+    const tw_fuse_ctx *c = h->c;
+    for (size_t i = (size_t)c->o.rank; i < c->neps && !h->rc; i += (size_t)c->o.nranks) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/episode.h5", c->eps[i].dir);
+        h->rc = tw_sha256_file(p, h->sha[i], h->msg, sizeof h->msg);
+    }
+    return NULL;
+}
+
+static int hasher_start(const tw_fuse_ctx *c, ep_hasher *h, char *msg, size_t msgsz)
+{
+    memset(h, 0, sizeof *h);
+    h->c = c;
+    if (!(h->sha = calloc(c->neps ? c->neps : 1, 65)))
+        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    h->started = pthread_create(&h->th, NULL, hash_episodes, h) == 0;
+    return 0;
+}
+
+/* Waits for the hashes (makes them here if no thread could be started); frees on failure. */
+static int hasher_join(ep_hasher *h, char *msg, size_t msgsz)
+{
+    if (h->started)
+        pthread_join(h->th, NULL);
+    else if (h->sha)
+        hash_episodes(h);
+    h->started = 0;
+    if (h->rc) {
+        free(h->sha);
+        h->sha = NULL;
+        return tw_errf(msg, msgsz, h->rc, "%s", h->msg);
+    }
+    return 0;
+}
 
 /* Pass 1 for one episode: its record appended to *buf. */
 static int pass1_episode(tw_fuse_ctx *c, size_t i, char **buf, size_t *len, char *msg, size_t msgsz)
@@ -167,9 +215,6 @@ static int pass1_episode(tw_fuse_ctx *c, size_t i, char **buf, size_t *len, char
         r.samples = tw_fuse_walker_ordinal(w);
         r.skipped = tw_fuse_walker_skipped(w);
         r.steps = tw_fuse_walker_steps(w);
-        char p[4200];
-        snprintf(p, sizeof p, "%s/episode.h5", c->eps[i].dir);
-        rc = tw_sha256_file(p, r.sha, msg, msgsz);
     }
     char *nb = rc ? NULL : realloc(*buf, *len + sizeof r);
     if (!rc && !nb)
@@ -211,7 +256,6 @@ static int pass1(tw_fuse_ctx *c, char *msg, size_t msgsz)
         e->samples = r.samples;
         e->skipped = r.skipped;
         e->steps = r.steps;
-        memcpy(e->sha256, r.sha, sizeof e->sha256);
     }
     free(all);
     free(lens);
@@ -318,6 +362,8 @@ static void ctx_free(tw_fuse_ctx *c)
     tw_stat_free(&c->st_delta);
 }
 
+static int write_and_finish(tw_fuse_ctx *c, ep_hasher *h, tw_fuse_result *res, char *msg, size_t msgsz);
+
 /* Stages every rank runs alike; a failure on any rank fails all of them before the next collective. */
 static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msgsz)
 {
@@ -330,11 +376,30 @@ static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msg
     }
     if (!tw_mpi_all_ok(1))
         return tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed while scanning the sources");
-    if ((rc = pass1(c, msg, msgsz)) || (rc = tw_fuse_plan_weights(c, msg, msgsz)))
+    ep_hasher h;
+    if ((rc = hasher_start(c, &h, msg, msgsz))) {
+        tw_mpi_all_ok(0); /* pass 1's first collective */
         return rc;
-    if (c->nsamples[0] + c->nsamples[1] + c->nsamples[2] == 0)
-        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: no samples: every episode is shorter than --window %u + 1 "
-                       "valid steps", c->H);
+    }
+    if (!(rc = pass1(c, msg, msgsz)) && !(rc = tw_fuse_plan_weights(c, msg, msgsz)) &&
+        c->nsamples[0] + c->nsamples[1] + c->nsamples[2] == 0)
+        rc = tw_errf(msg, msgsz, TW_EINVAL, "fuse: no samples: every episode is shorter than --window %u + 1 "
+                     "valid steps", c->H);
+    if (!rc)
+        rc = write_and_finish(c, &h, res, msg, msgsz);
+    if (h.started)
+        hasher_join(&h, NULL, 0);
+    free(h.sha);
+    for (int s = 0; s < 3; s++)
+        res->samples[s] = c->nsamples[s];
+    res->episodes = (uint32_t)c->neps;
+    return rc;
+}
+
+/* Pass 2, the hash and statistics exchanges, the manifest; on failure this rank's shards are taken back. */
+static int write_and_finish(tw_fuse_ctx *c, ep_hasher *h, tw_fuse_result *res, char *msg, size_t msgsz)
+{
+    int rc;
     tw_fuse_shard *sh = NULL;
     size_t nsh = tw_fuse_plan_shards(c, &sh);
     char (*sha)[65] = calloc(nsh ? nsh : 1, 65);
@@ -346,20 +411,22 @@ static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msg
     char *stbuf = NULL;
     size_t stlen = 0;
     rc = tw_fuse_write_shards(c, sh, nsh, sha, &stbuf, &stlen, res, msg, msgsz);
+    int hrc = hasher_join(h, rc ? NULL : msg, rc ? 0 : msgsz);
+    rc = rc ? rc : hrc;
     if (!tw_mpi_all_ok(rc == 0)) {
         rc = rc ? rc : tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed writing shards; no manifest written");
-    } else if (!(rc = share_hashes(c, nsh, sha, msg, msgsz)) && !(rc = merge_stats(c, stbuf, stlen, msg, msgsz)) &&
-               c->o.rank == 0) {
-        rc = tw_manifest_write(c, sh, nsh, sha, msg, msgsz);
+    } else if (!(rc = share_hashes(c, nsh, sha, msg, msgsz)) && !(rc = share_hashes(c, c->neps, h->sha, msg, msgsz)) &&
+               !(rc = merge_stats(c, stbuf, stlen, msg, msgsz))) {
+        for (size_t i = 0; i < c->neps; i++)
+            memcpy(c->eps[i].sha256, h->sha[i], sizeof c->eps[i].sha256);
+        if (c->o.rank == 0)
+            rc = tw_manifest_write(c, sh, nsh, sha, msg, msgsz);
     }
     free(stbuf);
     if (!tw_mpi_all_ok(rc == 0) && !rc)
         rc = tw_errf(msg, msgsz, TW_EMPI, "fuse: rank 0 failed writing the manifest");
     if (rc)
         remove_own_shards(c, nsh);
-    for (int s = 0; s < 3; s++)
-        res->samples[s] = c->nsamples[s];
-    res->episodes = (uint32_t)c->neps;
     free(sh);
     free(sha);
     return rc;

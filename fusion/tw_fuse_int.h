@@ -117,8 +117,6 @@ int tw_shard_write_begin(const char *dir, uint32_t index, const char *split, con
                          size_t msgsz);
 /* fsync + rename to the final name; *bytes = file size (may be NULL). Removes the temporary on failure. */
 int tw_shard_commit(const char *dir, uint32_t index, uint64_t *bytes, char *msg, size_t msgsz);
-/* Removes a begun, uncommitted shard. */
-void tw_shard_abandon(const char *dir, uint32_t index);
 
 /* ---- manifest (tw_manifest.c) ---- */
 int tw_manifest_write(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t nsh, char (*shard_sha)[65],

@@ -6,6 +6,7 @@
  * that rank adds all of the episode's samples in order (per-episode Welford, exactly what a single walk
  * gives). With one rank the next shard simply continues the episode; with several, the owner walks the
  * rest of the episode (at most one episode per shard) after filling its shard. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,24 +163,58 @@ static int fill_shard(const tw_fuse_ctx *c, const tw_fuse_shard *sh, cursor *cur
     return b->n == sh->count ? 0 : tw_errf(msg, msgsz, TW_EINTEGRITY, "fuse: shard short of samples");
 }
 
-/* Second half of a shard write (fsync, rename), then its hash. */
-static int commit(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t j, char (*sha)[65], tw_fuse_result *res,
-                  char *msg, size_t msgsz)
+/* Second half of a shard write (fsync, rename) and its hash, on a second thread: no HDF5 and no MPI there,
+ * so the disk flush and the hashing overlap the next shard's reading on another core. */
+typedef struct {
+    const tw_fuse_ctx *c;
+    size_t j;
+    char *sha;
+    uint64_t bytes;
+    int rc, running;
+    pthread_t th;
+    char msg[1024];
+} committer;
+
+static void *commit_run(void *arg)
 {
-    uint64_t bytes = 0;
+    committer *m = arg;
     char path[4200], name[32];
-    int rc = tw_shard_commit(c->o.out_dir, (uint32_t)j, &bytes, msg, msgsz);
-    if (rc)
-        return rc;
-    tw_shard_name((uint32_t)j, name, sizeof name);
-    snprintf(path, sizeof path, "%s/%s", c->o.out_dir, name);
-    rc = tw_sha256_file(path, sha[j], msg, msgsz);
+    m->rc = tw_shard_commit(m->c->o.out_dir, (uint32_t)m->j, &m->bytes, m->msg, sizeof m->msg);
+    tw_shard_name((uint32_t)m->j, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s", m->c->o.out_dir, name);
+    if (!m->rc)
+        m->rc = tw_sha256_file(path, m->sha, m->msg, sizeof m->msg);
+    return NULL;
+}
+
+static void commit_start(committer *m, const tw_fuse_ctx *c, size_t j, char *sha)
+{
+    *m = (committer){.c = c, .j = j, .sha = sha};
+    m->running = pthread_create(&m->th, NULL, commit_run, m) == 0;
+    if (!m->running) /* no thread: commit here */
+        commit_run(m);
+    m->running = 1 + m->running; /* 1: done inline, 2: thread to join */
+}
+
+/* Waits for the pending commit (if any) and accounts for it. */
+static int commit_wait(committer *m, const tw_fuse_shard *sh, tw_fuse_result *res, char *msg, size_t msgsz)
+{
+    if (!m->running)
+        return 0;
+    if (m->running == 2)
+        pthread_join(m->th, NULL);
+    m->running = 0;
+    if (m->rc)
+        return tw_errf(msg, msgsz, m->rc, "%s", m->msg);
     res->shards++;
-    res->bytes_written += bytes;
-    if (c->o.progress)
-        fprintf(stderr, "fuse[rank %d]: wrote %s (%s, %llu samples)\n", c->o.rank, name,
-                tw_split_names[sh[j].split], (unsigned long long)sh[j].count);
-    return rc;
+    res->bytes_written += m->bytes;
+    if (m->c->o.progress) {
+        char name[32];
+        tw_shard_name((uint32_t)m->j, name, sizeof name);
+        fprintf(stderr, "fuse[rank %d]: wrote %s (%s, %llu samples)\n", m->c->o.rank, name,
+                tw_split_names[sh[m->j].split], (unsigned long long)sh[m->j].count);
+    }
+    return 0;
 }
 
 int tw_fuse_write_shards(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t nsh, char (*sha)[65],
@@ -200,28 +235,18 @@ int tw_fuse_write_shards(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t n
         tw_shard_buf_free(&b);
         return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
     }
-    /* Shard j is committed (fsync, rename) after shard j + K was filled: its writeback overlaps that work. */
-    size_t pending = SIZE_MAX;
+    /* Shard j is committed (fsync, rename, hash) while shard j + K is being filled. */
+    committer cm = {0};
     for (size_t j = (size_t)c->o.rank; j < nsh && !rc; j += (size_t)c->o.nranks) {
         if ((rc = fill_shard(c, &sh[j], &cur, &b, msg, msgsz)) ||
-            (cur.st_open && c->o.nranks > 1 && (rc = stats_complete(c, &cur, msg, msgsz))))
+            (cur.st_open && c->o.nranks > 1 && (rc = stats_complete(c, &cur, msg, msgsz))) ||
+            (rc = commit_wait(&cm, sh, res, msg, msgsz)) ||
+            (rc = tw_shard_write_begin(c->o.out_dir, (uint32_t)j, tw_split_names[sh[j].split], &b, msg, msgsz)))
             break;
-        if (pending != SIZE_MAX) {
-            size_t p = pending;
-            pending = SIZE_MAX;
-            if ((rc = commit(c, sh, p, sha, res, msg, msgsz)))
-                break;
-        }
-        if ((rc = tw_shard_write_begin(c->o.out_dir, (uint32_t)j, tw_split_names[sh[j].split], &b, msg, msgsz)))
-            break;
-        pending = j;
+        commit_start(&cm, c, j, sha[j]);
     }
-    if (pending != SIZE_MAX) {
-        if (!rc)
-            rc = commit(c, sh, pending, sha, res, msg, msgsz);
-        else
-            tw_shard_abandon(c->o.out_dir, (uint32_t)pending);
-    }
+    int crc = commit_wait(&cm, sh, res, rc ? NULL : msg, rc ? 0 : msgsz);
+    rc = rc ? rc : crc;
     if (!rc && cur.st_open)
         rc = tw_errf(msg, msgsz, TW_EINTEGRITY, "fuse: statistics of %s left incomplete", c->eps[cur.st_ep].dir);
     tw_fuse_walker_close(cur.w);

@@ -30,7 +30,7 @@ typedef struct {
     uint64_t seed;
     int epochs;
     uint64_t epoch_samples;            /* samples per training epoch (bounds the run time) */
-    double eval_horizon_s;             /* horizon of the headline real-test error; 0 = one step */
+    double eval_horizon_s;             /* horizon of the headline real-test error */
     int fit;                           /* also run system identification */
     int jobs;
     FILE *progress;

@@ -10,7 +10,7 @@
 typedef struct {
     double ratio;
     int budget, real_episodes;
-    double headline;            /* tw_gap_headline of the real test episodes */
+    double headline;            /* real-test rollout joint-position RMSE at the headline horizon (rad) */
     double train_samples_per_s;
     tw_wm_eval_result ev;
 } gap_cell;
@@ -25,8 +25,8 @@ typedef struct {
 } gap_result;
 
 void tw_gap_ratio_label(double r, char *buf, size_t n);
-/* The headline error of one domain's evaluation (see tw_gap.c). */
-double tw_gap_headline(const tw_gap_opts *o, const tw_wm_domain_eval *d);
+/* The scale-free dynamics error of one domain's evaluation (see tw_gap.c). */
+double tw_gap_dynamics(const tw_wm_domain_eval *d);
 /* The real episodes of the fused dataset, as a JSON array of {"id", "dir"} (new reference). */
 int tw_gap_real_episodes(const gap_result *g, json_t **out, char *msg, size_t msgsz);
 /* Replays every real episode of the fused dataset and averages the headline numbers. */

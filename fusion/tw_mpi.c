@@ -24,7 +24,10 @@ int tw_mpi_init(int *rank, int *size, char *msg, size_t msgsz)
     if (!launched_by_mpirun())
         return 0;
 #if TW_HAVE_MPI
-    if (MPI_Init(NULL, NULL) != MPI_SUCCESS)
+    /* FUNNELED: fuse and simgen run helper threads (hashing, shard commits, rollouts), but only the main
+     * thread ever calls MPI. */
+    int provided = 0;
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return tw_errf(msg, msgsz, TW_EMPI, "MPI_Init failed");
     active = 1;
     /* Errors come back as codes (a dead peer aborts the job through mpirun anyway). */

@@ -202,13 +202,6 @@ int tw_shard_commit(const char *dir, uint32_t index, uint64_t *bytes, char *msg,
     return 0;
 }
 
-void tw_shard_abandon(const char *dir, uint32_t index)
-{
-    char tmp[4096], fin[4096];
-    shard_paths(dir, index, tmp, fin, sizeof tmp);
-    unlink(tmp);
-}
-
 int tw_shard_write(const char *dir, uint32_t index, const char *split, const tw_shard_buf *b,
                    uint64_t *bytes, char *msg, size_t msgsz)
 {

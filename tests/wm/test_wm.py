@@ -26,6 +26,30 @@ def run(args, ok=True):
     return p
 
 
+def baseline_rmse(fused, domain):
+    """Per group, the one-step RMSE of the physics-free baseline (schemas/model.md, Evaluation) on the
+    test split, computed here from the shards (schemas/fused.md) independently of tw."""
+    import h5py
+    import numpy as np
+    man = json.load(open(os.path.join(fused, "manifest.json")))
+    rows = {"state": [], "next_state": []}
+    for sh in sorted(os.listdir(fused)):
+        if sh.endswith(".h5"):
+            with h5py.File(os.path.join(fused, sh), "r") as f:
+                keep = (f["split"][:] == 2) & (f["domain"][:] == domain)
+                for k in rows:
+                    rows[k].append(f[k][:][keep].astype(np.float64))
+    s, n = (np.concatenate(rows[k]) for k in ("state", "next_state"))
+    cols = {}
+    for feat in man["features"]["state"]:
+        cols.setdefault(feat["group"], []).extend(range(feat["offset"], feat["offset"] + feat["dim"]))
+    pred = s.copy()
+    pos, vel = cols.get("joint_pos", []), cols.get("joint_vel", [])
+    if len(pos) == len(vel):  # positions at constant velocity, the rest held
+        pred[:, pos] += s[:, vel] / man["rate_hz"]
+    return {g: float(np.sqrt(((pred[:, c] - n[:, c]) ** 2).mean())) for g, c in cols.items()}
+
+
 def case_train_eval(tmp):
     rec = rigrec.record(tmp, episodes=4, duration=2, seed=3, perturb="damping=1.5")
     spec = os.path.join(tmp, "spec.json")
@@ -59,8 +83,16 @@ def case_train_eval(tmp):
         r = d["rollout_rmse"]
         # the model's own predictions fed back: error grows with the horizon
         assert r["0.5"]["joint_pos"] > r["0.01"]["joint_pos"], r
+        # relative error = model RMSE / physics-free baseline RMSE on the same samples
+        base = baseline_rmse(fused, 0 if dom == "real" else 1)
+        for g in ("joint_pos", "joint_vel", "ee"):
+            want = d["one_step_rmse"][g] / base[g]
+            got = d["relative_rmse"]["one_step"][g]
+            assert abs(got - want) <= 1e-4 * want, (dom, g, got, want)
+            for h in ("0.01", "0.5"):
+                assert math.isfinite(d["relative_rmse"][h][g]) and d["relative_rmse"][h][g] > 0, (dom, h, g)
     table = run(["wm", "eval", "--model", os.path.join(tmp, "m1"), "--data", fused]).stdout
-    assert "real test:" in table and "joint_pos" in table
+    assert "real test:" in table and "joint_pos" in table and "(" in table
 
     # bad input: clear errors, non-zero exit
     p = run(["wm", "train", "--data", os.path.join(tmp, "nope"), "--out", os.path.join(tmp, "m4")], ok=False)
@@ -96,11 +128,20 @@ def case_gap_ratio(tmp):
     assert e["4"] < e["0"], f"sim data inside the randomisation range should help: {e}"
     phys = g["physics_gap"]
     assert phys["episodes"] >= 1 and len(phys["torque_residual_rmse"]) == len(phys["joints"])
-    print("inside the range:", e)
+    # the scale-free dynamics error (schemas/gap.md): per ratio, and the same number in each run
+    dyn = g["dynamics_error"]
+    assert set(dyn) == set(e) and all(math.isfinite(v) and v > 0 for v in dyn.values()), dyn
+    runs = {r["ratio"]: r for r in g["runs"]}
+    assert dyn["inf"] == runs["sim_only"]["dynamics_error"]
+    assert dyn["inf"] == runs["sim_only"]["real_test"]["relative_rmse"]["one_step"]["joint_vel"]
+    sim_rel = runs["sim_only"]["sim_test"]["relative_rmse"]["one_step"]["joint_vel"]
+    assert abs(g["dynamics_transfer_gap"] - dyn["inf"] / sim_rel) <= 1e-5 * g["dynamics_transfer_gap"], g
+    print("inside the range:", e, "dynamics:", dyn, "dynamics transfer gap:", g["dynamics_transfer_gap"])
 
     # same recorded data, same seed: the same numbers
     again = gap(tmp, "gap_in2", inside)
     assert again["real_test_error"] == e and again["transfer_gap"] == g["transfer_gap"], (again, g)
+    assert again["dynamics_error"] == dyn and again["dynamics_transfer_gap"] == g["dynamics_transfer_gap"]
 
 
 
