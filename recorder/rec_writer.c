@@ -17,13 +17,6 @@ typedef struct {
     char msg[512];
 } writer;
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void rec_note_post(struct tw_recorder *r, uint64_t session, uint64_t serial, int err, const char *msg)
 {
     rec_note *n = calloc(1, sizeof *n);
@@ -224,7 +217,7 @@ void *rec_writer_main(void *arg)
     wr->r = arg;
     struct tw_recorder *r = wr->r;
     int64_t period = (int64_t)r->o.flush_ms * 1000000;
-    int64_t next_flush = mono_ns() + period;
+    int64_t next_flush = tw_clock_ns(CLOCK_MONOTONIC) + period;
     for (;;) {
         rec_hdr *h = rec_queue_peek(&r->q, next_flush);
         if (h) {
@@ -239,9 +232,9 @@ void *rec_writer_main(void *arg)
                 lws_cancel_service(r->ctx);
             }
         }
-        if (mono_ns() >= next_flush) {
+        if (tw_clock_ns(CLOCK_MONOTONIC) >= next_flush) {
             flush_all(wr);
-            next_flush = mono_ns() + period;
+            next_flush = tw_clock_ns(CLOCK_MONOTONIC) + period;
         }
         if (!h && r->q.stopping && rec_queue_used(&r->q) == 0)
             break;

@@ -25,13 +25,6 @@ typedef struct {
     double g;                  /* simulated time since start (s) */
 } tw_rig;
 
-static int64_t tw_rig_now(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The rig's own clock reading at a true time (ns): planted offset and drift. */
 static int64_t tw_rig_clock(const tw_rig *rg, int64_t true_ns)
 {
@@ -39,7 +32,7 @@ static int64_t tw_rig_clock(const tw_rig *rg, int64_t true_ns)
     return true_ns + llround(p->clock_offset_ms * 1e6) + llround(p->drift_ppm * 1e-6 * (double)(true_ns - rg->wall0));
 }
 
-static int64_t tw_rig_client_clock(void *user) { return tw_rig_clock(user, tw_rig_now(CLOCK_REALTIME)); }
+static int64_t tw_rig_client_clock(void *user) { return tw_rig_clock(user, tw_clock_ns(CLOCK_REALTIME)); }
 
 static int64_t tw_rig_cam_clock_fn(int64_t mono_ns, void *user)
 {
@@ -68,7 +61,7 @@ static void tw_rig_pace(const tw_rig *rg, double g)
     if (rg->o->speed <= 0)
         return;
     int64_t target = rg->mono0 + llround(g / rg->o->speed * 1e9);
-    if (target <= tw_rig_now(CLOCK_MONOTONIC))
+    if (target <= tw_clock_ns(CLOCK_MONOTONIC))
         return;
     struct timespec ts = {.tv_sec = target / 1000000000, .tv_nsec = target % 1000000000};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
@@ -324,17 +317,17 @@ int tw_rig_run(const tw_rig_opts *o, tw_rig_result *res, char *msg, size_t msgsz
 {
     tw_rig rg = {.o = o, .res = res};
     memset(res, 0, sizeof *res);
-    rg.wall0 = tw_rig_now(CLOCK_REALTIME);
-    rg.mono0 = tw_rig_now(CLOCK_MONOTONIC);
+    rg.wall0 = tw_clock_ns(CLOCK_REALTIME);
+    rg.mono0 = tw_clock_ns(CLOCK_MONOTONIC);
     int rc = tw_rig_setup(&rg, msg, msgsz);
-    rg.mono0 = tw_rig_now(CLOCK_MONOTONIC); /* pace from the moment the stream starts */
-    rg.wall0 = tw_rig_now(CLOCK_REALTIME);
+    rg.mono0 = tw_clock_ns(CLOCK_MONOTONIC); /* pace from the moment the stream starts */
+    rg.wall0 = tw_clock_ns(CLOCK_REALTIME);
     for (int ep = 0; !rc && ep < o->episodes; ep++)
         rc = tw_rig_episode(&rg, ep, msg, msgsz);
     if (!rc)
         rc = tw_rig_finish(&rg, msg, msgsz);
     res->sim_s = rg.g;
-    res->wall_s = (double)(tw_rig_now(CLOCK_MONOTONIC) - rg.mono0) * 1e-9;
+    res->wall_s = (double)(tw_clock_ns(CLOCK_MONOTONIC) - rg.mono0) * 1e-9;
     if (rg.robot && res->episodes_done) {
         char m2[256];
         int rc2 = tw_rig_write_truth(o, rg.robot, res, m2, sizeof m2);
