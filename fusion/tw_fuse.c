@@ -75,8 +75,8 @@ static int prepare_out(const char *dir, char *msg, size_t msgsz)
     }
     closedir(d);
     if (manifest)
-        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s already holds a dataset (manifest.json); choose an empty "
-                       "--out", dir);
+        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s already holds a dataset (manifest.json); choose an "
+                       "empty --out", dir);
     if (shard[0])
         return tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s holds %s but no manifest.json: shards of an interrupted "
                        "run; delete shard-*.h5 there or choose an empty --out", dir, shard);
@@ -262,55 +262,6 @@ static int pass1(tw_fuse_ctx *c, char *msg, size_t msgsz)
     return 0;
 }
 
-/* Gathers the per-episode train statistics of pass 2 (records: uint64 episode, packed state, action and
- * delta statistics) and merges them in episode order: identical for any rank count. */
-static int merge_stats(tw_fuse_ctx *c, const char *buf, size_t len, char *msg, size_t msgsz)
-{
-    char *all = NULL;
-    size_t *lens = NULL;
-    int rc = tw_mpi_allgather(buf, len, (void **)&all, &lens, msg, msgsz);
-    if (rc)
-        return rc;
-    size_t total = 0;
-    for (int r = 0; r < c->o.nranks; r++)
-        total += lens[r];
-    const char **part = calloc(c->neps ? c->neps : 1, sizeof *part);
-    tw_stat st[3] = {{0}}, one[3] = {{0}};
-    if (!part || tw_fuse_stats_init3(c, st) || tw_fuse_stats_init3(c, one))
-        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
-    size_t rec = sizeof(uint64_t) + tw_fuse_stats_ndoubles(c) * sizeof(double);
-    for (size_t off = 0; !rc && off + rec <= total; off += rec) {
-        uint64_t ep;
-        memcpy(&ep, all + off, sizeof ep);
-        if (ep < c->neps)
-            part[ep] = all + off + sizeof ep;
-    }
-    for (size_t i = 0; i < c->neps && !rc; i++) {
-        if (!part[i])
-            continue;
-        const char *d = part[i];
-        for (int k = 0; k < 3; k++) {
-            double tmp[1 + 4 * (4 * TW_MAX_AXES + 8)];
-            memcpy(tmp, d, tw_stat_ndoubles(&one[k]) * sizeof(double)); /* gathered bytes are unaligned */
-            tw_stat_unpack(&one[k], tmp);
-            tw_stat_merge(&st[k], &one[k]);
-            d += tw_stat_ndoubles(&one[k]) * sizeof(double);
-        }
-    }
-    if (!rc) {
-        c->st_state = st[0];
-        c->st_action = st[1];
-        c->st_delta = st[2];
-    } else {
-        tw_fuse_stats_free3(st);
-    }
-    tw_fuse_stats_free3(one);
-    free(part);
-    free(all);
-    free(lens);
-    return rc;
-}
-
 /* Every rank learns every shard's hash (each rank hashed the shards it wrote). */
 static int share_hashes(const tw_fuse_ctx *c, size_t nsh, char (*sha)[65], char *msg, size_t msgsz)
 {
@@ -416,7 +367,7 @@ static int write_and_finish(tw_fuse_ctx *c, ep_hasher *h, tw_fuse_result *res, c
     if (!tw_mpi_all_ok(rc == 0)) {
         rc = rc ? rc : tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed writing shards; no manifest written");
     } else if (!(rc = share_hashes(c, nsh, sha, msg, msgsz)) && !(rc = share_hashes(c, c->neps, h->sha, msg, msgsz)) &&
-               !(rc = merge_stats(c, stbuf, stlen, msg, msgsz))) {
+               !(rc = tw_fuse_merge_stats(c, stbuf, stlen, msg, msgsz))) {
         for (size_t i = 0; i < c->neps; i++)
             memcpy(c->eps[i].sha256, h->sha[i], sizeof c->eps[i].sha256);
         if (c->o.rank == 0)

@@ -110,6 +110,9 @@ int tw_fuse_write_shards(const tw_fuse_ctx *c, const tw_fuse_shard *sh, size_t n
 int tw_fuse_stats_init3(const tw_fuse_ctx *c, tw_stat st[3]);
 void tw_fuse_stats_free3(tw_stat st[3]);
 size_t tw_fuse_stats_ndoubles(const tw_fuse_ctx *c);
+/* All-gathers every rank's records from tw_fuse_write_shards and merges them in episode order into
+ * c->st_state, st_action, st_delta: the same bits for any rank count. */
+int tw_fuse_merge_stats(tw_fuse_ctx *c, const char *stats, size_t stats_len, char *msg, size_t msgsz);
 
 /* ---- shard writes in two steps (tw_shard.c; tw_shard_write is both) ---- */
 /* Writes the temporary file of shard `index` and starts its writeback; nothing under the final name yet. */

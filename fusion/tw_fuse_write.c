@@ -163,6 +163,55 @@ static int fill_shard(const tw_fuse_ctx *c, const tw_fuse_shard *sh, cursor *cur
     return b->n == sh->count ? 0 : tw_errf(msg, msgsz, TW_EINTEGRITY, "fuse: shard short of samples");
 }
 
+/* Gathers the per-episode train statistics of pass 2 (records: uint64 episode, packed state, action and
+ * delta statistics) and merges them in episode order: identical for any rank count. */
+int tw_fuse_merge_stats(tw_fuse_ctx *c, const char *buf, size_t len, char *msg, size_t msgsz)
+{
+    char *all = NULL;
+    size_t *lens = NULL;
+    int rc = tw_mpi_allgather(buf, len, (void **)&all, &lens, msg, msgsz);
+    if (rc)
+        return rc;
+    size_t total = 0;
+    for (int r = 0; r < c->o.nranks; r++)
+        total += lens[r];
+    const char **part = calloc(c->neps ? c->neps : 1, sizeof *part);
+    tw_stat st[3] = {{0}}, one[3] = {{0}};
+    if (!part || tw_fuse_stats_init3(c, st) || tw_fuse_stats_init3(c, one))
+        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    size_t rec = sizeof(uint64_t) + tw_fuse_stats_ndoubles(c) * sizeof(double);
+    for (size_t off = 0; !rc && off + rec <= total; off += rec) {
+        uint64_t ep;
+        memcpy(&ep, all + off, sizeof ep);
+        if (ep < c->neps)
+            part[ep] = all + off + sizeof ep;
+    }
+    for (size_t i = 0; i < c->neps && !rc; i++) {
+        if (!part[i])
+            continue;
+        const char *d = part[i];
+        for (int k = 0; k < 3; k++) {
+            double tmp[1 + 4 * (4 * TW_MAX_AXES + 8)];
+            memcpy(tmp, d, tw_stat_ndoubles(&one[k]) * sizeof(double)); /* gathered bytes are unaligned */
+            tw_stat_unpack(&one[k], tmp);
+            tw_stat_merge(&st[k], &one[k]);
+            d += tw_stat_ndoubles(&one[k]) * sizeof(double);
+        }
+    }
+    if (!rc) {
+        c->st_state = st[0];
+        c->st_action = st[1];
+        c->st_delta = st[2];
+    } else {
+        tw_fuse_stats_free3(st);
+    }
+    tw_fuse_stats_free3(one);
+    free(part);
+    free(all);
+    free(lens);
+    return rc;
+}
+
 /* Second half of a shard write (fsync, rename) and its hash, on a second thread: no HDF5 and no MPI there,
  * so the disk flush and the hashing overlap the next shard's reading on another core. */
 typedef struct {

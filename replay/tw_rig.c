@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tw_clock.h"
 #include "tw_rig_cam.h"
 #include "tw_rig_int.h"
 
