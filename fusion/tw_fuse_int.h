@@ -84,6 +84,9 @@ int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, int count_only, tw_fuse
                         size_t msgsz);
 /* Next valid sample: 1 (filled; valid until the next call), 0 at the end, or < 0. */
 int tw_fuse_walker_next(tw_fuse_walker *w, tw_fuse_sample *s, char *msg, size_t msgsz);
+/* The same, writing the sample's rows straight into the given arrays (a shard row: no extra copy). */
+int tw_fuse_walker_next_into(tw_fuse_walker *w, float *state, float *action, float *next_state,
+                             tw_fuse_sample *s, char *msg, size_t msgsz);
 uint64_t tw_fuse_walker_steps(const tw_fuse_walker *w);
 uint64_t tw_fuse_walker_skipped(const tw_fuse_walker *w);
 uint64_t tw_fuse_walker_ordinal(const tw_fuse_walker *w); /* samples returned so far */

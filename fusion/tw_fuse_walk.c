@@ -40,6 +40,7 @@ struct tw_fuse_walker {
     float *ring_x, *ring_u;        /* (H+1) x S, (H+1) x A */
     uint8_t *ring_ok;
     float *out_x, *out_u, *out_n;  /* S, H x A, H x S */
+    float *to_x, *to_u, *to_n;     /* tw_fuse_walker_next_into's destination for one call, else NULL */
     mjData *d;                     /* forward kinematics for ee features (--model) */
 };
 
@@ -241,14 +242,26 @@ int tw_fuse_walker_next(tw_fuse_walker *w, tw_fuse_sample *s, char *msg, size_t 
             s->state = s->action = s->next_state = NULL;
             return 1;
         }
-        memcpy(w->out_x, w->ring_x + (t % R) * S, S * sizeof(float));
+        float *x = w->to_x ? w->to_x : w->out_x, *u = w->to_x ? w->to_u : w->out_u, *n = w->to_x ? w->to_n : w->out_n;
+        memcpy(x, w->ring_x + (t % R) * S, S * sizeof(float));
         for (size_t k = 0; k < H; k++) {
-            memcpy(w->out_u + k * A, w->ring_u + ((t + k) % R) * A, A * sizeof(float));
-            memcpy(w->out_n + k * S, w->ring_x + ((t + k + 1) % R) * S, S * sizeof(float));
+            memcpy(u + k * A, w->ring_u + ((t + k) % R) * A, A * sizeof(float));
+            memcpy(n + k * S, w->ring_x + ((t + k + 1) % R) * S, S * sizeof(float));
         }
-        s->state = w->out_x;
-        s->action = w->out_u;
-        s->next_state = w->out_n;
+        s->state = x;
+        s->action = u;
+        s->next_state = n;
         return 1;
     }
+}
+
+int tw_fuse_walker_next_into(tw_fuse_walker *w, float *state, float *action, float *next_state,
+                             tw_fuse_sample *s, char *msg, size_t msgsz)
+{
+    w->to_x = state;
+    w->to_u = action;
+    w->to_n = next_state;
+    int rc = tw_fuse_walker_next(w, s, msg, msgsz);
+    w->to_x = w->to_u = w->to_n = NULL;
+    return rc;
 }

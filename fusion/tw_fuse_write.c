@@ -107,12 +107,10 @@ static int seek(const tw_fuse_ctx *c, cursor *cur, size_t ep, uint64_t ordinal, 
     return rc;
 }
 
+/* The rest of row b->n, whose state, action and next state the walker wrote in place. */
 static void put_row(const tw_fuse_ctx *c, tw_shard_buf *b, size_t ep, const tw_fuse_sample *s)
 {
-    size_t r = b->n++, S = c->S, A = c->A, H = c->H;
-    memcpy(b->state + r * S, s->state, S * sizeof(float));
-    memcpy(b->action + r * H * A, s->action, H * A * sizeof(float));
-    memcpy(b->next_state + r * H * S, s->next_state, H * S * sizeof(float));
+    size_t r = b->n++;
     const tw_fuse_ep *e = &c->eps[ep];
     b->domain[r] = e->domain;
     b->split[r] = e->split;
@@ -144,7 +142,9 @@ static int fill_shard(const tw_fuse_ctx *c, const tw_fuse_shard *sh, cursor *cur
         int stats = cur->st_open && cur->st_ep == ep;
         tw_fuse_sample s;
         while (!rc && b->n < sh->count && tw_fuse_walker_ordinal(cur->w) < n) {
-            rc = tw_fuse_walker_next(cur->w, &s, msg, msgsz);
+            size_t r = b->n, S = c->S, A = c->A, H = c->H;
+            rc = tw_fuse_walker_next_into(cur->w, b->state + r * S, b->action + r * H * A, b->next_state + r * H * S,
+                                          &s, msg, msgsz);
             if (rc == 1) {
                 put_row(c, b, ep, &s);
                 if (stats)

@@ -40,6 +40,13 @@ typedef struct {
     double delta_mean[TW_WM_MAX_DIM], delta_std[TW_WM_MAX_DIM];
     int group[TW_WM_MAX_DIM];              /* tw_wm_group of each state column */
     char col_units[TW_WM_MAX_DIM][16];
+    /* Tracking-error inputs: action j minus joint position track_pos[j] (state column), for the
+     * first ntrack actions. A position servo's acceleration is set by this small difference of two
+     * large inputs, which the network does not resolve on its own. Normalised with train-split
+     * statistics (tw_wm_tracking_stats). */
+    int ntrack;
+    int track_pos[TW_WM_MAX_DIM];
+    double track_mean[TW_WM_MAX_DIM], track_std[TW_WM_MAX_DIM];
 } tw_fused_info;
 
 /* Reads manifest.json (refuses another format or major version). */

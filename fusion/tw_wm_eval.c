@@ -178,7 +178,7 @@ int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizo
     m.fi.rate_hz = data.rate_hz;
     size_t S = (size_t)m.fi.S, A = (size_t)m.fi.A;
     evaluator ev = {.m = &m,
-                    .X = malloc(EVAL_BATCH * (S + A) * sizeof(float)),
+                    .X = malloc(EVAL_BATCH * (size_t)tw_wm_nin(&m.fi) * sizeof(float)),
                     .Y = malloc(EVAL_BATCH * S * sizeof(float)),
                     .S = malloc(EVAL_BATCH * S * sizeof(float)),
                     .A = malloc(EVAL_BATCH * A * sizeof(float)),

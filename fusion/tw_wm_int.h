@@ -11,7 +11,14 @@ typedef struct {
     int hidden, layers;
 } tw_wm_model;
 
-/* Normalised network input of sample rows: X[b] = [(s - mean)/std, (a - mean)/std]. */
+/* Pairs action j with the j-th joint-position column (fi->ntrack, fi->track_pos). */
+void tw_wm_tracking_pairs(tw_fused_info *fi);
+/* Mean and std of the tracking errors over n rows (sets fi->track_mean/std). */
+void tw_wm_tracking_stats(tw_fused_info *fi, const float *state, const float *action, size_t n);
+/* Network inputs per sample: S + A + ntrack. */
+int tw_wm_nin(const tw_fused_info *fi);
+/* Normalised network input of sample rows:
+ * X[b] = [(s - mean)/std, (a - mean)/std, (a_j - s_pos(j) - mean)/std for the tracking pairs]. */
 void tw_wm_inputs(const tw_fused_info *fi, const float *state, const float *action, int B, float *X);
 /* Normalised target: (next - state - delta_mean) / delta_std. */
 void tw_wm_targets(const tw_fused_info *fi, const float *state, const float *next, int B, float *T);

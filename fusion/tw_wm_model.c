@@ -2,6 +2,7 @@
  * and weights.f32 (little-endian float32 parameters in the MLP's flat order). */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +10,43 @@
 
 #include "tw_wm_int.h"
 
+void tw_wm_tracking_pairs(tw_fused_info *fi)
+{
+    fi->ntrack = 0;
+    for (int j = 0; j < fi->S && fi->ntrack < fi->A; j++)
+        if (fi->group[j] == TW_GRP_JOINT_POS)
+            fi->track_pos[fi->ntrack++] = j;
+}
+
+void tw_wm_tracking_stats(tw_fused_info *fi, const float *state, const float *action, size_t n)
+{
+    for (int j = 0; j < fi->ntrack; j++) {
+        double sum = 0, sq = 0;
+        for (size_t r = 0; r < n; r++) {
+            double e = (double)action[r * fi->A + j] - state[r * fi->S + fi->track_pos[j]];
+            sum += e;
+            sq += e * e;
+        }
+        double mean = n ? sum / n : 0, var = n ? sq / n - mean * mean : 0;
+        fi->track_mean[j] = mean;
+        fi->track_std[j] = var > 1e-18 ? sqrt(var) : 1.0;
+    }
+}
+
+int tw_wm_nin(const tw_fused_info *fi) { return fi->S + fi->A + fi->ntrack; }
+
 void tw_wm_inputs(const tw_fused_info *fi, const float *state, const float *action, int B, float *X)
 {
-    int S = fi->S, A = fi->A;
+    int S = fi->S, A = fi->A, nin = tw_wm_nin(fi);
     for (int b = 0; b < B; b++) {
-        float *x = X + (size_t)b * (S + A);
+        float *x = X + (size_t)b * nin;
+        const float *s = state + (size_t)b * S, *a = action + (size_t)b * A;
         for (int j = 0; j < S; j++)
-            x[j] = (float)((state[(size_t)b * S + j] - fi->state_mean[j]) / fi->state_std[j]);
+            x[j] = (float)((s[j] - fi->state_mean[j]) / fi->state_std[j]);
         for (int j = 0; j < A; j++)
-            x[S + j] = (float)((action[(size_t)b * A + j] - fi->action_mean[j]) / fi->action_std[j]);
+            x[S + j] = (float)((a[j] - fi->action_mean[j]) / fi->action_std[j]);
+        for (int j = 0; j < fi->ntrack; j++)
+            x[S + A + j] = (float)(((double)a[j] - s[fi->track_pos[j]] - fi->track_mean[j]) / fi->track_std[j]);
     }
 }
 
@@ -92,6 +121,12 @@ int tw_wm_model_save(const tw_wm_model *m, const char *dir, const char *train_js
     json_object_set_new(norm, "action_std", darr(fi->action_std, fi->A));
     json_object_set_new(norm, "delta_mean", darr(fi->delta_mean, fi->S));
     json_object_set_new(norm, "delta_std", darr(fi->delta_std, fi->S));
+    json_t *tp = json_array();
+    for (int i = 0; i < fi->ntrack; i++)
+        json_array_append_new(tp, json_integer(fi->track_pos[i]));
+    json_object_set_new(norm, "tracking_state_column", tp);
+    json_object_set_new(norm, "tracking_mean", darr(fi->track_mean, fi->ntrack));
+    json_object_set_new(norm, "tracking_std", darr(fi->track_std, fi->ntrack));
     json_object_set_new(j, "normalization", norm);
     for (int i = 0; i < fi->S; i++)
         json_array_append_new(groups, json_string(tw_wm_group_names[fi->group[i]]));
@@ -128,6 +163,16 @@ static int load_json(json_t *j, tw_wm_model *m, char *msg, size_t msgsz, const c
         read_darr(norm, "delta_mean", fi->delta_mean, fi->S) || read_darr(norm, "delta_std", fi->delta_std, fi->S) ||
         !json_is_array(groups) || (int)json_array_size(groups) != fi->S)
         return tw_errf(msg, msgsz, TW_ESCHEMA, "%s: dimensions or normalisation arrays missing or inconsistent", path);
+    json_t *tp = json_object_get(norm, "tracking_state_column");
+    fi->ntrack = (int)json_array_size(tp);
+    if (!json_is_array(tp) || fi->ntrack > fi->A || read_darr(norm, "tracking_mean", fi->track_mean, fi->ntrack) ||
+        read_darr(norm, "tracking_std", fi->track_std, fi->ntrack))
+        return tw_errf(msg, msgsz, TW_ESCHEMA, "%s: tracking-error normalisation missing or inconsistent", path);
+    for (int i = 0; i < fi->ntrack; i++) {
+        fi->track_pos[i] = (int)json_integer_value(json_array_get(tp, (size_t)i));
+        if (fi->track_pos[i] < 0 || fi->track_pos[i] >= fi->S)
+            return tw_errf(msg, msgsz, TW_ESCHEMA, "%s: tracking_state_column[%d] out of range", path, i);
+    }
     for (int i = 0; i < fi->S; i++) {
         const char *g = json_string_value(json_array_get(groups, (size_t)i));
         fi->group[i] = TW_GRP_OTHER;
@@ -152,7 +197,7 @@ int tw_wm_model_load(const char *dir, int max_batch, tw_wm_model *m, char *msg, 
     json_decref(j);
     if (rc)
         return rc;
-    tw_mlp_shape sh = {.nin = m->fi.S + m->fi.A, .nout = m->fi.S, .nhidden = m->hidden, .nlayers = m->layers,
+    tw_mlp_shape sh = {.nin = tw_wm_nin(&m->fi), .nout = m->fi.S, .nhidden = m->hidden, .nlayers = m->layers,
                        .max_batch = max_batch};
     if ((rc = tw_mlp_new(&sh, 0, &m->mlp, msg, msgsz)))
         return rc;

@@ -35,7 +35,7 @@ static int trainer_init(trainer *t, const tw_fused_info *fi, tw_mlp *mlp, int ba
     t->mlp = mlp;
     t->batch = batch;
     size_t S = (size_t)fi->S, A = (size_t)fi->A, B = (size_t)batch;
-    t->X = malloc(B * (S + A) * sizeof(float));
+    t->X = malloc(B * (size_t)tw_wm_nin(fi) * sizeof(float));
     t->T = malloc(B * S * sizeof(float));
     t->S = malloc(B * S * sizeof(float));
     t->Ac = malloc(B * A * sizeof(float));
@@ -252,7 +252,9 @@ int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opt
         rc = tw_errf(msg, msgsz, TW_EINVAL, "%s: the train split has no samples", data_dir);
         goto out;
     }
-    tw_mlp_shape sh = {.nin = c.fi.S + c.fi.A, .nout = c.fi.S, .nhidden = o->hidden, .nlayers = o->layers,
+    tw_wm_tracking_pairs(&c.fi);
+    tw_wm_tracking_stats(&c.fi, c.train.state, c.train.action, c.train.n);
+    tw_mlp_shape sh = {.nin = tw_wm_nin(&c.fi), .nout = c.fi.S, .nhidden = o->hidden, .nlayers = o->layers,
                        .max_batch = o->batch > 1024 ? o->batch : 1024};
     if ((rc = tw_mlp_new(&sh, o->seed, &c.mlp, msg, msgsz)))
         goto out;
