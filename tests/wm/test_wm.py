@@ -107,14 +107,17 @@ def case_train_eval(tmp):
     assert "weights.f32" in p.stderr, p.stderr
 
 
-def gap(tmp, name, rec, extra=()):
+SMALL = ["--sim-episodes", "8", "--sim-duration", "3", "--epochs", "6", "--epoch-samples", "6000"]
+# Enough sim data and training for the model to learn accelerations, not only kinematics.
+LEARNS_DYNAMICS = ["--sim-episodes", "32", "--sim-duration", "5", "--epochs", "30", "--epoch-samples", "30000"]
+
+
+def gap(tmp, name, rec, extra=(), size=SMALL):
     spec = os.path.join(tmp, "spec.json")
     json.dump(SPEC, open(spec, "w"))
     out = os.path.join(tmp, name)
     run(["gap", "--real", rec, "--randomize", spec, "--model", "builtin", "--out", out, "--ratios", "0,4,inf",
-         "--sim-episodes", "8", "--sim-duration", "3", "--epochs", "6", "--epoch-samples", "6000", "--seed", "4",
-         "--budgets", "1", "--split", "0.4/0.2/0.4",
-         "--quiet"] + list(extra))
+         "--seed", "4", "--budgets", "1", "--split", "0.4/0.2/0.4", "--quiet"] + size + list(extra))
     g = json.load(open(os.path.join(out, "gap.json")))
     assert os.path.getsize(os.path.join(out, "gap.html")) > 1000
     return g
@@ -167,7 +170,27 @@ def case_gap_fit(tmp):
     assert "System identification" in open(os.path.join(out, "gap.html")).read()
 
 
-CASES = {"train_eval": case_train_eval, "gap_ratio": case_gap_ratio, "gap_fit": case_gap_fit}
+def case_gap_far(tmp):
+    """The sim-to-real gap is visible when it is there: inside the randomisation range the sim-only
+    world model's dynamics error on real episodes is close to its error on sim ones and mixing helps;
+    far outside (actuators at 30 % gain, 6x damping, 40 ms latency) the sim-only model's dynamics are
+    far worse on the real robot than on sim, and sim data does not help."""
+    res = {}
+    for name, perturb in (("inside", "damping=1.5,payload_kg=0.2"), ("far", "gain=0.3,damping=6,latency_ms=40")):
+        os.makedirs(os.path.join(tmp, name))
+        rec = rigrec.record(os.path.join(tmp, name), episodes=6, duration=3, seed=11, perturb=perturb, noise=0)
+        res[name] = gap(tmp, "gap_" + name, rec, size=LEARNS_DYNAMICS)
+        print(name, "dynamics error by ratio:", res[name]["dynamics_error"], "dynamics transfer gap:",
+              res[name]["dynamics_transfer_gap"])
+    inside, far = res["inside"], res["far"]
+    assert inside["dynamics_error"]["4"] < inside["dynamics_error"]["0"], inside["dynamics_error"]
+    assert inside["dynamics_transfer_gap"] < 3, inside["dynamics_transfer_gap"]
+    assert far["dynamics_transfer_gap"] > 5, far["dynamics_transfer_gap"]
+    assert far["dynamics_error"]["inf"] > far["dynamics_error"]["0"], far["dynamics_error"]
+
+
+CASES = {"train_eval": case_train_eval, "gap_ratio": case_gap_ratio, "gap_fit": case_gap_fit,
+         "gap_far": case_gap_far}
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="tw-wm-") as tmp:
