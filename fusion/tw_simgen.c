@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tw_clock.h"
 #include "tw_fusion_int.h"
 #include "tw_simgen_int.h"
 
@@ -42,13 +43,7 @@ typedef struct {
     double t_start, cpu_start; /* wall and process CPU clocks when the first episode started */
 } simgen_ctx;
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
+static double clock_s(clockid_t id) { return (double)tw_clock_ns(id) * 1e-9; }
 
 static void fail(simgen_ctx *c, int rc, const char *m)
 {
@@ -66,7 +61,7 @@ static void progress(simgen_ctx *c, uint64_t steps)
     c->done++;
     c->steps += steps;
     if (c->o->progress) { /* per CPU-second too: the per-core rate, which other processes' load hardly moves */
-        double dt = now_s() - c->t_start, dc = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c->cpu_start;
+        double dt = tw_mono_s() - c->t_start, dc = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c->cpu_start;
         fprintf(stderr, "simgen[rank %d/%d]: %llu/%llu episodes, %.0f steps/s, %.0f steps/CPU-s\n", c->o->rank,
                 c->o->nranks, (unsigned long long)c->done, (unsigned long long)c->mine,
                 dt > 0 ? (double)c->steps / dt : 0.0, dc > 0 ? (double)c->steps / dc : 0.0);
@@ -148,7 +143,7 @@ int tw_simgen_run(const tw_simgen_opts *o, uint64_t *steps_done, char *msg, size
         jobs = 1;
     if ((uint64_t)jobs > c.mine)
         jobs = c.mine ? (int)c.mine : 1;
-    c.t_start = now_s();
+    c.t_start = tw_mono_s();
     c.cpu_start = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     pthread_t th[256];
     int nth = 0;
