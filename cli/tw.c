@@ -32,12 +32,6 @@ static void usage(FILE *f)
     fprintf(f, "\n'tw <command> --help' describes a command's options.\n");
 }
 
-int tw_cli_unavailable(const char *sub, const char *issue)
-{
-    fprintf(stderr, "tw %s: not implemented in this build yet (%s)\n", sub, issue);
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {

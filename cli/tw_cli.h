@@ -13,7 +13,4 @@ int tw_cmd_fuse(int argc, char **argv);
 int tw_cmd_wm(int argc, char **argv);
 int tw_cmd_gap(int argc, char **argv);
 
-/* Prints "tw SUB: not available yet" style message for unfinished commands. */
-int tw_cli_unavailable(const char *sub, const char *issue);
-
 #endif
