@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "tw_wire.h"
 
@@ -452,4 +456,15 @@ void fx_ms(int n)
 {
     struct timespec ts = {n / 1000, (n % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+int fx_main_prelude(void)
+{
+    if (!getenv("TW_BIN")) {
+        fprintf(stderr, "TW_BIN not set\n");
+        return 77;
+    }
+    if (getenv("TW_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("TW_TEST_FILTER"));
+    return 0;
 }

@@ -69,5 +69,8 @@ json_t *fx_episode(const recfx *f, const char *out, const char *id);
 int fx_inspect(const recfx *f, const char *out, const char *id); /* `tw inspect` exit status */
 const char *fx_err_code(json_t *error_msg);
 void fx_ms(int n);
+/* Start of an integration test's main: 77 (meson's skip) when TW_BIN is unset, else 0; applies
+ * TW_TEST_FILTER (e.g. '*kill9*') as the cmocka test filter. */
+int fx_main_prelude(void);
 
 #endif

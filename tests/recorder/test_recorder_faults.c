@@ -110,22 +110,31 @@ static void test_disk_full_handled(void **state)
     fx_sh("umount '%s'", small);
 }
 
-/* ---- drop-newest with a tiny queue: every sample is either written or counted ---- */
-static void test_drop_newest_counts_exactly(void **state)
+/* ---- a 1 MiB queue under `policy`: one episode of `total` arm samples sent as fast as possible ---- */
+static json_t *tiny_queue_episode(recfx *f, const char *policy, int total, char *id, size_t idsz)
 {
-    recfx *f = *state;
-    assert_int_equal(recfx_start(f, NULL, "--queue-mb 1 --policy drop-newest"), 0);
+    char flags[64];
+    snprintf(flags, sizeof flags, "--queue-mb 1 --policy %s", policy);
+    assert_int_equal(recfx_start(f, NULL, flags), 0);
     rawws w;
-    char id[64];
-    assert_int_equal(fx_session(&w, f, "burst"), 0);
-    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
-    const int total = 100000;
+    assert_int_equal(fx_session(&w, f, policy), 0);
+    assert_int_equal(fx_start(&w, "t", id, idsz), 0);
     assert_int_equal(fx_send_arm(&w, FX_ARM, 0, total, 250), 0);
     assert_int_equal(fx_stop(&w), 0);
     rawws_close(&w);
     assert_int_equal(recfx_stop(f, SIGTERM), 0);
     json_t *h5 = fx_episode(f, NULL, id);
     assert_non_null(h5);
+    return h5;
+}
+
+/* ---- drop-newest with a tiny queue: every sample is either written or counted ---- */
+static void test_drop_newest_counts_exactly(void **state)
+{
+    recfx *f = *state;
+    char id[64];
+    const int total = 100000;
+    json_t *h5 = tiny_queue_episode(f, "drop-newest", total, id, sizeof id);
     long n = fx_h5_n(h5, "arm"), drops = fx_h5_attr_i(h5, "arm", "recorder_drops");
     fprintf(stderr, "drop-newest: %ld written + %ld dropped of %d\n", n, drops, total);
     assert_true(n > 0);
@@ -141,18 +150,9 @@ static void test_drop_newest_counts_exactly(void **state)
 static void test_backpressure_loses_nothing(void **state)
 {
     recfx *f = *state;
-    assert_int_equal(recfx_start(f, NULL, "--queue-mb 1 --policy backpressure"), 0);
-    rawws w;
     char id[64];
-    assert_int_equal(fx_session(&w, f, "steady"), 0);
-    assert_int_equal(fx_start(&w, "t", id, sizeof id), 0);
     const int total = 100000;
-    assert_int_equal(fx_send_arm(&w, FX_ARM, 0, total, 250), 0);
-    assert_int_equal(fx_stop(&w), 0);
-    rawws_close(&w);
-    assert_int_equal(recfx_stop(f, SIGTERM), 0);
-    json_t *h5 = fx_episode(f, NULL, id);
-    assert_non_null(h5);
+    json_t *h5 = tiny_queue_episode(f, "backpressure", total, id, sizeof id);
     assert_int_equal(fx_h5_n(h5, "arm"), total);
     assert_int_equal(fx_h5_attr_i(h5, "arm", "drops"), 0);
     json_decref(h5);
@@ -188,12 +188,9 @@ static void test_sigterm_finishes_open_episode(void **state)
 
 int main(void)
 {
-    if (!getenv("TW_BIN")) {
-        fprintf(stderr, "TW_BIN not set\n");
-        return 77;
-    }
-    if (getenv("TW_TEST_FILTER")) /* e.g. TW_TEST_FILTER='*kill9*' */
-        cmocka_set_test_filter(getenv("TW_TEST_FILTER"));
+    int skip = fx_main_prelude();
+    if (skip)
+        return skip;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kill9_loses_at_most_flush_interval, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_disk_full_handled, fx_setup, fx_teardown),

@@ -386,12 +386,9 @@ static void test_client_library_session(void **state)
 
 int main(void)
 {
-    if (!getenv("TW_BIN")) {
-        fprintf(stderr, "TW_BIN not set\n");
-        return 77;
-    }
-    if (getenv("TW_TEST_FILTER")) /* e.g. TW_TEST_FILTER='*kill9*' */
-        cmocka_set_test_filter(getenv("TW_TEST_FILTER"));
+    int skip = fx_main_prelude();
+    if (skip)
+        return skip;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_episode_written_and_readable, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_token_refused_others_continue, fx_setup, fx_teardown),
