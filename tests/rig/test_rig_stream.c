@@ -41,6 +41,20 @@ static void write_file(const char *name, const char *text)
     fclose(f);
 }
 
+/* Runs argv with stdout and stderr sent to the named files; returns the pid. */
+static pid_t spawn(const char *const *argv, const char *out, const char *err)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr))
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 /* Starts tw rig with the given extra arguments, stderr to g_dir/stderr.txt; returns the pid. */
 static pid_t spawn_rig(const char *url, const char *token_file, const char *const *extra)
 {
@@ -52,15 +66,7 @@ static pid_t spawn_rig(const char *url, const char *token_file, const char *cons
     for (; extra && *extra && n < 46; extra++)
         argv[n++] = *extra;
     argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (!freopen(err, "w", stderr) || !freopen("/dev/null", "w", stdout))
-            _exit(127);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return spawn(argv, "/dev/null", err);
 }
 
 static int wait_rig(pid_t pid)
@@ -209,18 +215,6 @@ static void test_reconnects_after_a_dropped_connection(void **st)
     assert_true(got == 2000);
 }
 
-static pid_t spawn(const char *const *argv, const char *out)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (!freopen(out, "w", stdout) || !freopen("/dev/null", "w", stderr))
-            _exit(127);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
 
 static uint64_t stream_samples(json_t *ep, const char *name)
 {
@@ -247,7 +241,7 @@ static void test_rig_into_recorder(void **st)
     path_in(tok, sizeof tok, "token");
     path_in(log, sizeof log, "record.log");
     const char *rec_argv[] = {tw_bin(), "record", "--listen", listen, "--out", out, "--token-file", tok, NULL};
-    pid_t rec = spawn(rec_argv, log);
+    pid_t rec = spawn(rec_argv, log, "/dev/null");
     const char *extra[] = {"--speed", "0", "--episodes", "2", "--duration", "3", "--camera-size", "320x240",
                            "--retries", "8", NULL};
     int rc = run_rig(url, "token", extra);
@@ -267,7 +261,7 @@ static void test_rig_into_recorder(void **st)
         snprintf(ep, sizeof ep, "%s/%s", out, e->d_name);
         const char *iargv[] = {tw_bin(), "inspect", ep, "--json", NULL};
         int ist;
-        waitpid(spawn(iargv, insp), &ist, 0);
+        waitpid(spawn(iargv, insp, "/dev/null"), &ist, 0);
         assert_true(WIFEXITED(ist) && WEXITSTATUS(ist) == 0); /* integrity check passed */
         json_error_t je;
         json_t *j = json_load_file(insp, 0, &je);
