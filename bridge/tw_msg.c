@@ -125,29 +125,6 @@ static int decode_client(const json_t *o, tw_msg *m, char *msg, size_t msgsz)
     }
 }
 
-/* Checks size, UTF-8 and JSON syntax; returns the parsed top-level object. */
-static int parse_text(const char *text, size_t len, json_t **out, char *msg, size_t msgsz)
-{
-    size_t bad;
-    *out = NULL;
-    if (len > TW_MAX_TEXT_MSG)
-        return tw_errf(msg, msgsz, TW_ETOO_BIG, "text message of %zu bytes exceeds limit %u", len,
-                       TW_MAX_TEXT_MSG);
-    if (!tw_utf8_valid(text, len, &bad))
-        return tw_errf(msg, msgsz, TW_EUTF8, "text message: invalid UTF-8 at byte %zu", bad);
-    json_error_t je;
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!o)
-        return tw_errf(msg, msgsz, TW_EJSON, "text message: %s at line %d column %d (byte %d)", je.text,
-                       je.line, je.column, je.position);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return tw_errf(msg, msgsz, TW_ESCHEMA, "text message: expected a JSON object at top level");
-    }
-    *out = o;
-    return 0;
-}
-
 int tw_msg_decode(const char *text, size_t len, tw_msg *out, char *msg, size_t msgsz)
 {
     if (!out)
@@ -156,7 +133,7 @@ int tw_msg_decode(const char *text, size_t len, tw_msg *out, char *msg, size_t m
     if (!text)
         return tw_errf(msg, msgsz, TW_EINVAL, "NULL text");
     json_t *o;
-    int rc = parse_text(text, len, &o, msg, msgsz);
+    int rc = tw_j_parse_object(text, len, "text message", &o, msg, msgsz);
     if (rc)
         return rc;
     char type[TW_MAX_NAME] = "";

@@ -173,18 +173,11 @@ int tw_decl_from_json(const char *text, size_t len, tw_stream_decl *out, char *m
 {
     if (!text || !out)
         return tw_errf(msg, msgsz, TW_EINVAL, "NULL argument");
-    size_t bad;
-    if (len > TW_MAX_TEXT_MSG)
-        return tw_errf(msg, msgsz, TW_ETOO_BIG, "declaration of %zu bytes exceeds limit %u", len,
-                       TW_MAX_TEXT_MSG);
-    if (!tw_utf8_valid(text, len, &bad))
-        return tw_errf(msg, msgsz, TW_EUTF8, "declaration: invalid UTF-8 at byte %zu", bad);
-    json_error_t je;
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!o)
-        return tw_errf(msg, msgsz, TW_EJSON, "declaration: %s at line %d column %d", je.text, je.line,
-                       je.column);
-    int rc = tw_decl_from_jobj(o, "stream", out, msg, msgsz);
+    json_t *o;
+    int rc = tw_j_parse_object(text, len, "declaration", &o, msg, msgsz);
+    if (rc)
+        return rc;
+    rc = tw_decl_from_jobj(o, "stream", out, msg, msgsz);
     json_decref(o);
     return rc;
 }

@@ -198,3 +198,24 @@ int tw_j_put_obj_text(json_t *o, const char *key, const char *text, size_t cap, 
     }
     return tw_j_put(o, key, v, msg, msgsz);
 }
+
+int tw_j_parse_object(const char *text, size_t len, const char *what, json_t **out, char *msg, size_t msgsz)
+{
+    size_t bad;
+    *out = NULL;
+    if (len > TW_MAX_TEXT_MSG)
+        return tw_errf(msg, msgsz, TW_ETOO_BIG, "%s of %zu bytes exceeds limit %u", what, len, TW_MAX_TEXT_MSG);
+    if (!tw_utf8_valid(text, len, &bad))
+        return tw_errf(msg, msgsz, TW_EUTF8, "%s: invalid UTF-8 at byte %zu", what, bad);
+    json_error_t je;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!o)
+        return tw_errf(msg, msgsz, TW_EJSON, "%s: %s at line %d column %d (byte %d)", what, je.text, je.line,
+                       je.column, je.position);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return tw_errf(msg, msgsz, TW_ESCHEMA, "%s: expected a JSON object at top level", what);
+    }
+    *out = o;
+    return 0;
+}

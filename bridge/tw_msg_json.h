@@ -12,6 +12,9 @@
 enum { TW_J_OPTIONAL = 0, TW_J_REQUIRED = 1 };
 
 const char *tw_j_typename(const json_t *v);
+/* Checks size (TW_MAX_TEXT_MSG), UTF-8 and JSON syntax (duplicate keys refused) of untrusted text and
+ * returns its top-level object (new reference) in *out; `what` names the text in messages. */
+int tw_j_parse_object(const char *text, size_t len, const char *what, json_t **out, char *msg, size_t msgsz);
 /* Rejects keys not in the NULL-terminated list `allowed` when strict; keys that start
  * with "x_" (extensions) are always ignored. */
 int tw_j_check_keys(const json_t *o, const char *path, const char *const *allowed, int strict, char *msg,
