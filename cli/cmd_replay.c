@@ -72,7 +72,7 @@ int tw_cmd_replay(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:p:r:t:w:g:Vqo:a:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': o.model_path = strcmp(optarg, "builtin") ? optarg : NULL; break;
+        case 'm': o.model_path = optarg; break;
         case 'p': o.map_path = optarg; break;
         case 'r':
             o.rate_hz = strtod(optarg, &end);
