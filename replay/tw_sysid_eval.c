@@ -178,6 +178,7 @@ void tw_sysid_ctx_free(tw_sysid_ctx *c)
 {
     if (c->d)
         mj_deleteData(c->d);
+    tw_robot_close(c->cand);
     free(c->scale);
     free(c->w);
     free(c->valid);
@@ -246,16 +247,16 @@ int tw_sysid_residual(tw_sysid_ctx *c, const double *theta, double *r, char *msg
         if (rc < 0)
             return rc;
     }
-    tw_robot *rob;
-    int rc = tw_robot_perturbed(c->nominal, &p, &rob, msg, msgsz);
+    int rc = c->cand ? tw_robot_reperturb(c->nominal, &p, c->cand, NULL, msg, msgsz)
+                     : tw_robot_perturbed(c->nominal, &p, &c->cand, msg, msgsz);
     if (rc < 0)
         return rc;
+    tw_robot *rob = c->cand;
     /* contact steps are excluded from the blocks that would feel contact forces (tw_sysid.h) */
     rob->m->opt.disableflags |= mjDSBL_CONTACT;
     size_t n = c->sd->n;
     for (size_t i = 0; i < n; i++)
         residual_at(c, rob, i, r + i * (size_t)c->nch);
-    tw_robot_close(rob);
     c->evals++;
     for (size_t e = 0; e < n * (size_t)c->nch; e++)
         if (!isfinite(r[e]))

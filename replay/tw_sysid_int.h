@@ -32,6 +32,9 @@ typedef struct {
     uint8_t *valid;                  /* [n x nch] entry takes part */
     uint64_t nvalid[TW_SYSID_NBLOCK];
     mjData *d;                       /* shared by the candidate models (same sizes) */
+    tw_robot *cand;                  /* the candidate model: made once, re-perturbed in place per
+                                        evaluation (a model copy per evaluation cost more than the
+                                        residuals on mesh-heavy robots) */
     int evals;
     int err;                         /* first error inside an evaluation */
     char errmsg[512];
