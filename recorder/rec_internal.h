@@ -215,6 +215,9 @@ void rec_closer_stop(struct tw_recorder *r);                   /* finishes what 
 char *rec_status_json(struct tw_recorder *r);
 void rec_status_line(struct tw_recorder *r, int64_t now);
 void rec_status_rates(struct tw_recorder *r, double dt_s);
+/* " | name R/s" per stream of each session that said hello (prefixed by "rig:" when there are several);
+ * returns the length written (truncated to bufsz - 1). */
+size_t rec_status_rates_text(const rec_session *sessions, char *buf, size_t bufsz);
 void rec_log(struct tw_recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* rec_token.c */

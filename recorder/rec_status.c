@@ -98,6 +98,26 @@ char *rec_status_json(struct tw_recorder *r)
     return txt;
 }
 
+size_t rec_status_rates_text(const rec_session *sessions, char *buf, size_t bufsz)
+{
+    size_t n = 0;
+    int several = sessions && sessions->next;
+    buf[0] = 0;
+    for (const rec_session *s = sessions; s && n < bufsz; s = s->next) {
+        if (!s->hello_done)
+            continue;
+        /* with several rigs each segment says whose streams follow */
+        if (several)
+            n += (size_t)snprintf(buf + n, bufsz - n, " | %s:", s->rig[0] ? s->rig : s->sid);
+        for (uint32_t k = 0; k < s->nstreams && n < bufsz; k++) {
+            const tw_stream_decl *d = tw_stream_table_get(s->table, s->ids[k]);
+            n += (size_t)snprintf(buf + n, bufsz - n, "%s%s %.0f/s", several && k ? ", " : several ? " " : " | ",
+                                  d ? d->name : "?", s->st[k].rate_hz);
+        }
+    }
+    return n < bufsz ? n : bufsz - 1;
+}
+
 static void print_line(struct tw_recorder *r)
 {
     uint64_t drops = 0;
@@ -108,22 +128,20 @@ static void print_line(struct tw_recorder *r)
         if (s->ep)
             ep = s->ep->id;
     }
-    char line[1024];
-    int n = snprintf(line, sizeof line, "%u sess | %.0f fr/s %.2f MB/s | drops %llu | queue %.1f/%.0f MiB | "
-                     "written %.1f MB | ep %s", r->nsessions, r->rate_frames, r->rate_bytes / 1e6,
-                     (unsigned long long)drops, rec_queue_used(&r->q) / 1048576.0, r->q.data_cap / 1048576.0,
-                     __atomic_load_n(&r->bytes_written, __ATOMIC_RELAXED) / 1e6, ep);
-    /* per-stream rates of the first session, as far as the line has room */
-    if (r->sessions && n > 0 && n < (int)sizeof line)
-        for (uint32_t k = 0; k < r->sessions->nstreams && n < 200; k++) {
-            const tw_stream_decl *d = tw_stream_table_get(r->sessions->table, r->sessions->ids[k]);
-            n += snprintf(line + n, sizeof line - n, " | %s %.0f/s", d ? d->name : "?", r->sessions->st[k].rate_hz);
-        }
+    char line[4096], rates[3072];
+    snprintf(line, sizeof line, "%u sess | %.0f fr/s %.2f MB/s | drops %llu | queue %.1f/%.0f MiB | "
+             "written %.1f MB | ep %s", r->nsessions, r->rate_frames, r->rate_bytes / 1e6,
+             (unsigned long long)drops, rec_queue_used(&r->q) / 1048576.0, r->q.data_cap / 1048576.0,
+             __atomic_load_n(&r->bytes_written, __ATOMIC_RELAXED) / 1e6, ep);
+    rec_status_rates_text(r->sessions, rates, sizeof rates);
     if (r->o.log_tty) {
+        /* one redrawn line: the per-stream rates of every session, as far as a terminal line has room */
+        size_t n = strlen(line);
+        snprintf(line + n, sizeof line - n, "%.*s", n < 200 ? (int)(200 - n) : 0, rates);
         fprintf(r->o.log, "\r\033[K%s", line);
         fflush(r->o.log);
     } else {
-        rec_log(r, "%s", line);
+        rec_log(r, "%s%s", line, rates); /* a log line has no width limit: every session, every stream */
     }
 }
 

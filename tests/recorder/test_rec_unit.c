@@ -1,4 +1,4 @@
-/* Unit tests of the recorder's pure parts: the bounded queue and the token helpers. */
+/* Unit tests of the recorder's pure parts: the bounded queue, the token helpers, the status text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -135,6 +135,47 @@ static void test_open_refuses_bad_options(void **state)
     tw_recorder_close(NULL);
 }
 
+/* One session that said hello, with streams named names[] at rates hz[]. */
+static void fake_session(rec_session *s, const char *rig, const char **names, const double *hz, uint32_t n)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->rig, sizeof s->rig, "%s", rig);
+    s->hello_done = 1;
+    assert_int_equal(tw_stream_table_new(&s->table), 0);
+    for (uint32_t k = 0; k < n; k++) {
+        tw_stream_decl d = {.id = (uint16_t)(k + 1), .kind = TW_KIND_JOINT_STATE, .dtype = TW_DTYPE_FLOAT64,
+                            .ndim = 2, .shape = {3, 7}, .rate_hz = hz[k]};
+        snprintf(d.name, sizeof d.name, "%s", names[k]);
+        char msg[256];
+        int rc = tw_stream_table_add(s->table, &d, msg, sizeof msg);
+        if (rc)
+            fail_msg("%s", msg);
+        s->ids[k] = d.id;
+        s->st[k].rate_hz = hz[k];
+    }
+    s->nstreams = n;
+}
+
+/* The status line used to show the first session's streams only: a second rig's streams were invisible. */
+static void test_status_rates_name_every_session(void **state)
+{
+    const char *na[] = {"arm_a", "cam_a"}, *nb[] = {"arm_b"};
+    const double ha[] = {500, 30}, hb[] = {1000};
+    rec_session a, b;
+    fake_session(&a, "left", na, ha, 2);
+    fake_session(&b, "right", nb, hb, 1);
+    char buf[512];
+    rec_status_rates_text(&a, buf, sizeof buf); /* one rig: plain per-stream rates */
+    assert_string_equal(buf, " | arm_a 500/s | cam_a 30/s");
+    a.next = &b;
+    rec_status_rates_text(&a, buf, sizeof buf);
+    assert_string_equal(buf, " | left: arm_a 500/s, cam_a 30/s | right: arm_b 1000/s");
+    assert_int_equal(rec_status_rates_text(&a, buf, 12), 11); /* truncated, terminated */
+    assert_int_equal(strlen(buf), 11);
+    tw_stream_table_free(a.table);
+    tw_stream_table_free(b.table);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_token_compare),
         cmocka_unit_test(test_token_file_created_private_and_reloaded),
         cmocka_unit_test(test_open_refuses_bad_options),
+        cmocka_unit_test(test_status_rates_name_every_session),
     };
     return cmocka_run_group_tests_name("recorder unit", tests, NULL, NULL);
 }
