@@ -170,7 +170,7 @@ struct tw_recorder {
     uint64_t n_sessions_total, n_auth_refused, n_bad_msgs, n_too_big, n_rate_limited, n_full_refused;
     uint64_t n_episodes_open, n_episodes_done, n_episodes_failed, n_recovered;
     uint64_t bytes_written;  /* writer thread (atomic) */
-    int64_t write_lag_ns;    /* writer thread (atomic) */
+    int64_t write_head_t_ns; /* receive time of the data record the writer works on (atomic) */
     uint64_t prev_total_frames, prev_total_bytes;
     double rate_frames, rate_bytes;
 };
@@ -217,6 +217,8 @@ void rec_status_line(struct tw_recorder *r, int64_t now);
 void rec_status_rates(struct tw_recorder *r, double dt_s);
 /* " | name R/s" per stream of each session that said hello (prefixed by "rig:" when there are several);
  * returns the length written (truncated to bufsz - 1). */
+/* Age of the oldest sample not yet written (ms; 0 when the queue is empty). */
+double rec_write_lag_ms(struct tw_recorder *r);
 size_t rec_status_rates_text(const rec_session *sessions, char *buf, size_t bufsz);
 void rec_log(struct tw_recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

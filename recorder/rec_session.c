@@ -350,8 +350,7 @@ static void send_status(rec_session *s)
     snprintf(m.u.status.episode_id, sizeof m.u.status.episode_id, "%s", s->ep ? s->ep->id : "");
     m.u.status.queue_bytes = __atomic_load_n(&s->queued_bytes, __ATOMIC_RELAXED);
     m.u.status.queue_cap_bytes = r->q.data_cap;
-    m.u.status.write_lag_ms = rec_queue_used(&r->q)
-        ? __atomic_load_n(&r->write_lag_ns, __ATOMIC_RELAXED) / 1e6 : 0.0;
+    m.u.status.write_lag_ms = rec_write_lag_ms(r);
     m.u.status.clock_offset_ns = s->offset_ns;
     m.u.status.nstreams = s->nstreams;
     for (uint32_t k = 0; k < s->nstreams; k++) {

@@ -46,6 +46,14 @@ void rec_status_rates(struct tw_recorder *r, double dt)
     r->rate_bytes = bytes / dt;
 }
 
+double rec_write_lag_ms(struct tw_recorder *r)
+{
+    if (rec_queue_used(&r->q) == 0)
+        return 0.0;
+    int64_t t = __atomic_load_n(&r->write_head_t_ns, __ATOMIC_RELAXED), lag = rec_now_ns() - t;
+    return t > 0 && lag > 0 ? lag / 1e6 : 0.0; /* t = 0: no data record picked up yet */
+}
+
 static json_t *session_json(const rec_session *s)
 {
     json_t *streams = json_array();
@@ -81,7 +89,7 @@ char *rec_status_json(struct tw_recorder *r)
         "uptime_s", (rec_now_ns() - r->started_ns) / 1e9, "sessions", sessions,
         "queue", "bytes", (json_int_t)used, "cap_bytes", (json_int_t)r->q.data_cap,
         "peak_bytes", (json_int_t)r->q.peak,
-        "write_lag_ms", used ? __atomic_load_n(&r->write_lag_ns, __ATOMIC_RELAXED) / 1e6 : 0.0,
+        "write_lag_ms", rec_write_lag_ms(r),
         "bytes_written", (json_int_t)__atomic_load_n(&r->bytes_written, __ATOMIC_RELAXED),
         "rate_frames_s", r->rate_frames, "rate_bytes_s", r->rate_bytes,
         "episodes", "open", (json_int_t)r->n_episodes_open, "closed", (json_int_t)r->n_episodes_done,

@@ -222,9 +222,10 @@ void *rec_writer_main(void *arg)
         rec_hdr *h = rec_queue_peek(&r->q, next_flush);
         if (h) {
             wr->msg[0] = 0;
-            int64_t lag = rec_now_ns() - h->t_ns;
+            /* the record in hand is the oldest not yet on disk: status measures its age when asked, so a
+             * writer stuck on a slow write shows a growing lag, not the lag it had when it picked it up */
             if (h->type == REC_DATA)
-                __atomic_store_n(&r->write_lag_ns, lag, __ATOMIC_RELAXED);
+                __atomic_store_n(&r->write_head_t_ns, h->t_ns, __ATOMIC_RELAXED);
             account_dequeued(h); /* before apply: a CLOSE frees ep */
             apply(wr, h);
             if (rec_queue_release(&r->q, h)) {

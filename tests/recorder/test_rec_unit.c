@@ -176,6 +176,27 @@ static void test_status_rates_name_every_session(void **state)
     tw_stream_table_free(b.table);
 }
 
+/* write_lag_ms used to be the lag a record had when the writer picked it up: a writer stuck on that record
+ * (a slow disk) kept reporting the same small number. It is now the age of that record when asked. */
+static void test_write_lag_grows_while_the_writer_is_stuck(void **state)
+{
+    struct tw_recorder *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    assert_int_equal(rec_queue_init(&r->q, 1 << 16), 0);
+    assert_true(rec_write_lag_ms(r) == 0.0); /* empty queue */
+    rec_hdr *h = push(&r->q, 16, 0, 1);
+    assert_non_null(h);
+    h->t_ns = rec_now_ns() - 50 * 1000000LL; /* received 50 ms ago, picked up by the writer, not released */
+    assert_true(rec_write_lag_ms(r) == 0.0); /* nothing picked up yet */
+    r->write_head_t_ns = h->t_ns;
+    double a = rec_write_lag_ms(r);
+    assert_true(a >= 50.0);
+    usleep(20000);
+    assert_true(rec_write_lag_ms(r) >= a + 15.0);
+    rec_queue_destroy(&r->q);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_token_file_created_private_and_reloaded),
         cmocka_unit_test(test_open_refuses_bad_options),
         cmocka_unit_test(test_status_rates_name_every_session),
+        cmocka_unit_test(test_write_lag_grows_while_the_writer_is_stuck),
     };
     return cmocka_run_group_tests_name("recorder unit", tests, NULL, NULL);
 }
