@@ -1,8 +1,10 @@
 /* tw fuse: mix real and simulated episodes into training shards (fusion library). */
+#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tw_cli.h"
 #include "tw_fusion.h"
@@ -11,7 +13,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: tw fuse --real DIR... --sim DIR... --ratio R:S --split TRAIN/VAL/TEST --seed S --out DIR\n"
-        "               [--model ROBOT.xml] [--window H] [--shard-size N] [--map MAP.json] [--rate HZ] [--quiet]\n"
+        "               [--model ROBOT.xml] [--window H] [--shard-size N] [--map MAP.json] [--rate HZ] [--jobs J]\n"
+        "               [--quiet]\n"
         "       mpirun -np K tw fuse ...   (shard j is written by rank j %% K; same bytes as one process)\n\n"
         "Aligns every episode with the replay library, cuts (state, action, next state) transitions or H-step\n"
         "windows, splits by episode, weights real:sim sampling mass R:S, computes normalisation statistics on\n"
@@ -27,6 +30,9 @@ static void usage(FILE *f)
         "  --shard-size N     samples per shard (default 65536; memory is about N x row size)\n"
         "  --map FILE         {\"streams\": {\"name\": \"joint_state\"|\"action\"}, \"axes\": {\"old\": \"new\"}}\n"
         "  --rate HZ          aligned timeline rate (default the joint-state rate)\n"
+        "  --jobs J           J worker processes on this machine, the ranks of an mpirun -np J run (default:\n"
+        "                     the online cores; 1 = one process). Same bytes for any J. Memory is about\n"
+        "                     J x shard size x row size. Under mpirun, ranks come from -np: J > 1 is refused\n"
         "  --quiet            no progress on stderr\n");
 }
 
@@ -54,6 +60,77 @@ static int parse_split(const char *s, double f[3])
     return 0;
 }
 
+/* What a fuse run writes into --out: the manifest, the shards, and their temporaries. */
+static int is_run_output(const char *name)
+{
+    size_t n = strlen(name);
+    int tmp = n > 4 && !strcmp(name + n - 4, ".tmp");
+    return !strcmp(name, "manifest.json") || !strncmp(name, "shard-", 6) ||
+           (tmp && (!strncmp(name, ".shard-", 7) || !strncmp(name, ".manifest.json", 14)));
+}
+
+/* 1 when DIR holds a manifest or shards: a run into it is refused before writing anything. */
+static int holds_run_output(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int found = 0;
+    while (d && !found && (de = readdir(d)))
+        found = is_run_output(de->d_name) && de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* After a failed --jobs run. A worker that fails takes back its own shards, but a killed one cannot (nor
+ * can the workers the supervisor then kills), so the supervisor removes what the run wrote, as one
+ * process would have: only when DIR held none of it at the start. unlink: folders are left alone. */
+static void remove_run_output(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char path[4400];
+        if (is_run_output(de->d_name) && snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* Ranks: mpirun's (then --jobs must be 1), or J local worker processes supervised by this one. Returns -1 in
+ * a rank, which goes on to fuse; else the supervisor's exit code once its workers have ended. */
+static int start_ranks(tw_fuse_opts *o, long jobs, char *msg, size_t msgsz)
+{
+    if (tw_mpi_launched()) {
+        if (jobs > 1) {
+            fprintf(stderr, "tw fuse: --jobs %ld under mpirun: the ranks are mpirun's (-np K); drop --jobs\n", jobs);
+            return 2;
+        }
+        if (tw_mpi_init(&o->rank, &o->nranks, msg, msgsz)) {
+            fprintf(stderr, "tw fuse: %s\n", msg);
+            return 1;
+        }
+        return -1;
+    }
+    if (jobs <= 0)
+        jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs > 1024)
+        jobs = 1024;
+    int worker, clean = !holds_run_output(o->out_dir);
+    int rc = tw_mpi_local_start((int)jobs, &worker, &o->rank, &o->nranks, msg, msgsz);
+    if (worker) {
+        o->progress = o->progress && o->rank == 0; /* one voice: rank 0's */
+        return -1;
+    }
+    if (rc && clean)
+        remove_run_output(o->out_dir);
+    if (rc) /* TW_EMPI: a worker died (its own errors are the workers' messages) */
+        fprintf(stderr, "tw %s%s%s\n", strncmp(msg, "fuse: ", 6) ? "fuse: " : "", msg,
+                rc == TW_EMPI && clean ? "; the run's shards were removed, no dataset written" : "");
+    return rc ? 1 : 0;
+}
+
 int tw_cmd_fuse(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -62,12 +139,14 @@ int tw_cmd_fuse(int argc, char **argv)
         {"seed", required_argument, 0, 's'}, {"out", required_argument, 0, 'o'},
         {"model", required_argument, 0, 'm'}, {"window", required_argument, 0, 'w'},
         {"shard-size", required_argument, 0, 'z'}, {"map", required_argument, 0, 'M'},
-        {"rate", required_argument, 0, 'a'}, {"quiet", no_argument, 0, 'q'},
+        {"rate", required_argument, 0, 'a'}, {"jobs", required_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     tw_fuse_opts o;
     tw_fuse_opts_init(&o);
     o.progress = 1;
     int c, mode = 0; /* 'R' or 'S': where bare arguments go */
+    long jobs = 0;   /* 0: the default */
     char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "-h", opts, NULL)) != -1) {
@@ -100,6 +179,7 @@ int tw_cmd_fuse(int argc, char **argv)
         case 'z': o.shard_size = (uint32_t)strtoul(optarg, &end, 10); if (*end || !*optarg) goto bad; mode = 0; break;
         case 'M': o.map_path = optarg; mode = 0; break;
         case 'a': o.rate_hz = strtod(optarg, &end); if (*end || !*optarg) goto bad; mode = 0; break;
+        case 'j': jobs = strtol(optarg, &end, 10); if (*end || !*optarg || jobs < 1) goto bad; mode = 0; break;
         case 'q': o.progress = 0; mode = 0; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -111,16 +191,16 @@ int tw_cmd_fuse(int argc, char **argv)
         return 2;
     }
     char msg[1024];
-    int rc = tw_mpi_init(&o.rank, &o.nranks, msg, sizeof msg);
-    if (rc) {
-        fprintf(stderr, "tw fuse: %s\n", msg);
-        return 1;
-    }
+    int rc = start_ranks(&o, jobs, msg, sizeof msg);
+    if (rc >= 0)
+        return rc;
     tw_fuse_result res;
     rc = tw_fuse_run(&o, &res, msg, sizeof msg);
-    if (rc)
+    int local = o.nranks > 1 && !tw_mpi_launched(); /* its error is the supervisor's to report */
+    tw_mpi_local_finish(rc, msg);
+    if (rc && !local)
         fprintf(stderr, "tw %s%s\n", strncmp(msg, "fuse: ", 6) ? "fuse: " : "", msg);
-    else if (o.rank == 0 && o.progress)
+    else if (!rc && o.rank == 0 && o.progress)
         fprintf(stderr, "tw fuse: %u episodes -> %llu train / %llu val / %llu test samples in %s\n", res.episodes,
                 (unsigned long long)res.samples[0], (unsigned long long)res.samples[1],
                 (unsigned long long)res.samples[2], o.out_dir);

@@ -11,7 +11,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: tw simgen --model ROBOT.xml --episodes N --duration SECONDS --randomize SPEC.json --seed S\n"
-        "                 --out DIR [--jobs J] [--quiet]\n"
+        "                 --out DIR [--jobs J] [--compression LEVEL] [--quiet]\n"
         "       mpirun -np K tw simgen ...   (episode i is made by rank i %% K)\n\n"
         "Rolls out the nominal model with the rig's scripted operator under domain randomisation and\n"
         "writes each episode as DIR/sim-s<S>-<i:06> in the recorded-episode layout (domain \"sim\",\n"
@@ -27,6 +27,9 @@ static void usage(FILE *f)
         "  --seed S           seed (default 0)\n"
         "  --out DIR          output folder (created; existing episodes are never overwritten)\n"
         "  --jobs J           threads per process (default: the node's cores divided among its MPI ranks)\n"
+        "  --compression L    gzip level 0-9 of the episode files (default 0: none). Simulated signals are\n"
+        "                     noisy floats: gzip-1 saves ~25%% of the disk (Panda: 1.69 -> 1.23 MB per 10 s)\n"
+        "                     but costs ~25%% of the generation time, and fuse then inflates every byte\n"
         "  --quiet            no progress on stderr\n");
 }
 
@@ -37,6 +40,7 @@ int tw_cmd_simgen(int argc, char **argv)
         {"duration", required_argument, 0, 'd'}, {"randomize", required_argument, 0, 'r'},
         {"seed", required_argument, 0, 's'}, {"out", required_argument, 0, 'o'},
         {"jobs", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'},
+        {"compression", required_argument, 0, 'z'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     tw_simgen_opts o;
     tw_simgen_opts_init(&o);
@@ -54,6 +58,11 @@ int tw_cmd_simgen(int argc, char **argv)
         case 'o': o.out_dir = optarg; break;
         case 'j': o.jobs = (int)strtol(optarg, &end, 10); if (*end || !*optarg) goto bad; break;
         case 'q': o.progress = 0; break;
+        case 'z':
+            o.compression = (int)strtol(optarg, &end, 10);
+            if (*end || !*optarg || o.compression < 0 || o.compression > 9)
+                goto bad;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -1,4 +1,5 @@
-/* The tw front end: one function per subcommand, each parses its own flags. */
+/* The tw front end: one function per subcommand, each parses its own flags and is the body of its own
+ * executable, tw-<command> (tw_cmd_main.c), which tw execs (tw.c). */
 #ifndef TW_CLI_H
 #define TW_CLI_H
 

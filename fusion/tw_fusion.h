@@ -38,6 +38,8 @@ int tw_rand_spec_load(const char *path, tw_rand_spec *out, char *msg, size_t msg
 void tw_rand_draw(const tw_rand_spec *spec, uint64_t seed, uint64_t episode, tw_perturb *out);
 
 /* ---- MPI (no-ops, rank 0 of 1, when not built with MPI or not launched by mpirun) ---- */
+/* 1 when this process was launched by mpirun (tw_mpi_init then starts MPI). */
+int tw_mpi_launched(void);
 int tw_mpi_init(int *rank, int *size, char *msg, size_t msgsz);
 void tw_mpi_finalize(void);
 /* Ranks on this node (1 without mpirun): simgen's default thread count divides the cores among them. */
@@ -47,6 +49,25 @@ int tw_mpi_all_ok(int ok);
 /* Every rank receives all ranks' bytes concatenated in rank order, and each rank's length (collective).
  * *out and *lens are malloc'd; caller frees. */
 int tw_mpi_allgather(const void *buf, size_t len, void **out, size_t **lens, char *msg, size_t msgsz);
+/* Root's len bytes of buf to every rank's buf (collective; every rank passes the same len). */
+int tw_mpi_bcast(void *buf, size_t len, int root, char *msg, size_t msgsz);
+/* tw_robot_load for every rank (collective): only rank 0 compiles the MJCF (about 0.4 s for the Panda, twice
+ * when the loader adds the wrist F/T sensor), the others load its compiled bytes (tw_robot_load_buffer).
+ * ok = 0: this rank already failed and only takes part (its msg is left alone); rank 0's failure fails
+ * every rank. Without MPI or a local group: tw_robot_load. */
+int tw_mpi_robot_load(const char *path, int rank, int nranks, int ok, tw_robot **out, char *msg, size_t msgsz);
+/* Local group, the single-machine stand-in for mpirun (never under it): forks `jobs` worker processes that
+ * are ranks 0..jobs-1; their tw_mpi_all_ok / allgather / bcast go through this process, their supervisor,
+ * over socketpairs. Call it before HDF5, MuJoCo or threads are used (it forks).
+ * jobs <= 1: returns 0 at once, *worker = 1, rank 0 of 1 (no fork).
+ * In each worker: returns 0 with *worker = 1 and its rank; it must end with tw_mpi_local_finish.
+ * In the supervisor (*worker = 0): returns once every worker has ended: 0 when all succeeded; else the
+ * lowest rank's own error (echoes of another rank's failure, TW_EMPI, only if nothing better), or, when a
+ * worker died or exited without finishing, TW_EMPI naming its rank, pid and signal or exit status. Then
+ * the remaining workers have been killed at once and every worker is reaped: none is writing any more. */
+int tw_mpi_local_start(int jobs, int *worker, int *rank, int *size, char *msg, size_t msgsz);
+/* A worker's result (msg: its error text when rc != 0) to the supervisor; no-op outside a local group. */
+void tw_mpi_local_finish(int rc, const char *msg);
 
 /* ---- simgen ---- */
 typedef struct {
@@ -59,6 +80,7 @@ typedef struct {
     int jobs;                    /* threads per process; <= 0 means this node's cores / ranks on the node */
     int rank, nranks;            /* episode i is made by rank i % nranks */
     int progress;                /* progress lines on stderr */
+    int compression;             /* gzip level 0..9 of the episode files; default 0 (see tw simgen --help) */
 } tw_simgen_opts;
 void tw_simgen_opts_init(tw_simgen_opts *o);
 /* Makes this rank's episodes. Collective under MPI only through the caller. */

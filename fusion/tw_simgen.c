@@ -75,7 +75,7 @@ static int run_one(simgen_ctx *c, uint64_t ep, tw_sim **sim, char *msg, size_t m
     tw_rand_draw(c->spec, c->o->seed, ep, &p);
     tw_simgen_episode job = {
         .nominal = c->nominal, .perturb = &p, .seed = c->o->seed, .episode = ep,
-        .duration_s = c->o->duration_s, .out_dir = c->o->out_dir, .model_path = c->o->model_path,
+        .duration_s = c->o->duration_s, .compression = c->o->compression, .out_dir = c->o->out_dir, .model_path = c->o->model_path,
         .h5_lock = &c->h5_lock, .sim = sim,
     };
     uint64_t steps = 0;
@@ -125,13 +125,14 @@ int tw_simgen_run(const tw_simgen_opts *o, uint64_t *steps_done, char *msg, size
         return tw_errf(msg, msgsz, TW_EINVAL, "simgen: bad rank %d of %d", o->rank, o->nranks);
     tw_mj_init();
     tw_rand_spec spec;
-    int rc;
-    if (o->randomize_path && (rc = tw_rand_spec_load(o->randomize_path, &spec, msg, msgsz)))
-        return rc;
-    if ((rc = make_out_dir(o->out_dir, msg, msgsz)))
-        return rc;
+    int rc = o->randomize_path ? tw_rand_spec_load(o->randomize_path, &spec, msg, msgsz) : 0;
+    if (!rc)
+        rc = make_out_dir(o->out_dir, msg, msgsz);
     tw_robot *nominal = NULL;
-    if ((rc = tw_robot_load(o->model_path, &nominal, msg, msgsz)))
+    /* collective under MPI: rank 0 compiles the MJCF, the others load its bytes */
+    int lrc = tw_mpi_robot_load(o->model_path, o->rank, o->nranks, rc == 0, &nominal, rc ? NULL : msg,
+                                rc ? 0 : msgsz);
+    if (rc || (rc = lrc))
         return rc;
     simgen_ctx c = {.o = o, .nominal = nominal, .spec = o->randomize_path ? &spec : NULL};
     pthread_mutex_init(&c.h5_lock, NULL);

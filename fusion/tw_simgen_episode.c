@@ -91,6 +91,7 @@ static int create_writer(const tw_simgen_episode *job, const tw_robot *r, const 
     info.sim_params_json = params;
     info.software_version = TW_VERSION;
     info.started_ns = 0;
+    info.compression = job->compression;
     nftw(tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS); /* leftover of an interrupted run */
     pthread_mutex_lock(job->h5_lock);
     int rc = tw_episode_create(tmp, &info, d, (size_t)nd, w, msg, msgsz);

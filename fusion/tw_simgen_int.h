@@ -14,6 +14,7 @@ typedef struct {
     const tw_perturb *perturb;
     uint64_t seed, episode;
     double duration_s;
+    int compression;          /* gzip level of the episode's datasets (tw_episode_info.compression) */
     const char *out_dir, *model_path;
     pthread_mutex_t *h5_lock; /* serialises HDF5 calls across threads */
     tw_sim **sim;             /* the calling worker's rollout, kept across its episodes and re-perturbed

@@ -116,6 +116,11 @@ typedef struct {
  * temp directory (removed again).  On failure *out is NULL and msg says what and where. */
 int tw_robot_load(const char *path, tw_robot **out, char *msg, size_t msgsz);
 void tw_robot_close(tw_robot *r);           /* NULL is a no-op */
+/* A loaded robot as bytes (*buf malloc'd: a small header, then mj_saveModel's binary model) and back:
+ * tw_robot_load_buffer gives the same model, indexed as tw_robot_load does, without compiling any MJCF
+ * (simgen's MPI ranks load what rank 0 compiled). source: the name it goes by (the MJCF path). */
+int tw_robot_save_buffer(const tw_robot *r, void **buf, size_t *len, char *msg, size_t msgsz);
+int tw_robot_load_buffer(const void *buf, size_t len, const char *source, tw_robot **out, char *msg, size_t msgsz);
 /* Index into r->jname of joint `name`, or -1. */
 int tw_robot_find_joint(const tw_robot *r, const char *name);
 /* End-effector pose from d's current kinematics (ee_site): position (world, m) then

@@ -189,29 +189,6 @@ static int tw_rig_episode(tw_rig *rg, int ep, char *msg, size_t msgsz)
     return 0;
 }
 
-void tw_rig_opts_init(tw_rig_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->task = "pick and place the red box";
-    o->episodes = 1;
-    o->duration_s = 10;
-    o->seed = 1;
-    tw_perturb_none(&o->perturb);
-    tw_perturb_parse(TW_RIG_DEFAULT_PERTURB, &o->perturb, NULL, 0);
-    o->perturb.noise = TW_RIG_DEFAULT_NOISE;
-    o->speed = 1;
-    o->js_rate = 500;
-    o->action_rate = 100;
-    o->ft_rate = 500;
-    o->cameras[0] = "pattern";
-    o->ncameras = 1;
-    o->cam_width = 640;
-    o->cam_height = 480;
-    o->cam_fps = 30;
-    o->max_retries = 5;
-    o->connect_timeout_ms = 15000;
-}
-
 static int tw_rig_check(const tw_rig_opts *o, double h, char *msg, size_t msgsz)
 {
     if (!o->url || !*o->url)

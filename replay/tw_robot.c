@@ -340,6 +340,75 @@ static int tw_robot_load_locked(const char *path, tw_robot **out, char *msg, siz
     return 0;
 }
 
+/* tw_robot_save_buffer's bytes: this header, then the model in MuJoCo's binary format (mj_saveModel). What
+ * is not in the model is here: whether the loader added the F/T site. */
+#define TW_ROBOT_BUF_MAGIC "twrobot1"
+typedef struct {
+    char magic[8];
+    int32_t ft_added, reserved;
+} tw_robot_buf_hdr;
+
+int tw_robot_save_buffer(const tw_robot *r, void **buf, size_t *len, char *msg, size_t msgsz)
+{
+    *buf = NULL;
+    *len = 0;
+    int n = mj_sizeModel(r->m);
+    char *b = n > 0 ? malloc(sizeof(tw_robot_buf_hdr) + (size_t)n) : NULL;
+    if (!b)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "%s: no memory to save the compiled model (%d bytes)", r->source, n);
+    tw_robot_buf_hdr h = {.ft_added = r->ft_added};
+    memcpy(h.magic, TW_ROBOT_BUF_MAGIC, sizeof h.magic);
+    memcpy(b, &h, sizeof h);
+    mj_saveModel(r->m, NULL, b + sizeof h, n);
+    *buf = b;
+    *len = sizeof h + (size_t)n;
+    return 0;
+}
+
+/* mj_loadModel reads from a file or a VFS only: the bytes go into a one-file VFS. */
+static mjModel *tw_robot_model_from_bytes(const void *bytes, size_t len)
+{
+    mjVFS *vfs = calloc(1, sizeof *vfs);
+    mjModel *m = NULL;
+    if (!vfs)
+        return NULL;
+    mj_defaultVFS(vfs);
+    if (mj_makeEmptyFileVFS(vfs, "tw_model.mjb", (int)len) == 0) {
+        memcpy(vfs->filedata[vfs->nfile - 1], bytes, len);
+        m = mj_loadModel("tw_model.mjb", vfs);
+    }
+    mj_deleteVFS(vfs);
+    free(vfs);
+    return m;
+}
+
+int tw_robot_load_buffer(const void *buf, size_t len, const char *source, tw_robot **out, char *msg, size_t msgsz)
+{
+    *out = NULL;
+    tw_robot_buf_hdr h;
+    if (len > sizeof h)
+        memcpy(&h, buf, sizeof h);
+    if (len <= sizeof h || len - sizeof h > INT_MAX || memcmp(h.magic, TW_ROBOT_BUF_MAGIC, sizeof h.magic))
+        return tw_errf(msg, msgsz, TW_EBAD_MAGIC, "%s: not a saved robot model (%zu bytes)", source, len);
+    tw_mj_init();
+    tw_robot *r = calloc(1, sizeof *r);
+    if (!r)
+        return tw_errf(msg, msgsz, TW_ENOMEM, "no memory for a robot");
+    snprintf(r->source, sizeof r->source, "%s", source);
+    r->ft_added = h.ft_added;
+    r->m = tw_robot_model_from_bytes((const char *)buf + sizeof h, len - sizeof h);
+    int rc = r->m ? tw_robot_index(r, msg, msgsz)
+                  : tw_errf(msg, msgsz, TW_EMUJOCO, "%s: the saved model does not load: %s", source, tw_mj_last_error());
+    if (!rc && r->ft_site < 0)
+        rc = tw_errf(msg, msgsz, TW_EMUJOCO, "%s: the saved model has no F/T sensor on the hand", source);
+    if (rc) {
+        tw_robot_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
 void tw_robot_close(tw_robot *r)
 {
     if (!r)

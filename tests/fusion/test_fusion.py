@@ -2,7 +2,7 @@
 """Integration tests for `tw simgen` and `tw fuse` (issue 6), on the real binaries and real files.
 
 Run: test_fusion.py CASE   with CASE one of simgen_determinism, fuse_end_to_end, fuse_bad_inputs,
-fuse_recorded, fuse_rank_dies.
+fuse_recorded, fuse_rank_dies, fuse_jobs, fuse_worker_dies.
 Env: TW_BIN, TW_SHARED (robot models), TW_SOURCE_ROOT (python/ reader), TW_MKREAL, TW_HAVE_MPI."""
 import filecmp
 import glob
@@ -463,6 +463,132 @@ def case_fuse_rank_dies(tmp):
             assert filecmp.cmp(os.path.join(ref, n), os.path.join(out, n), shallow=False), n
 
 
+def same_dataset(a, b, what):
+    names = sorted(os.listdir(a))
+    assert names == sorted(os.listdir(b)), (what, names, sorted(os.listdir(b)))
+    for n in names:
+        assert filecmp.cmp(os.path.join(a, n), os.path.join(b, n), shallow=False), f"{n} differs ({what})"
+
+
+def case_fuse_jobs(tmp):
+    """`tw fuse --jobs J`: J local worker processes as ranks give the bytes of one process (shards and
+    manifest), with windows and --model too; one rank's failure fails the run once, cleanly."""
+    real, sim, _ = make_corpus(tmp, nreal=3, nsim=5)
+    for extra in (["--shard-size", "150"], ["--window", "3", "--model", MODEL, "--shard-size", "300"]):
+        ref = os.path.join(tmp, "j1")
+        fuse(real, sim, ref, extra + ["--jobs", "1"])
+        assert len(glob.glob(os.path.join(ref, "shard-*.h5"))) >= 4
+        for jobs in ("2", "3", None):  # None: the default (the online cores)
+            out = os.path.join(tmp, f"j{jobs}")
+            fuse(real, sim, out, extra + (["--jobs", jobs] if jobs else []))
+            same_dataset(ref, out, f"--jobs {jobs} {' '.join(extra)}")
+            shutil.rmtree(out)
+        shutil.rmtree(ref)
+    # progress: rank 0's voice only
+    p = run(["fuse", "--sim", sim, "--ratio", "0:1", "--shard-size", "150", "--out", os.path.join(tmp, "pr"),
+             "--jobs", "2"])
+    assert "fuse[rank 0]" in p.stderr and "fuse[rank 1]" not in p.stderr, p.stderr
+    # a shard only rank 1 writes cannot be written: the run fails with rank 1's own error, printed once,
+    # and every shard the other rank finished is taken back
+    o = os.path.join(tmp, "blocked")
+    os.makedirs(os.path.join(o, ".shard-00001.h5.tmp"))
+    p = fuse(real, sim, o, ["--shard-size", "100", "--jobs", "2"], ok=False)
+    check_fail(p, "shard-00001")
+    assert "another rank" not in p.stderr, p.stderr
+    no_dataset(o)
+    assert os.path.isdir(os.path.join(o, ".shard-00001.h5.tmp")), "a folder that was there was removed"
+    # an error every rank meets (a corrupt episode at scan) is reported once, not once per rank
+    bad = os.path.join(tmp, "corrupt", "bad-ep")
+    os.makedirs(bad)
+    write(os.path.join(bad, "episode.h5"), "this is not HDF5" * 100)
+    o = os.path.join(tmp, "corrupt-out")
+    p = fuse([real, bad], sim, o, ["--jobs", "3"], ok=False)
+    assert len([l for l in p.stderr.splitlines() if "bad-ep" in l]) == 1, p.stderr
+    no_dataset(o)
+    check_fail(fuse(real, sim, os.path.join(tmp, "j0"), ["--jobs", "0"], ok=False), "bad value '0'")
+    if HAVE_MPI:  # mpirun's ranks and --jobs do not mix
+        p = fuse(real, sim, os.path.join(tmp, "mj"), ["--jobs", "2"], ok=False, mpi=2)
+        check_fail(p, "--jobs 2 under mpirun")
+
+
+def children(pid):
+    """Pids whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        if int(st[st.rindex(")") + 2:].split()[1]) == pid:
+            out.append(int(d))
+    return sorted(out)
+
+
+def gone(pids, timeout=10):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        alive = [q for q in pids if os.path.exists(f"/proc/{q}") and
+                 open(f"/proc/{q}/stat").read().split(") ")[1][0] != "Z"]
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def case_fuse_worker_dies(tmp):
+    """`tw fuse --jobs 2`: a worker SIGKILLed while shards are being written makes the command fail at
+    once with a message naming the rank, its pid and signal 9; the other worker is ended, no manifest and
+    no shard is left, and a rerun into the folder gives the undisturbed result. Killing the supervisor
+    takes its workers with it."""
+    import signal
+    import time
+    sim = os.path.join(tmp, "sim")
+    simgen(sim, 4, 21, jobs=2, duration="2")  # ~4000 samples, 80 shards of 50
+    args = ["--sim", sim, "--ratio", "0:1", "--split", "0.5/0.25/0.25", "--seed", "4", "--shard-size", "50",
+            "--quiet", "--jobs", "2"]
+    ref = os.path.join(tmp, "ref")
+    run(["fuse", "--out", ref] + args)
+    for victim in (1, 0, "supervisor"):
+        out = os.path.join(tmp, f"killed-{victim}")
+        p = subprocess.Popen([TW, "fuse", "--out", out] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        try:
+            deadline = time.time() + 60
+            while p.poll() is None and time.time() < deadline and not (
+                    glob.glob(os.path.join(out, ".shard-*.tmp")) or glob.glob(os.path.join(out, "shard-*.h5"))):
+                time.sleep(0.002)
+            workers = children(p.pid)
+            assert p.poll() is None and len(workers) == 2, f"fuse ended ({p.returncode}) or workers {workers}"
+            for pid in workers:  # freeze both, so the kill lands mid-pass-2 whatever the timing
+                os.kill(pid, signal.SIGSTOP)
+            if victim == "supervisor":
+                os.kill(p.pid, signal.SIGKILL)
+            else:  # forked in rank order
+                os.kill(workers[victim], signal.SIGKILL)
+            for pid in workers:
+                if victim == "supervisor" or pid != workers[victim]:
+                    os.kill(pid, signal.SIGCONT)
+            _, err = p.communicate(timeout=60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert gone(workers), f"workers {workers} outlived the run"
+        if victim == "supervisor":
+            assert not os.path.exists(os.path.join(out, "manifest.json"))
+            continue
+        assert p.returncode == 1, f"exit {p.returncode} after worker {victim} was killed:\n{err}"
+        assert f"rank {victim} (pid {workers[victim]})" in err and "signal 9" in err, err
+        no_dataset(out)
+        run(["fuse", "--out", out] + args)
+        assert sorted(os.listdir(ref)) == sorted(n for n in os.listdir(out) if not n.startswith("."))
+        for n in os.listdir(ref):
+            assert filecmp.cmp(os.path.join(ref, n), os.path.join(out, n), shallow=False), n
+        print(f"worker {victim} killed: exit {p.returncode}: {err.strip()}")
+
+
 def free_port():
     import socket
     with socket.socket() as so:
@@ -506,7 +632,8 @@ def case_fuse_recorded(tmp):
 
 CASES = {"simgen_determinism": case_simgen_determinism, "fuse_end_to_end": case_fuse_end_to_end,
          "fuse_bad_inputs": case_fuse_bad_inputs, "fuse_recorded": case_fuse_recorded,
-         "fuse_rank_dies": case_fuse_rank_dies}
+         "fuse_rank_dies": case_fuse_rank_dies, "fuse_jobs": case_fuse_jobs,
+         "fuse_worker_dies": case_fuse_worker_dies}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CASES:
