@@ -52,6 +52,33 @@ static void read_meta(tw_episode *e)
     e->sim_params = tw_h5_get_str_alloc(e->f, "sim_params");
 }
 
+/* Opens column k of a stream (t_src_ns, t_recv_ns, seq, data: the order of tw_rstream.ds) and keeps it open
+ * for the reads that follow (tw_episode_data.c opens it only when this did not). Its rank and dims, or -1
+ * when absent. */
+static int open_column(hid_t g, tw_rstream *s, int k, hsize_t *dims, int maxrank)
+{
+    static const char *names[4] = {"t_src_ns", "t_recv_ns", "seq", "data"};
+    if (H5Lexists(g, names[k], H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t ds = H5Dopen2(g, names[k], H5P_DEFAULT);
+    if (ds < 0)
+        return -1;
+    s->ds[k] = ds;
+    hid_t sp = H5Dget_space(ds);
+    int r = H5Sget_simple_extent_ndims(sp);
+    if (r < 1 || r > maxrank || H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+        r = -1;
+    H5Sclose(sp);
+    return r;
+}
+
+/* Length of a 1-D column opened with open_column; -1 when absent. */
+static int64_t column_len(hid_t g, tw_rstream *s, int k)
+{
+    hsize_t dims[8] = {0};
+    return open_column(g, s, k, dims, 8) < 0 ? -1 : (int64_t)dims[0];
+}
+
 /* Checks that every column of a stream (and its video index) has the same length and data
  * has the declared shape: what tw_episode_read relies on. */
 static int check_stream(tw_episode *e, tw_rstream *s, char *msg, size_t msgsz)
@@ -59,15 +86,15 @@ static int check_stream(tw_episode *e, tw_rstream *s, char *msg, size_t msgsz)
     hid_t g = H5Gopen2(e->f, s->group, H5P_DEFAULT);
     if (g < 0)
         return tw_errf(msg, msgsz, TW_EINTEGRITY, "%s: cannot open /%s", e->dir, s->group);
-    int64_t n = tw_h5_len(g, "t_src_ns");
+    int64_t n = column_len(g, s, 0);
     int rc = 0;
-    if (n < 0 || tw_h5_len(g, "t_recv_ns") != n || tw_h5_len(g, "seq") != n)
+    if (n < 0 || column_len(g, s, 1) != n || column_len(g, s, 2) != n)
         rc = tw_errf(msg, msgsz, TW_EINTEGRITY, "%s: stream %s: t_src_ns, t_recv_ns and seq missing or of different lengths",
                      e->dir, s->decl.name);
     hsize_t dims[TW_MAX_DIMS + 2];
     const tw_stream_decl *d = &s->decl;
     if (!rc && d->kind != TW_KIND_VIDEO) {
-        int r = tw_h5_shape(g, "data", dims, TW_MAX_DIMS + 1);
+        int r = open_column(g, s, 3, dims, TW_MAX_DIMS + 1);
         int want = d->kind == TW_KIND_EVENT ? 1 : (int)d->ndim + 1;
         int ok = r == want && dims[0] == (hsize_t)n;
         for (int k = 1; ok && k < r; k++)
@@ -101,6 +128,7 @@ static int check_stream(tw_episode *e, tw_rstream *s, char *msg, size_t msgsz)
 
 typedef struct {
     tw_episode *e;
+    size_t cap;               /* streams e->s has room for */
     int rc;
     char *msg;
     size_t msgsz;
@@ -110,8 +138,9 @@ static herr_t on_stream(hid_t grp, const char *name, const H5L_info_t *info, voi
 {
     iter_ctx *c = ud;
     tw_episode *e = c->e;
-    if (e->n >= TW_MAX_STREAMS) {
-        c->rc = tw_errf(c->msg, c->msgsz, TW_EINTEGRITY, "%s: more than %d streams", e->dir, TW_MAX_STREAMS);
+    if (e->n >= TW_MAX_STREAMS || e->n >= c->cap) {
+        c->rc = tw_errf(c->msg, c->msgsz, TW_EINTEGRITY, "%s: more than %d streams", e->dir,
+                        e->n >= TW_MAX_STREAMS ? TW_MAX_STREAMS : (int)c->cap);
         return 1;
     }
     tw_rstream *s = &e->s[e->n];
@@ -143,13 +172,19 @@ static int by_index(const void *a, const void *b)
 
 static int read_streams(tw_episode *e, char *msg, size_t msgsz)
 {
-    e->s = calloc(TW_MAX_STREAMS, sizeof *e->s);
-    if (!e->s)
-        return tw_errf(msg, msgsz, TW_ENOMEM, "episode reader");
     hid_t g = H5Gopen2(e->f, "streams", H5P_DEFAULT);
     if (g < 0)
         return tw_errf(msg, msgsz, TW_EINTEGRITY, "%s: no /streams group", e->dir);
-    iter_ctx c = {e, 0, msg, msgsz};
+    /* room for the streams there are (one more past the limit, to say so): a declaration is 4 KB, and
+     * zeroing TW_MAX_STREAMS of them was a good part of an open */
+    H5G_info_t gi;
+    size_t cap = H5Gget_info(g, &gi) < 0 ? TW_MAX_STREAMS : gi.nlinks < TW_MAX_STREAMS ? gi.nlinks : TW_MAX_STREAMS;
+    e->s = calloc(cap ? cap : 1, sizeof *e->s);
+    if (!e->s) {
+        H5Gclose(g);
+        return tw_errf(msg, msgsz, TW_ENOMEM, "episode reader");
+    }
+    iter_ctx c = {e, cap, 0, msg, msgsz};
     herr_t r = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, on_stream, &c);
     H5Gclose(g);
     if (c.rc)
@@ -207,8 +242,10 @@ static void close_locked(tw_episode *e)
         return;
     for (size_t i = 0; e->s && i < e->n; i++)
         for (int k = 0; k < 4; k++)
-            if (e->s[i].ds[k] > 0)
+            if (e->s[i].ds[k] > 0) {
+                tw_h5_forget(e->s[i].ds[k]);
                 H5Dclose(e->s[i].ds[k]);
+            }
     if (e->f > 0)
         H5Fclose(e->f);
     free(e->metadata);

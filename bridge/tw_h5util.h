@@ -46,7 +46,11 @@ int tw_h5_shape(hid_t loc, const char *name, hsize_t *dims, int maxrank);
 /* Length of the 1-D (or first axis of an N-D) dataset loc/name; -1 when absent. */
 int64_t tw_h5_len(hid_t loc, const char *name);
 /* Reads rows [start, start+count) of loc/name converted to memtype; count*row elems in buf. */
+/* (Deflate-chunked datasets are read chunk by chunk, bypassing H5Dread, with the last chunk read kept
+ * inflated: call tw_h5_forget before closing a dataset read with tw_h5_read_ds.) */
 int tw_h5_read_ds(hid_t ds, hid_t memtype, uint64_t start, uint64_t count, void *buf);
+/* Drops what tw_h5_read_ds keeps for ds (its last chunk). */
+void tw_h5_forget(hid_t ds);
 int tw_h5_read_rows(hid_t loc, const char *name, hid_t memtype, uint64_t start, uint64_t count, void *buf);
 
 #endif

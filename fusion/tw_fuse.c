@@ -1,11 +1,12 @@
 /* tw fuse: real + sim episodes -> sharded training dataset (schemas/fused.md).
  *
  * Stages (every rank runs all of them; collectives in between keep ranks in step):
- *   scan      list episodes, check one feature signature, load --model/--map
+ *   scan      list episodes; open episodes j % K (listing order): ids, domains, sim params, one feature
+ *             signature, and pass 1 while each is open: count valid samples (timestamps only: no payload
+ *             is decompressed), note the timeline; all-gathered; load --model/--map
  *   splits    by episode, seeded, per domain
- *   pass 1    episodes i % K: count valid samples (timestamps only: no payload is decompressed);
- *             all-gathered. Their content hashes are made by a second thread meanwhile (passes 1 and 2),
- *             and exchanged with the shard hashes at the end
+ *   pass 1    (done in the scan) its failures reported. Content hashes of episodes i % K are made by a
+ *             second thread from here on, and exchanged with the shard hashes at the end
  *   weights   from the counts and --ratio
  *   pass 2    shards j % K: walk the episodes with their data, write shard j (tmp + fsync + rename); the
  *             train statistics of an episode are computed by the rank whose shard holds its first sample,
@@ -149,11 +150,6 @@ static int setup_features(tw_fuse_ctx *c, char *msg, size_t msgsz)
     return 0;
 }
 
-/* Per-episode record exchanged after pass 1. */
-typedef struct {
-    uint64_t ep, samples, skipped, steps;
-} ep_rec;
-
 /* Content hashes of this rank's episodes (i % K), made on a second thread: file reads and SHA-256 only,
  * no HDF5 or MPI, so it overlaps the passes on another core. */
 typedef struct {
@@ -202,63 +198,14 @@ static int hasher_join(ep_hasher *h, char *msg, size_t msgsz)
     return 0;
 }
 
-/* Pass 1 for one episode: its record appended to *buf. */
-static int pass1_episode(tw_fuse_ctx *c, size_t i, char **buf, size_t *len, char *msg, size_t msgsz)
+/* Pass 1 ran inside the scan, on each episode while it was open, and its results were exchanged with the
+ * scan's (tw_fuse_scan_share); a failure is reported here, after the checks that precede pass 1, for the
+ * first failed episode in episode order: the same on every rank. */
+static int pass1(const tw_fuse_ctx *c, char *msg, size_t msgsz)
 {
-    tw_fuse_walker *w = NULL;
-    int rc = tw_fuse_walker_open(c, i, 1, &w, msg, msgsz);
-    tw_fuse_sample s;
-    while (!rc && (rc = tw_fuse_walker_next(w, &s, msg, msgsz)) == 1)
-        rc = 0;
-    ep_rec r = {.ep = i};
-    if (!rc) {
-        r.samples = tw_fuse_walker_ordinal(w);
-        r.skipped = tw_fuse_walker_skipped(w);
-        r.steps = tw_fuse_walker_steps(w);
-    }
-    char *nb = rc ? NULL : realloc(*buf, *len + sizeof r);
-    if (!rc && !nb)
-        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
-    if (!rc) {
-        *buf = nb;
-        memcpy(nb + *len, &r, sizeof r);
-        *len += sizeof r;
-    }
-    tw_fuse_walker_close(w);
-    return rc;
-}
-
-static int pass1(tw_fuse_ctx *c, char *msg, size_t msgsz)
-{
-    char *buf = NULL, *all = NULL;
-    size_t len = 0, *lens = NULL;
-    int rc = 0;
-    for (size_t i = (size_t)c->o.rank; i < c->neps && !rc; i += (size_t)c->o.nranks) {
-        rc = pass1_episode(c, i, &buf, &len, msg, msgsz);
-        if (c->o.progress && !rc)
-            fprintf(stderr, "fuse[rank %d]: scanned %s\n", c->o.rank, c->eps[i].dir);
-    }
-    if (!tw_mpi_all_ok(rc == 0)) {
-        free(buf);
-        return rc ? rc : tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed in pass 1");
-    }
-    rc = tw_mpi_allgather(buf, len, (void **)&all, &lens, msg, msgsz);
-    free(buf);
-    if (rc)
-        return rc;
-    size_t total = 0;
-    for (int r = 0; r < c->o.nranks; r++)
-        total += lens[r];
-    for (size_t off = 0; off + sizeof(ep_rec) <= total; off += sizeof(ep_rec)) {
-        ep_rec r;
-        memcpy(&r, all + off, sizeof r);
-        tw_fuse_ep *e = &c->eps[r.ep];
-        e->samples = r.samples;
-        e->skipped = r.skipped;
-        e->steps = r.steps;
-    }
-    free(all);
-    free(lens);
+    for (size_t i = 0; i < c->neps; i++)
+        if (c->eps[i].count_rc)
+            return tw_errf(msg, msgsz, c->eps[i].count_rc, "%s", c->eps[i].count_msg ? c->eps[i].count_msg : "");
     return 0;
 }
 
@@ -320,22 +267,27 @@ static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msg
 {
     int rc;
     if ((rc = check_opts(&c->o, msg, msgsz)) || (rc = prepare_out(c->o.out_dir, msg, msgsz)) ||
-        (rc = load_map(c, msg, msgsz)) || (rc = tw_fuse_scan(c, msg, msgsz)) ||
-        (rc = setup_features(c, msg, msgsz)) || (rc = tw_fuse_plan_splits(c, msg, msgsz))) {
+        (rc = load_map(c, msg, msgsz)) || (rc = tw_fuse_scan(c, msg, msgsz))) {
         tw_mpi_all_ok(0);
         return rc;
     }
     if (!tw_mpi_all_ok(1))
         return tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed while scanning the sources");
-    ep_hasher h;
-    if ((rc = hasher_start(c, &h, msg, msgsz))) {
-        tw_mpi_all_ok(0); /* pass 1's first collective */
+    if ((rc = tw_fuse_scan_share(c, msg, msgsz)) || (rc = setup_features(c, msg, msgsz)) ||
+        (rc = tw_fuse_plan_splits(c, msg, msgsz))) {
+        tw_mpi_all_ok(0);
         return rc;
     }
+    if (!tw_mpi_all_ok(1))
+        return tw_errf(msg, msgsz, TW_EMPI, "fuse: another rank failed while scanning the sources");
+    /* pass 1's outcome and the weights: the same on every rank (no collective until pass 2) */
     if (!(rc = pass1(c, msg, msgsz)) && !(rc = tw_fuse_plan_weights(c, msg, msgsz)) &&
         c->nsamples[0] + c->nsamples[1] + c->nsamples[2] == 0)
         rc = tw_errf(msg, msgsz, TW_EINVAL, "fuse: no samples: every episode is shorter than --window %u + 1 "
                      "valid steps", c->H);
+    ep_hasher h = {0};
+    if (!rc && (rc = hasher_start(c, &h, msg, msgsz)))
+        tw_mpi_all_ok(0); /* pass 2's first collective, which the other ranks reach */
     if (!rc)
         rc = write_and_finish(c, &h, res, msg, msgsz);
     if (h.started)

@@ -28,6 +28,9 @@ typedef struct {
     char *sim_params;                          /* JSON text (malloc'd) or NULL */
     char sha256[65];
     uint64_t steps, samples, skipped;          /* filled by pass 1 */
+    int64_t t0_ns;                             /* pass 1's timeline start: pass 2 aligns without a statistics pass */
+    int count_rc;                              /* pass 1 failed on this episode: the error, with count_msg */
+    char *count_msg;                           /* (malloc'd) */
 } tw_fuse_ep;
 
 /* Column layout of state and action (schemas/fused.md "features"). */
@@ -57,9 +60,14 @@ typedef struct {
 } tw_fuse_ctx;
 
 /* ---- sources (tw_fuse_source.c) ---- */
-/* Lists every episode of --real and --sim, reads ids/domains/sim params, checks one feature signature.
- * Episodes end up sorted real first, then by id. */
+/* Lists every episode of --real and --sim; opens this rank's share of them (listing order j % K, plus the
+ * first for the feature signature every rank needs), reads ids/domains/sim params, checks the signature,
+ * and runs pass 1 on each while it is open (counts, timeline; a failure is kept for pass 1 to report).
+ * Local: no collective. */
 int tw_fuse_scan(tw_fuse_ctx *c, char *msg, size_t msgsz);
+/* After every rank's scan succeeded: all-gathers what the scans found, so every rank knows every episode;
+ * sorts the episodes (real first, then by id) and refuses duplicate ids. */
+int tw_fuse_scan_share(tw_fuse_ctx *c, char *msg, size_t msgsz);
 /* Stream roles and column permutations of an open episode against the signature. */
 typedef struct {
     int js, act;                               /* stream indices in the episode */
@@ -79,9 +87,12 @@ typedef struct {
     uint32_t t;
 } tw_fuse_sample;
 /* count_only: pass 1's walker, reading timestamps only: next() counts the same samples but fills only s->t
- * (state, action, next_state are NULL). */
-int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, int count_only, tw_fuse_walker **out, char *msg,
-                        size_t msgsz);
+ * (state, action, next_state are NULL). e: episode ep already open (the walker takes it over, closing it even
+ * on failure), or NULL to open it here. A full walker (pass 2) reuses pass 1's timeline (eps[ep].t0_ns,
+ * steps). */
+int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, tw_episode *e, int count_only, tw_fuse_walker **out,
+                        char *msg, size_t msgsz);
+int64_t tw_fuse_walker_t0(const tw_fuse_walker *w);
 /* Next valid sample: 1 (filled; valid until the next call), 0 at the end, or < 0. */
 int tw_fuse_walker_next(tw_fuse_walker *w, tw_fuse_sample *s, char *msg, size_t msgsz);
 /* The same, writing the sample's rows straight into the given arrays (a shard row: no extra copy). */

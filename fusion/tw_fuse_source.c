@@ -211,9 +211,52 @@ static int cmp_ep_id(const void *x, const void *y)
     return strcmp((*(const tw_fuse_ep *const *)x)->id, (*(const tw_fuse_ep *const *)y)->id);
 }
 
-/* Opens one episode: id, domain check, sim params, and the signature (the first episode defines it). */
-static int scan_one(tw_fuse_ctx *c, tw_fuse_ep *ep, int first, char *msg, size_t msgsz)
+/* The signature every source must offer: episode 0's (listing order), read by every rank. */
+static int load_sig(tw_fuse_ctx *c, const tw_episode *e, const char *dir, char *msg, size_t msgsz)
 {
+    int js, act;
+    snprintf(c->sig_from, sizeof c->sig_from, "%s", dir);
+    int rc = episode_sig(c, e, dir, &c->sig, &js, &act, msg, msgsz);
+    if (!rc && js < 0)
+        rc = tw_errf(msg, msgsz, TW_EMISMATCH, "fuse: %s has no joint_state stream", dir);
+    if (!rc && act < 0)
+        rc = tw_errf(msg, msgsz, TW_EMISMATCH, "fuse: %s has no action stream", dir);
+    return rc;
+}
+
+/* Pass 1 on an episode the scan has open (taken over): its valid samples, steps and timeline start. A
+ * failure is kept in the episode, for pass 1 to report after the checks that come before it. */
+static int count_one(tw_fuse_ctx *c, size_t j, tw_episode *e, char *msg, size_t msgsz)
+{
+    tw_fuse_ep *ep = &c->eps[j];
+    tw_fuse_walker *w = NULL;
+    char sub[1024];
+    int rc = tw_fuse_walker_open(c, j, e, 1, &w, sub, sizeof sub);
+    tw_fuse_sample s;
+    while (!rc && (rc = tw_fuse_walker_next(w, &s, sub, sizeof sub)) == 1)
+        rc = 0;
+    if (!rc) {
+        ep->samples = tw_fuse_walker_ordinal(w);
+        ep->skipped = tw_fuse_walker_skipped(w);
+        ep->steps = tw_fuse_walker_steps(w);
+        ep->t0_ns = tw_fuse_walker_t0(w);
+    }
+    tw_fuse_walker_close(w);
+    if (rc) {
+        ep->count_rc = rc;
+        if (!(ep->count_msg = strdup(sub)))
+            return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    } else if (c->o.progress) {
+        fprintf(stderr, "fuse[rank %d]: scanned %s\n", c->o.rank, ep->dir);
+    }
+    return 0;
+}
+
+/* Opens one episode: id, domain check, sim params, the signature (the first episode defines it), then
+ * pass 1 on it. */
+static int scan_one(tw_fuse_ctx *c, size_t j, char *msg, size_t msgsz)
+{
+    tw_fuse_ep *ep = &c->eps[j];
     tw_episode *e = NULL;
     char sub[900];
     int rc = tw_episode_open(ep->dir, &e, sub, sizeof sub);
@@ -230,18 +273,27 @@ static int scan_one(tw_fuse_ctx *c, tw_fuse_ep *ep, int first, char *msg, size_t
     const char *sp = tw_episode_get_json(e, "sim_params");
     if (!rc && sp && !(ep->sim_params = strdup(sp)))
         rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
-    if (!rc && first) {
-        int js, act;
-        snprintf(c->sig_from, sizeof c->sig_from, "%s", ep->dir);
-        rc = episode_sig(c, e, ep->dir, &c->sig, &js, &act, msg, msgsz);
-        if (!rc && js < 0)
-            rc = tw_errf(msg, msgsz, TW_EMISMATCH, "fuse: %s has no joint_state stream", ep->dir);
-        if (!rc && act < 0)
-            rc = tw_errf(msg, msgsz, TW_EMISMATCH, "fuse: %s has no action stream", ep->dir);
-    }
+    if (!rc && j == 0)
+        rc = load_sig(c, e, ep->dir, msg, msgsz);
     tw_fuse_roles roles;
     if (!rc)
         rc = tw_fuse_resolve(c, e, ep->dir, &roles, msg, msgsz);
+    if (rc) {
+        tw_episode_close_reader(e);
+        return rc;
+    }
+    return count_one(c, j, e, msg, msgsz);
+}
+
+/* A rank whose share lacks episode 0 still needs its signature. */
+static int sig_only(tw_fuse_ctx *c, char *msg, size_t msgsz)
+{
+    tw_episode *e = NULL;
+    char sub[900];
+    int rc = tw_episode_open(c->eps[0].dir, &e, sub, sizeof sub);
+    if (rc)
+        return tw_errf(msg, msgsz, rc, "fuse: cannot read episode %s: %s", c->eps[0].dir, sub);
+    rc = load_sig(c, e, c->eps[0].dir, msg, msgsz);
     tw_episode_close_reader(e);
     return rc;
 }
@@ -255,13 +307,106 @@ int tw_fuse_scan(tw_fuse_ctx *c, char *msg, size_t msgsz)
         rc = list_source(c, c->o.sim[i], TW_DOMAIN_SIM, msg, msgsz);
     if (!rc && c->neps == 0)
         rc = tw_errf(msg, msgsz, TW_EINVAL, "fuse: no input: give --real and/or --sim folders");
-    for (size_t i = 0; i < c->neps && !rc; i++)
-        rc = scan_one(c, &c->eps[i], i == 0, msg, msgsz);
+    c->H = c->o.window; /* pass 1's walkers need the window (and nothing else of setup_features) */
+    size_t K = (size_t)c->o.nranks, r = (size_t)c->o.rank;
+    if (!rc && r != 0)
+        rc = sig_only(c, msg, msgsz);
+    for (size_t j = r; j < c->neps && !rc; j += K)
+        rc = scan_one(c, j, msg, msgsz);
+    return rc;
+}
+
+/* ---- what the scans found, exchanged: one record per episode a rank scanned ---- */
+typedef struct {
+    uint64_t j, samples, skipped, steps;
+    int64_t t0_ns, count_rc;
+    uint32_t len_id, len_sp, len_msg; /* len_sp UINT32_MAX: no sim params */
+} scan_rec;
+
+static int put_bytes(char **buf, size_t *len, const void *p, size_t n)
+{
+    char *nb = realloc(*buf, *len + n);
+    if (!nb)
+        return -1;
+    memcpy(nb + *len, p, n);
+    *buf = nb;
+    *len += n;
+    return 0;
+}
+
+static int pack_scan(const tw_fuse_ctx *c, char **buf, size_t *len)
+{
+    for (size_t j = (size_t)c->o.rank; j < c->neps; j += (size_t)c->o.nranks) {
+        const tw_fuse_ep *e = &c->eps[j];
+        const char *msg = e->count_msg ? e->count_msg : "";
+        scan_rec r = {j, e->samples, e->skipped, e->steps, e->t0_ns, e->count_rc, (uint32_t)strlen(e->id),
+                      e->sim_params ? (uint32_t)strlen(e->sim_params) : UINT32_MAX, (uint32_t)strlen(msg)};
+        if (put_bytes(buf, len, &r, sizeof r) || put_bytes(buf, len, e->id, r.len_id) ||
+            (e->sim_params && put_bytes(buf, len, e->sim_params, r.len_sp)) || put_bytes(buf, len, msg, r.len_msg))
+            return -1;
+    }
+    return 0;
+}
+
+/* One record into its episode (the scanning rank's own ones come back unchanged). */
+static int unpack_rec(tw_fuse_ctx *c, const scan_rec *r, const char *p)
+{
+    tw_fuse_ep *e = &c->eps[r->j];
+    snprintf(e->id, sizeof e->id, "%.*s", (int)r->len_id, p);
+    p += r->len_id;
+    free(e->sim_params);
+    free(e->count_msg);
+    e->sim_params = e->count_msg = NULL;
+    if (r->len_sp != UINT32_MAX && !(e->sim_params = strndup(p, r->len_sp)))
+        return -1;
+    p += r->len_sp == UINT32_MAX ? 0 : r->len_sp;
+    if (r->count_rc && !(e->count_msg = strndup(p, r->len_msg)))
+        return -1;
+    e->samples = r->samples;
+    e->skipped = r->skipped;
+    e->steps = r->steps;
+    e->t0_ns = r->t0_ns;
+    e->count_rc = (int)r->count_rc;
+    return 0;
+}
+
+static int share_scans(tw_fuse_ctx *c, char *msg, size_t msgsz)
+{
+    char *buf = NULL, *all = NULL;
+    size_t len = 0, *lens = NULL, total = 0;
+    if (pack_scan(c, &buf, &len)) {
+        free(buf);
+        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    }
+    int rc = tw_mpi_allgather(buf, len, (void **)&all, &lens, msg, msgsz);
+    free(buf);
+    if (rc)
+        return rc;
+    for (int r = 0; r < c->o.nranks; r++)
+        total += lens[r];
+    for (size_t off = 0; !rc && off + sizeof(scan_rec) <= total;) {
+        scan_rec r;
+        memcpy(&r, all + off, sizeof r);
+        size_t body = (size_t)r.len_id + (r.len_sp == UINT32_MAX ? 0 : r.len_sp) + r.len_msg;
+        if (r.j >= c->neps || off + sizeof r + body > total)
+            rc = tw_errf(msg, msgsz, TW_EMPI, "fuse: malformed scan exchange");
+        else if (unpack_rec(c, &r, all + off + sizeof r))
+            rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+        off += sizeof r + body;
+    }
+    free(all);
+    free(lens);
+    return rc;
+}
+
+int tw_fuse_scan_share(tw_fuse_ctx *c, char *msg, size_t msgsz)
+{
+    int rc = c->o.nranks > 1 ? share_scans(c, msg, msgsz) : 0;
     if (rc)
         return rc;
     qsort(c->eps, c->neps, sizeof *c->eps, cmp_ep);
     /* Ids must be unique across domains too: check on an id-sorted view. */
-    const tw_fuse_ep **v = malloc(c->neps * sizeof *v);
+    const tw_fuse_ep **v = malloc((c->neps ? c->neps : 1) * sizeof *v);
     if (!v)
         return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
     for (size_t i = 0; i < c->neps; i++)
@@ -277,8 +422,10 @@ int tw_fuse_scan(tw_fuse_ctx *c, char *msg, size_t msgsz)
 
 void tw_fuse_free_eps(tw_fuse_ctx *c)
 {
-    for (size_t i = 0; i < c->neps; i++)
+    for (size_t i = 0; i < c->neps; i++) {
         free(c->eps[i].sim_params);
+        free(c->eps[i].count_msg);
+    }
     free(c->eps);
     c->eps = NULL;
     c->neps = 0;

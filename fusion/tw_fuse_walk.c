@@ -7,10 +7,13 @@
  * The alignment sees only the two streams fuse uses (joint state and action), through a source of its own:
  * other streams (wrench, imu, video) would be decompressed for nothing. A count-only walker (pass 1) also
  * skips the sample data: validity depends on the timestamps alone, so it reads no payload, makes no rows
- * and runs no forward kinematics, and still counts exactly the samples the full walk emits. */
+ * and runs no forward kinematics, and still counts exactly the samples the full walk emits. Neither walker
+ * runs the alignment's statistics pass (fuse uses none of its statistics): pass 1 finds the timeline from
+ * the reference stream alone, pass 2 reuses pass 1's. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "tw_align_int.h" /* tw_align_open_span */
 #include "tw_fuse_int.h"
 
 /* The alignment source: streams js and act of the episode, as indices 0 and 1. */
@@ -19,6 +22,8 @@ typedef struct {
     size_t idx[2];
     size_t elems[2];
     int no_data;                   /* count-only: timestamps are read, payload rows are zeros */
+    tw_stream_decl one[2];         /* count-only: the declarations with one value per sample, so that the
+                                    * alignment's buffers, zeroing and interpolation stay one column wide */
 } two_streams;
 
 struct tw_fuse_walker {
@@ -45,6 +50,7 @@ struct tw_fuse_walker {
 };
 
 uint64_t tw_fuse_walker_steps(const tw_fuse_walker *w) { return tw_align_get_info(w->a)->nsteps; }
+int64_t tw_fuse_walker_t0(const tw_fuse_walker *w) { return tw_align_get_info(w->a)->t0_ns; }
 uint64_t tw_fuse_walker_skipped(const tw_fuse_walker *w) { return w->skipped; }
 uint64_t tw_fuse_walker_ordinal(const tw_fuse_walker *w) { return w->emitted; }
 size_t tw_fuse_walker_episode(const tw_fuse_walker *w) { return w->ep; }
@@ -53,7 +59,7 @@ static size_t ts_nstreams(void *ctx) { (void)ctx; return 2; }
 static const tw_stream_decl *ts_decl(void *ctx, size_t i)
 {
     two_streams *t = ctx;
-    return tw_episode_decl(t->e, t->idx[i]);
+    return t->no_data ? &t->one[i] : tw_episode_decl(t->e, t->idx[i]);
 }
 static uint64_t ts_nsamples(void *ctx, size_t i)
 {
@@ -98,19 +104,23 @@ void tw_fuse_walker_close(tw_fuse_walker *w)
     free(w);
 }
 
-int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, int count_only, tw_fuse_walker **out, char *msg,
-                        size_t msgsz)
+int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, tw_episode *e, int count_only, tw_fuse_walker **out,
+                        char *msg, size_t msgsz)
 {
     *out = NULL;
     tw_fuse_walker *w = calloc(1, sizeof *w);
-    if (!w)
+    if (!w) {
+        tw_episode_close_reader(e);
         return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
+    }
     w->c = c;
     w->ep = ep;
     w->count_only = count_only;
-    const char *dir = c->eps[ep].dir;
+    w->e = e;
+    const tw_fuse_ep *fe = &c->eps[ep];
+    const char *dir = fe->dir;
     char sub[900];
-    int rc = tw_episode_open(dir, &w->e, sub, sizeof sub);
+    int rc = e ? 0 : tw_episode_open(dir, &w->e, sub, sizeof sub);
     if (rc) {
         tw_errf(msg, msgsz, rc, "fuse: cannot read episode %s: %s", dir, sub);
         goto fail;
@@ -123,9 +133,21 @@ int tw_fuse_walker_open(const tw_fuse_ctx *c, size_t ep, int count_only, tw_fuse
     const tw_stream_decl *dj = tw_episode_decl(w->e, (size_t)w->roles.js);
     const tw_stream_decl *da = tw_episode_decl(w->e, (size_t)w->roles.act);
     ao.reference = dj->name;
-    w->src = (two_streams){w->e, {(size_t)w->roles.js, (size_t)w->roles.act}, {tw_decl_elems(dj), tw_decl_elems(da)},
-                           count_only};
-    if ((rc = tw_align_open(&two_streams_source, &w->src, &ao, &w->a, sub, sizeof sub))) {
+    w->src = (two_streams){.e = w->e, .idx = {(size_t)w->roles.js, (size_t)w->roles.act},
+                           .elems = {tw_decl_elems(dj), tw_decl_elems(da)}, .no_data = count_only};
+    if (count_only)
+        for (int k = 0; k < 2; k++) {
+            w->src.one[k] = *(k ? da : dj);
+            w->src.one[k].ndim = 1;
+            w->src.one[k].shape[0] = 1;
+            w->src.elems[k] = 1;
+        }
+    /* Fuse uses the blocks, not the alignment statistics: pass 1 finds the span from the reference stream
+     * alone, pass 2 reuses it (same file, same options) */
+    tw_align_span span = {fe->t0_ns, fe->steps};
+    rc = tw_align_open_span(&two_streams_source, &w->src, &ao, !count_only && fe->steps ? &span : NULL, &w->a, sub,
+                            sizeof sub);
+    if (rc) {
         tw_errf(msg, msgsz, rc, "fuse: aligning %s: %s", dir, sub);
         goto fail;
     }

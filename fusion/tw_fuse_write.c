@@ -97,7 +97,7 @@ static int seek(const tw_fuse_ctx *c, cursor *cur, size_t ep, uint64_t ordinal, 
         return 0;
     tw_fuse_walker_close(cur->w);
     cur->w = NULL;
-    int rc = tw_fuse_walker_open(c, ep, 0, &cur->w, msg, msgsz);
+    int rc = tw_fuse_walker_open(c, ep, NULL, 0, &cur->w, msg, msgsz);
     tw_fuse_sample s;
     while (!rc && tw_fuse_walker_ordinal(cur->w) < ordinal) /* skip: a shard began inside this episode */
         if ((rc = tw_fuse_walker_next(cur->w, &s, msg, msgsz)) == 0)

@@ -127,8 +127,8 @@ static int load_events(tw_align *a, size_t k, char *msg, size_t msgsz)
 {
     stream_cur *c = &a->cur[k];
     tw_align_reader r;
-    int rc = tw_align_reader_init(&r, a->src, a->ctx, a->info.streams[k].src_index, 1, 1, &a->info.clock,
-                                  a->o.read_chunk, msg, msgsz);
+    int rc = tw_align_reader_init(&r, a->src, a->ctx, a->info.streams[k].src_index, 1, TW_ALIGN_READ_LATENCY,
+                                  &a->info.clock, a->o.read_chunk, msg, msgsz);
     if (rc < 0)
         return rc;
     size_t cap = 0;
@@ -174,16 +174,17 @@ static int alloc_buffers(tw_align *a, char *msg, size_t msgsz)
         int rc = s->interp == TW_INTERP_VIDEO   ? load_video(a, k, msg, msgsz)
                  : s->interp == TW_INTERP_EVENT ? load_events(a, k, msg, msgsz)
                                                 : tw_align_reader_init(&c->r, a->src, a->ctx, s->src_index,
-                                                                       s->elems, 0, &a->info.clock,
-                                                                       a->o.read_chunk, msg, msgsz);
+                                                                       s->elems, TW_ALIGN_READ_PAYLOAD,
+                                                                       &a->info.clock, a->o.read_chunk, msg, msgsz);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-int tw_align_open(const tw_align_source *src, void *ctx, const tw_align_opts *o, tw_align **out,
-                  char *msg, size_t msgsz)
+/* stats: run the statistics pass (which finds the span); else the span is `given`, or found alone. */
+static int open_impl(const tw_align_source *src, void *ctx, const tw_align_opts *o, int stats,
+                     const tw_align_span *given, tw_align **out, char *msg, size_t msgsz)
 {
     *out = NULL;
     tw_align *a = calloc(1, sizeof *a);
@@ -207,8 +208,14 @@ int tw_align_open(const tw_align_source *src, void *ctx, const tw_align_opts *o,
         free(cs);
         rc = choose_streams(a, msg, msgsz);
     }
-    if (rc == 0)
+    if (rc == 0 && stats) {
         rc = tw_align_stats_pass(src, ctx, &a->info, &a->o, msg, msgsz);
+    } else if (rc == 0 && given) {
+        a->info.t0_ns = given->t0_ns;
+        a->info.nsteps = given->nsteps;
+    } else if (rc == 0) {
+        rc = tw_align_span_pass(src, ctx, &a->info, &a->o, msg, msgsz);
+    }
     if (rc == 0)
         rc = alloc_buffers(a, msg, msgsz);
     if (rc < 0) {
@@ -217,6 +224,22 @@ int tw_align_open(const tw_align_source *src, void *ctx, const tw_align_opts *o,
     }
     *out = a;
     return 0;
+}
+
+int tw_align_open(const tw_align_source *src, void *ctx, const tw_align_opts *o, tw_align **out,
+                  char *msg, size_t msgsz)
+{
+    return open_impl(src, ctx, o, 1, NULL, out, msg, msgsz);
+}
+
+int tw_align_open_span(const tw_align_source *src, void *ctx, const tw_align_opts *o, const tw_align_span *given,
+                       tw_align **out, char *msg, size_t msgsz)
+{
+    if (given && given->nsteps == 0) {
+        *out = NULL;
+        return tw_errf(msg, msgsz, TW_EINVAL, "alignment: a given timeline needs at least one step");
+    }
+    return open_impl(src, ctx, o, 0, given, out, msg, msgsz);
 }
 
 void tw_align_close(tw_align *a)

@@ -1,4 +1,5 @@
-/* Internal to the alignment files (tw_align*.c). */
+/* Internal to the alignment files (tw_align*.c); fuse's walker (fusion/tw_fuse_walk.c) also uses
+ * tw_align_open_span, which could move to tw_replay.h. */
 #ifndef TW_ALIGN_INT_H
 #define TW_ALIGN_INT_H
 
@@ -10,7 +11,7 @@ typedef struct {
     const tw_align_source *src;
     void *ctx;
     size_t si, elems;           /* source stream index; doubles per row in data */
-    int latency_mode;           /* data holds t_recv - t_src (1 double) instead of the payload */
+    int latency_mode;           /* TW_ALIGN_READ_*: what data holds */
     const tw_clock_model *clock;
     size_t cap;                 /* rows in the buffers */
     int64_t *t, *t_src;         /* recorder clock; raw source clock */
@@ -25,6 +26,10 @@ typedef struct {
     uint64_t duplicates, out_of_order;
 } tw_align_reader;
 
+/* What a reader's data rows hold: the payload (elems doubles), the latency t_recv - t_src (1 double), or
+ * nothing (1 double, zero: for a pass that needs the times alone; t_recv and the payload are not read). */
+enum { TW_ALIGN_READ_PAYLOAD = 0, TW_ALIGN_READ_LATENCY = 1, TW_ALIGN_READ_TIMES = 2 };
+
 int tw_align_reader_init(tw_align_reader *r, const tw_align_source *src, void *ctx, size_t si,
                          size_t elems, int latency_mode, const tw_clock_model *clock, size_t chunk,
                          char *msg, size_t msgsz);
@@ -36,5 +41,21 @@ int tw_align_reader_fill(tw_align_reader *r, size_t keep, char *msg, size_t msgs
 /* First pass: statistics of every stream and the timeline span (tw_align_stats.c). */
 int tw_align_stats_pass(const tw_align_source *src, void *ctx, tw_align_info *info,
                         const tw_align_opts *o, char *msg, size_t msgsz);
+
+/* The timeline's span, as tw_align_get_info gives it. */
+typedef struct {
+    int64_t t0_ns;
+    uint64_t nsteps;
+} tw_align_span;
+
+/* tw_align_open without the statistics pass, for callers that use only the blocks (fuse): the span is
+ * `given` (from an earlier open of the same source with the same options), or, when given is NULL, found
+ * from the reference stream alone exactly as tw_align_open finds it. The per-stream statistics in
+ * tw_align_get_info stay zero. */
+int tw_align_open_span(const tw_align_source *src, void *ctx, const tw_align_opts *o, const tw_align_span *given,
+                       tw_align **out, char *msg, size_t msgsz);
+/* The span pass alone (tw_align_stats.c): the reference stream's first and last kept sample. */
+int tw_align_span_pass(const tw_align_source *src, void *ctx, tw_align_info *info, const tw_align_opts *o,
+                       char *msg, size_t msgsz);
 
 #endif

@@ -66,13 +66,17 @@ int tw_align_reader_fill(tw_align_reader *r, size_t keep, char *msg, size_t msgs
         uint64_t cnt = r->total - r->next < room ? r->total - r->next : room;
         size_t b = r->n;
         double *dst = r->data + b * r->elems;
-        int rc = r->src->read(r->ctx, r->si, r->next, cnt, r->t_src + b, r->t_recv + b, r->seq + b,
+        /* receive times only where the latency needs them: one column less to decompress */
+        int lat = r->latency_mode == TW_ALIGN_READ_LATENCY;
+        int rc = r->src->read(r->ctx, r->si, r->next, cnt, r->t_src + b, lat ? r->t_recv + b : NULL, r->seq + b,
                               r->latency_mode ? NULL : dst, msg, msgsz);
         if (rc < 0)
             return rc;
-        if (r->latency_mode)
+        if (lat)
             for (uint64_t i = 0; i < cnt; i++)
                 dst[i] = (double)(r->t_recv[b + i] - r->t_src[b + i]);
+        else if (r->latency_mode == TW_ALIGN_READ_TIMES)
+            memset(dst, 0, cnt * sizeof *dst);
         r->next += cnt;
         added = tw_align_clean(r->t_src + b, r->seq + b, dst, r->elems, cnt, &r->last_t,
                                &r->last_seq, &r->have_last, &r->duplicates, &r->out_of_order);

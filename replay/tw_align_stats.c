@@ -81,8 +81,8 @@ static int signal_pass(const tw_align_source *src, void *ctx, const tw_align_inf
                        tw_align_stream *st, const tw_align_opts *o, acc_t *a, char *msg, size_t msgsz)
 {
     tw_align_reader r;
-    int rc = tw_align_reader_init(&r, src, ctx, st->src_index, 1, 1, &info->clock, o->read_chunk,
-                                  msg, msgsz);
+    int rc = tw_align_reader_init(&r, src, ctx, st->src_index, 1, TW_ALIGN_READ_LATENCY, &info->clock,
+                                  o->read_chunk, msg, msgsz);
     if (rc < 0)
         return rc;
     while ((rc = tw_align_reader_fill(&r, 0, msg, msgsz)) > 0)
@@ -136,6 +136,44 @@ static int one_pass(const tw_align_source *src, void *ctx, tw_align_info *info, 
     return signal_pass(src, ctx, info, st, o, a, msg, msgsz);
 }
 
+/* The timeline from the reference stream's first and last kept sample (n of them). */
+static int set_span(tw_align_info *info, uint64_t n, int64_t first, int64_t last, char *msg, size_t msgsz)
+{
+    if (n == 0)
+        return tw_errf(msg, msgsz, TW_EINTEGRITY, "reference stream '%s' has no samples",
+                       info->streams[info->reference].decl->name);
+    info->t0_ns = first;
+    double span_s = (double)(last - first) * 1e-9;
+    info->nsteps = (uint64_t)floor(span_s * info->rate_hz + 1e-9) + 1;
+    return 0;
+}
+
+int tw_align_span_pass(const tw_align_source *src, void *ctx, tw_align_info *info, const tw_align_opts *o,
+                       char *msg, size_t msgsz)
+{
+    const tw_align_stream *st = &info->streams[info->reference];
+    if (st->interp == TW_INTERP_VIDEO) { /* a video reference: the index, as the statistics pass reads it */
+        acc_t a;
+        int rc = one_pass(src, ctx, info, info->reference, o, 0, 0, &a, msg, msgsz);
+        return rc < 0 ? rc : set_span(info, a.n, a.first, a.last, msg, msgsz);
+    }
+    tw_align_reader r;
+    int rc = tw_align_reader_init(&r, src, ctx, st->src_index, 1, TW_ALIGN_READ_TIMES, &info->clock, o->read_chunk,
+                                  msg, msgsz);
+    if (rc < 0)
+        return rc;
+    uint64_t n = 0;
+    int64_t first = 0, last = 0;
+    while ((rc = tw_align_reader_fill(&r, 0, msg, msgsz)) > 0) {
+        if (n == 0)
+            first = r.t[0];
+        last = r.t[r.n - 1];
+        n += r.n;
+    }
+    tw_align_reader_free(&r);
+    return rc < 0 ? rc : set_span(info, n, first, last, msg, msgsz);
+}
+
 int tw_align_stats_pass(const tw_align_source *src, void *ctx, tw_align_info *info,
                         const tw_align_opts *o, char *msg, size_t msgsz)
 {
@@ -144,12 +182,8 @@ int tw_align_stats_pass(const tw_align_source *src, void *ctx, tw_align_info *in
     int rc = one_pass(src, ctx, info, ref, o, 0, 0, &a, msg, msgsz);
     if (rc < 0)
         return rc;
-    if (a.n == 0)
-        return tw_errf(msg, msgsz, TW_EINTEGRITY, "reference stream '%s' has no samples",
-                       info->streams[ref].decl->name);
-    info->t0_ns = a.first;
-    double span_s = (double)(a.last - a.first) * 1e-9;
-    info->nsteps = (uint64_t)floor(span_s * info->rate_hz + 1e-9) + 1;
+    if ((rc = set_span(info, a.n, a.first, a.last, msg, msgsz)))
+        return rc;
     int64_t t_end = info->t0_ns + (int64_t)llround((double)(info->nsteps - 1) * 1e9 / info->rate_hz);
     for (size_t k = 0; k < info->nstreams; k++) {
         rc = one_pass(src, ctx, info, k, o, info->t0_ns, t_end, &a, msg, msgsz);
