@@ -70,9 +70,10 @@ void rec_session_end_episode(rec_session *s, const char *status, int success)
         }
     if (strcmp(status, TW_EP_COMPLETE) && strcmp(status, TW_EP_ABORTED))
         push_ctrl_wait(s, REC_EVENT, ep, rec_now_ns(), 0, "episode", status, "");
-    push_ctrl_wait(s, REC_CLOSE, ep, rec_now_ns(), success, status, NULL, NULL);
+    /* the writer frees ep once it has handled REC_CLOSE, which may be before push_ctrl_wait returns */
     snprintf(s->last_ep, sizeof s->last_ep, "%s", ep->id);
     s->ep = NULL;
+    push_ctrl_wait(s, REC_CLOSE, ep, rec_now_ns(), success, status, NULL, NULL);
     s->r->n_episodes_open--;
     s->r->n_episodes_done++;
     rec_log(s->r, "%s (%s): episode %s closed: %s", s->sid, s->rig, s->last_ep, status);

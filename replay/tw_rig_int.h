@@ -1,4 +1,5 @@
-/* Internals of the virtual rig shared by tw_rig.c and tw_rig_out.c. */
+/* Internals of the virtual rig shared by tw_rig.c, tw_rig_out.c and tw_rig_decl.c, and by simgen
+ * (fusion/tw_simgen_episode.c), which writes the rig's stream declarations and sampling schedule. */
 #ifndef TW_RIG_INT_H
 #define TW_RIG_INT_H
 
