@@ -63,6 +63,19 @@ static int push(batch *b, const tw_simgen_episode *job, tw_episode_writer *w, ui
     return 0;
 }
 
+int tw_simgen_sim_new(const tw_robot *nominal, uint64_t seed, tw_sim **out, char *msg, size_t msgsz)
+{
+    tw_rig_opts ro; /* the rig's operator rate */
+    tw_rig_opts_init(&ro);
+    tw_sim_opts so;
+    tw_sim_opts_init(&so);
+    so.seed = seed;
+    so.action_rate_hz = ro.action_rate;
+    tw_perturb p;
+    tw_perturb_none(&p);
+    return tw_sim_new(nominal, &p, &so, out, msg, msgsz);
+}
+
 static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
     return remove(p);
@@ -156,20 +169,16 @@ int tw_simgen_episode_run(const tw_simgen_episode *job, uint64_t *steps, char *m
         return tw_errf(msg, msgsz, TW_EINVAL, "simgen: %s already exists (choose an empty --out)", fin);
     tw_rig_opts ro; /* the rig's default rates */
     tw_rig_opts_init(&ro);
-    tw_sim_opts so;
-    tw_sim_opts_init(&so);
-    so.seed = job->seed;
-    so.action_rate_hz = ro.action_rate;
     tw_episode_writer *w = NULL;
     batch *b = calloc(1, sizeof *b);
     if (!b)
         return tw_errf(msg, msgsz, TW_ENOMEM, "simgen: out of memory");
-    tw_sim *s = *job->sim;
-    int rc = s ? tw_sim_set_perturb(s, job->perturb, msg, msgsz)
-               : tw_sim_new(job->nominal, job->perturb, &so, job->sim, msg, msgsz);
+    int rc = *job->sim ? 0 : tw_simgen_sim_new(job->nominal, job->seed, job->sim, msg, msgsz);
+    if (!rc)
+        rc = tw_sim_set_perturb(*job->sim, job->perturb, msg, msgsz);
     if (rc)
         goto out;
-    s = *job->sim;
+    tw_sim *s = *job->sim;
     tw_sim_reset(s, job->episode);
     const tw_robot *r = tw_sim_robot(s);
     if ((rc = create_writer(job, r, &ro, tmp, name, &w, msg, msgsz)))

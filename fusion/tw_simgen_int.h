@@ -23,6 +23,9 @@ typedef struct {
 
 /* Episode folder name for (seed, i): "sim-s<seed>-<i:06>". */
 void tw_simgen_episode_name(uint64_t seed, uint64_t episode, char *buf, size_t bufsz);
+/* A rollout of the nominal model with simgen's options (seed, the rig's operator rate); each episode
+ * switches it to its own perturbation (tw_sim_set_perturb). */
+int tw_simgen_sim_new(const tw_robot *nominal, uint64_t seed, tw_sim **out, char *msg, size_t msgsz);
 /* Rolls out and writes one episode (temporary folder, renamed when complete). */
 int tw_simgen_episode_run(const tw_simgen_episode *job, uint64_t *steps, char *msg, size_t msgsz);
 
