@@ -1,5 +1,4 @@
 /* tw fuse: mix real and simulated episodes into training shards (fusion library). */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,44 +59,6 @@ static int parse_split(const char *s, double f[3])
     return 0;
 }
 
-/* What a fuse run writes into --out: the manifest, the shards, and their temporaries. */
-static int is_run_output(const char *name)
-{
-    size_t n = strlen(name);
-    int tmp = n > 4 && !strcmp(name + n - 4, ".tmp");
-    return !strcmp(name, "manifest.json") || !strncmp(name, "shard-", 6) ||
-           (tmp && (!strncmp(name, ".shard-", 7) || !strncmp(name, ".manifest.json", 14)));
-}
-
-/* 1 when DIR holds a manifest or shards: a run into it is refused before writing anything. */
-static int holds_run_output(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int found = 0;
-    while (d && !found && (de = readdir(d)))
-        found = is_run_output(de->d_name) && de->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return found;
-}
-
-/* After a failed --jobs run. A worker that fails takes back its own shards, but a killed one cannot (nor
- * can the workers the supervisor then kills), so the supervisor removes what the run wrote, as one
- * process would have: only when DIR held none of it at the start. unlink: folders are left alone. */
-static void remove_run_output(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        char path[4400];
-        if (is_run_output(de->d_name) && snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-}
-
 /* Ranks: mpirun's (then --jobs must be 1), or J local worker processes supervised by this one. Returns -1 in
  * a rank, which goes on to fuse; else the supervisor's exit code once its workers have ended. */
 static int start_ranks(tw_fuse_opts *o, long jobs, char *msg, size_t msgsz)
@@ -117,14 +78,14 @@ static int start_ranks(tw_fuse_opts *o, long jobs, char *msg, size_t msgsz)
         jobs = sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs > 1024)
         jobs = 1024;
-    int worker, clean = !holds_run_output(o->out_dir);
+    int worker, clean = !tw_fuse_out_holds_dataset(o->out_dir);
     int rc = tw_mpi_local_start((int)jobs, &worker, &o->rank, &o->nranks, msg, msgsz);
     if (worker) {
         o->progress = o->progress && o->rank == 0; /* one voice: rank 0's */
         return -1;
     }
     if (rc && clean)
-        remove_run_output(o->out_dir);
+        tw_fuse_out_remove(o->out_dir); /* what killed workers could not take back */
     if (rc) /* TW_EMPI: a worker died (its own errors are the workers' messages) */
         fprintf(stderr, "tw %s%s%s\n", strncmp(msg, "fuse: ", 6) ? "fuse: " : "", msg,
                 rc == TW_EMPI && clean ? "; the run's shards were removed, no dataset written" : "");

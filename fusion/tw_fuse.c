@@ -12,7 +12,6 @@
  *             train statistics of an episode are computed by the rank whose shard holds its first sample,
  *             over all its samples in order; all-gathered, merged in episode order (the same for any K)
  *   manifest  rank 0, last, after every rank reported success. */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -52,35 +51,6 @@ static int check_opts(const tw_fuse_opts *o, char *msg, size_t msgsz)
         return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --split TRAIN/VAL/TEST must be >= 0 and sum to 1 (got %g)", f);
     if (o->rate_hz < 0 || o->rate_hz > 1e5)
         return tw_errf(msg, msgsz, TW_EINVAL, "fuse: --rate out of range");
-    return 0;
-}
-
-/* The output folder may exist but must not hold a dataset already. Shards without a manifest are what an
- * interrupted run (a killed rank, a full disk) leaves: refused too, with a message saying so, rather than
- * overwritten, since another run may still be writing there. */
-static int prepare_out(const char *dir, char *msg, size_t msgsz)
-{
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        return tw_errf(msg, msgsz, TW_EIO, "fuse: cannot create %s: %s", dir, strerror(errno));
-    DIR *d = opendir(dir);
-    if (!d)
-        return tw_errf(msg, msgsz, TW_EIO, "fuse: cannot open %s: %s", dir, strerror(errno));
-    struct dirent *de;
-    char shard[256] = "";
-    int manifest = 0;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, "manifest.json"))
-            manifest = 1;
-        else if (!strncmp(de->d_name, "shard-", 6) && !shard[0])
-            snprintf(shard, sizeof shard, "%s", de->d_name);
-    }
-    closedir(d);
-    if (manifest)
-        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s already holds a dataset (manifest.json); choose an "
-                       "empty --out", dir);
-    if (shard[0])
-        return tw_errf(msg, msgsz, TW_EINVAL, "fuse: %s holds %s but no manifest.json: shards of an interrupted "
-                       "run; delete shard-*.h5 there or choose an empty --out", dir, shard);
     return 0;
 }
 
@@ -266,7 +236,7 @@ static int write_and_finish(tw_fuse_ctx *c, ep_hasher *h, tw_fuse_result *res, c
 static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msgsz)
 {
     int rc;
-    if ((rc = check_opts(&c->o, msg, msgsz)) || (rc = prepare_out(c->o.out_dir, msg, msgsz)) ||
+    if ((rc = check_opts(&c->o, msg, msgsz)) || (rc = tw_fuse_out_prepare(c->o.out_dir, msg, msgsz)) ||
         (rc = load_map(c, msg, msgsz)) || (rc = tw_fuse_scan(c, msg, msgsz))) {
         tw_mpi_all_ok(0);
         return rc;

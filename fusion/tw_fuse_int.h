@@ -59,6 +59,10 @@ typedef struct {
     tw_stat st_state, st_action, st_delta;     /* train split, merged */
 } tw_fuse_ctx;
 
+/* ---- output folder (tw_fuse_out.c) ---- */
+/* Creates dir if needed; refuses one that holds a dataset or an interrupted run's shards. */
+int tw_fuse_out_prepare(const char *dir, char *msg, size_t msgsz);
+
 /* ---- sources (tw_fuse_source.c) ---- */
 /* Lists every episode of --real and --sim; opens this rank's share of them (listing order j % K, plus the
  * first for the feature signature every rank needs), reads ids/domains/sim params, checks the signature,

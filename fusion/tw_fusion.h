@@ -106,6 +106,11 @@ typedef struct {
     int progress;
 } tw_fuse_opts;
 void tw_fuse_opts_init(tw_fuse_opts *o);
+/* The output folder: 1 when it already holds a dataset or a failed run's shards (a new run is refused). */
+int tw_fuse_out_holds_dataset(const char *dir);
+/* Removes what a fuse run writes there (manifest, shards, temporaries; files only): after a failed run
+ * into a folder that held none of it. */
+void tw_fuse_out_remove(const char *dir);
 typedef struct {
     uint64_t samples[3];
     uint64_t shards, bytes_written;  /* this rank */
