@@ -46,11 +46,14 @@ int tw_h5_shape(hid_t loc, const char *name, hsize_t *dims, int maxrank);
 /* Length of the 1-D (or first axis of an N-D) dataset loc/name; -1 when absent. */
 int64_t tw_h5_len(hid_t loc, const char *name);
 /* Reads rows [start, start+count) of loc/name converted to memtype; count*row elems in buf. */
-/* (Deflate-chunked datasets are read chunk by chunk, bypassing H5Dread, with the last chunk read kept
+/* (Deflate-chunked datasets are read chunk by chunk, bypassing H5Dread, inflated chunks kept in a pool
  * inflated: call tw_h5_forget before closing a dataset read with tw_h5_read_ds.) */
 int tw_h5_read_ds(hid_t ds, hid_t memtype, uint64_t start, uint64_t count, void *buf);
-/* Drops what tw_h5_read_ds keeps for ds (its last chunk). */
+/* Drops what tw_h5_read_ds keeps for ds (its pooled chunks). */
 void tw_h5_forget(hid_t ds);
+/* Rows [start, start+count) of a plain deflate-chunked dataset by direct chunk reads (tw_h5chunk.c), called
+ * by tw_h5_read_ds under tw_h5_lock; -1 when the caller must use H5Dread instead. */
+int tw_h5chunk_read(hid_t ds, hid_t memtype, uint64_t start, uint64_t count, void *buf);
 int tw_h5_read_rows(hid_t loc, const char *name, hid_t memtype, uint64_t start, uint64_t count, void *buf);
 
 #endif
