@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tw_align_int.h" /* tw_align_open_span */
 #include "tw_fuse_int.h"
 
 /* The alignment source: streams js and act of the episode, as indices 0 and 1. */

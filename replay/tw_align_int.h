@@ -1,5 +1,4 @@
-/* Internal to the alignment files (tw_align*.c); fuse's walker (fusion/tw_fuse_walk.c) also uses
- * tw_align_open_span, which could move to tw_replay.h. */
+/* Internal to the alignment files (tw_align*.c). */
 #ifndef TW_ALIGN_INT_H
 #define TW_ALIGN_INT_H
 
@@ -42,18 +41,6 @@ int tw_align_reader_fill(tw_align_reader *r, size_t keep, char *msg, size_t msgs
 int tw_align_stats_pass(const tw_align_source *src, void *ctx, tw_align_info *info,
                         const tw_align_opts *o, char *msg, size_t msgsz);
 
-/* The timeline's span, as tw_align_get_info gives it. */
-typedef struct {
-    int64_t t0_ns;
-    uint64_t nsteps;
-} tw_align_span;
-
-/* tw_align_open without the statistics pass, for callers that use only the blocks (fuse): the span is
- * `given` (from an earlier open of the same source with the same options), or, when given is NULL, found
- * from the reference stream alone exactly as tw_align_open finds it. The per-stream statistics in
- * tw_align_get_info stay zero. */
-int tw_align_open_span(const tw_align_source *src, void *ctx, const tw_align_opts *o, const tw_align_span *given,
-                       tw_align **out, char *msg, size_t msgsz);
 /* The span pass alone (tw_align_stats.c): the reference stream's first and last kept sample. */
 int tw_align_span_pass(const tw_align_source *src, void *ctx, tw_align_info *info, const tw_align_opts *o,
                        char *msg, size_t msgsz);

@@ -138,6 +138,19 @@ int tw_align_open_episode(const tw_episode *e, const tw_align_opts *o, tw_align 
                           size_t msgsz);
 void tw_align_close(tw_align *a); /* NULL is a no-op */
 const tw_align_info *tw_align_get_info(const tw_align *a);
+/* The timeline's span, as tw_align_get_info gives it. */
+typedef struct {
+    int64_t t0_ns;
+    uint64_t nsteps;
+} tw_align_span;
+
+/* tw_align_open without the statistics pass, for callers that use only the blocks (fuse): the span is
+ * `given` (from an earlier open of the same source with the same options), or, when given is NULL, found
+ * from the reference stream alone exactly as tw_align_open finds it. The per-stream statistics in
+ * tw_align_get_info stay zero. */
+int tw_align_open_span(const tw_align_source *src, void *ctx, const tw_align_opts *o, const tw_align_span *given,
+                       tw_align **out, char *msg, size_t msgsz);
+
 /* Index into info->streams of the first stream of that kind or name, or -1. */
 int tw_align_find(const tw_align *a, tw_kind kind, const char *name);
 /* Next block: returns 1 with *blk filled, 0 at the end, or a negative TW_E*. */
