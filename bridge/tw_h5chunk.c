@@ -113,7 +113,11 @@ static void dc_setup(dc_dset *d, hid_t ds)
         }
         d->nrows = dims[0];
         d->chunk_rows = ch[0];
+        /* a partial edge chunk stored unfiltered (H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) still reports filter
+         * mask 0: it would be unshuffled by mistake, so such datasets take H5Dread */
+        unsigned co = 0;
         ok = ok && d->esize > 0 && d->chunk_rows > 0 && d->chunk_rows * d->row_bytes <= DC_MAX_CHUNK &&
+             H5Pget_chunk_opts(dcpl, &co) >= 0 && !(co & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) &&
              dc_check_filters(d, dcpl);
     }
     d->fast = ok;

@@ -230,7 +230,7 @@ static void ctx_free(tw_fuse_ctx *c)
     tw_stat_free(&c->st_delta);
 }
 
-static int write_and_finish(tw_fuse_ctx *c, ep_hasher *h, tw_fuse_result *res, char *msg, size_t msgsz);
+static int write_and_finish(tw_fuse_ctx *c, ep_hasher *h, int rc, tw_fuse_result *res, char *msg, size_t msgsz);
 
 /* Stages every rank runs alike; a failure on any rank fails all of them before the next collective. */
 static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msgsz)
@@ -256,10 +256,8 @@ static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msg
         rc = tw_errf(msg, msgsz, TW_EINVAL, "fuse: no samples: every episode is shorter than --window %u + 1 "
                      "valid steps", c->H);
     ep_hasher h = {0};
-    if (!rc && (rc = hasher_start(c, &h, msg, msgsz)))
-        tw_mpi_all_ok(0); /* pass 2's first collective, which the other ranks reach */
-    if (!rc)
-        rc = write_and_finish(c, &h, res, msg, msgsz);
+    if (!rc) /* from here a failure may be this rank's alone: it still makes pass 2's collectives */
+        rc = write_and_finish(c, &h, hasher_start(c, &h, msg, msgsz), res, msg, msgsz);
     if (h.started)
         hasher_join(&h, NULL, 0);
     free(h.sha);
@@ -269,21 +267,19 @@ static int run_stages(tw_fuse_ctx *c, tw_fuse_result *res, char *msg, size_t msg
     return rc;
 }
 
-/* Pass 2, the hash and statistics exchanges, the manifest; on failure this rank's shards are taken back. */
-static int write_and_finish(tw_fuse_ctx *c, ep_hasher *h, tw_fuse_result *res, char *msg, size_t msgsz)
+/* Pass 2, the hash and statistics exchanges, the manifest; on failure this rank's shards are taken back.
+ * rc: this rank already failed (it writes nothing, but takes part in the collectives, so no rank waits). */
+static int write_and_finish(tw_fuse_ctx *c, ep_hasher *h, int rc, tw_fuse_result *res, char *msg, size_t msgsz)
 {
-    int rc;
     tw_fuse_shard *sh = NULL;
-    size_t nsh = tw_fuse_plan_shards(c, &sh);
-    char (*sha)[65] = calloc(nsh ? nsh : 1, 65);
-    if (!sh || !sha) {
-        free(sh);
-        free(sha);
-        return tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
-    }
+    size_t nsh = rc ? 0 : tw_fuse_plan_shards(c, &sh);
+    char (*sha)[65] = rc ? NULL : calloc(nsh ? nsh : 1, 65);
+    if (!rc && (!sh || !sha))
+        rc = tw_errf(msg, msgsz, TW_ENOMEM, "fuse: out of memory");
     char *stbuf = NULL;
     size_t stlen = 0;
-    rc = tw_fuse_write_shards(c, sh, nsh, sha, &stbuf, &stlen, res, msg, msgsz);
+    if (!rc)
+        rc = tw_fuse_write_shards(c, sh, nsh, sha, &stbuf, &stlen, res, msg, msgsz);
     int hrc = hasher_join(h, rc ? NULL : msg, rc ? 0 : msgsz);
     rc = rc ? rc : hrc;
     if (!tw_mpi_all_ok(rc == 0)) {

@@ -355,7 +355,8 @@ static int lg_hub_run(lg_hub *g, char *msg, size_t msgsz)
             for (int k = 1; k < g->n; k++)
                 if (g->h[k].type != LG_DONE) {
                     lg_hub_kill_all(g);
-                    return tw_errf(msg, msgsz, TW_EMPI, "local group: rank %d finished while rank 0 did not", k);
+                    return tw_errf(msg, msgsz, TW_EMPI, "local group: rank 0 finished (%s) while rank %d did not",
+                                   g->h[0].arg ? (g->data[0] && *g->data[0] ? g->data[0] : "failed") : "ok", k);
                 }
             return lg_hub_finish(g, msg, msgsz);
         }
