@@ -1,8 +1,10 @@
 /* Open-loop divergence: from recorded states, the nominal model is driven by the recorded
  * actions (zero-order hold) with mj_step, and its joint and end-effector positions are compared
  * with what the robot did. Windows start at evenly spaced steps and run 2 s; one more rollout
- * runs the whole episode. Only the rollouts in flight hold an mjData, so memory does not grow
- * with the episode. Error at horizon H = RMS over the steps in [start, start + H) of every
+ * runs the whole episode. Only the rollouts in flight hold an mjData (a window's goes to the next
+ * one once it ends), so memory does not grow with the episode or the window count. The rollouts
+ * are independent: within a block each may run on its own thread; their errors are kept per row
+ * and summed afterwards in a fixed order, so the numbers do not depend on the threads. Error at horizon H = RMS over the steps in [start, start + H) of every
  * window that had H of data (pooled), joints in rad and end effector in m. */
 #include <math.h>
 #include <stdlib.h>
@@ -11,13 +13,26 @@
 #include "tw_recon_int.h"
 
 #define MAX_WINDOWS 32
+#define MAX_ROLLOUTS (MAX_WINDOWS + 1)
 
 const double tw_horizons_s[TW_REPLAY_NHORIZONS - 1] = {0.1, 0.5, 1.0, 2.0};
 
+/* What a rollout in flight holds: its mjData and its errors over the block being fed. Slots are
+ * reused, so their number is the most rollouts ever in flight at once, not the window count. */
 typedef struct {
     mjData *d;
+    double *eq, *eee; /* [cap]: squared joint / end-effector error at each row of the block */
+    uint32_t cap;
+} slot;
+
+enum { RO_PENDING, RO_RUNNING, RO_DONE };
+
+typedef struct {
+    int state, whole, slot;
     uint64_t start;
-    int active, whole;
+    uint32_t i0, i1; /* rows of the current block it advanced through */
+    int starts_here; /* starts at row i0 of the current block */
+    int ends_here;   /* reached its last step in the current block */
 } rollout;
 
 struct tw_diverge {
@@ -27,7 +42,12 @@ struct tw_diverge {
     uint64_t nsteps, hsteps[TW_REPLAY_NHORIZONS];
     int nwin;
     uint64_t starts[MAX_WINDOWS];
-    rollout win[MAX_WINDOWS], ep;
+    rollout ro[MAX_ROLLOUTS]; /* [0] the whole episode, then the windows: the order errors are summed in */
+    slot slots[MAX_ROLLOUTS];
+    int nslots, free_slot[MAX_ROLLOUTS], nfree;
+    const tw_recon_rows *rw; /* the block being fed */
+    uint64_t first;
+    int task[MAX_ROLLOUTS], ntask;
     double sq_q[TW_REPLAY_NHORIZONS], sq_ee[TW_REPLAY_NHORIZONS];
     uint64_t n_q[TW_REPLAY_NHORIZONS], n_ee[TW_REPLAY_NHORIZONS];
     int used[TW_REPLAY_NHORIZONS];
@@ -59,16 +79,10 @@ int tw_diverge_new(const tw_robot *r, const tw_recon_map *map, uint64_t nsteps, 
     } else if (windows > 0) {
         dv->nwin = 1; /* short episode: one window from the start, horizons that fit */
     }
+    dv->ro[0].whole = 1;
+    dv->ro[0].start = 0;
     for (int w = 0; w < dv->nwin; w++)
-        if (!(dv->win[w].d = tw_mj_make_data(r->m, msg, msgsz))) {
-            tw_diverge_free(dv);
-            return TW_EMUJOCO;
-        }
-    if (!(dv->ep.d = tw_mj_make_data(r->m, msg, msgsz))) {
-        tw_diverge_free(dv);
-        return TW_EMUJOCO;
-    }
-    dv->ep.whole = 1;
+        dv->ro[1 + w].start = dv->starts[w];
     *out = dv;
     return 0;
 }
@@ -77,20 +91,40 @@ void tw_diverge_free(tw_diverge *dv)
 {
     if (!dv)
         return;
-    for (int w = 0; w < dv->nwin; w++)
-        if (dv->win[w].d)
-            mj_deleteData(dv->win[w].d);
-    if (dv->ep.d)
-        mj_deleteData(dv->ep.d);
+    for (int k = 0; k < dv->nslots; k++) {
+        if (dv->slots[k].d)
+            mj_deleteData(dv->slots[k].d);
+        free(dv->slots[k].eq);
+        free(dv->slots[k].eee);
+    }
     free(dv);
+}
+
+/* A free slot for a rollout starting now (a new one only when all are in flight); its error
+ * buffers hold cap rows. Returns the slot's index or a tw_err. */
+static int take_slot(tw_diverge *dv, uint32_t cap, char *msg, size_t msgsz)
+{
+    int k = dv->nfree ? dv->free_slot[--dv->nfree] : dv->nslots++;
+    slot *sl = &dv->slots[k];
+    if (!sl->d && !(sl->d = tw_mj_make_data(dv->r->m, msg, msgsz)))
+        return TW_EMUJOCO;
+    if (sl->cap < cap) {
+        free(sl->eq);
+        free(sl->eee);
+        sl->eq = malloc(cap * sizeof *sl->eq);
+        sl->eee = malloc(cap * sizeof *sl->eee);
+        sl->cap = sl->eq && sl->eee ? cap : 0;
+        if (!sl->cap)
+            return tw_errf(msg, msgsz, TW_ENOMEM, "divergence rollout");
+    }
+    return k;
 }
 
 /* Puts a rollout into the recorded state of row i (and the object's, when streamed; other dofs
  * at the home state). */
-static void start_rollout(tw_diverge *dv, rollout *ro, const tw_recon_rows *rw, uint32_t i, uint64_t step)
+static void start_rollout(const tw_diverge *dv, mjData *d, const tw_recon_rows *rw, uint32_t i)
 {
     const tw_robot *r = dv->r;
-    mjData *d = ro->d;
     mj_resetData(r->m, d);
     tw_robot_home(r, d);
     for (int j = 0; j < rw->nj; j++) {
@@ -99,8 +133,6 @@ static void start_rollout(tw_diverge *dv, rollout *ro, const tw_recon_rows *rw, 
     }
     tw_recon_set_object(r, d, rw, i, 0);
     mj_forward(r->m, d);
-    ro->start = step;
-    ro->active = 1;
 }
 
 static void account(tw_diverge *dv, const rollout *ro, uint64_t step, double eq, double eee, int nj)
@@ -126,11 +158,11 @@ static void account(tw_diverge *dv, const rollout *ro, uint64_t step, double eq,
     }
 }
 
-/* Compares a rollout with row i, then steps it through to row i+1. */
-static void advance(tw_diverge *dv, rollout *ro, const tw_recon_rows *rw, uint32_t i, uint64_t step)
+/* Compares a rollout with row i (squared errors into *eq, *eee), then steps it through to row i+1. */
+static void advance(const tw_diverge *dv, mjData *d, const tw_recon_rows *rw, uint32_t i, double *eq_out,
+                    double *eee_out)
 {
     const tw_robot *r = dv->r;
-    mjData *d = ro->d;
     int nj = rw->nj;
     double eq = 0;
     for (int j = 0; j < nj; j++) {
@@ -150,27 +182,68 @@ static void advance(tw_diverge *dv, rollout *ro, const tw_recon_rows *rw, uint32
     }
     if (!isfinite(eq) || !isfinite(eee)) /* diverged numerically: count it at a large error */
         eq = eee = 1e6;
-    account(dv, ro, step, eq, eee, nj);
-    if (!ro->whole && step + 1 - ro->start >= dv->hsteps[TW_REPLAY_NHORIZONS - 2])
-        ro->active = 0;
+    *eq_out = eq;
+    *eee_out = eee;
 }
 
-int tw_diverge_feed(tw_diverge *dv, const tw_recon_rows *rw, uint64_t first, char *msg, size_t msgsz)
+int tw_diverge_plan(tw_diverge *dv, const tw_recon_rows *rw, uint64_t first, char *msg, size_t msgsz)
 {
-    for (uint32_t i = 0; i < rw->n; i++) {
-        uint64_t step = first + i;
-        if (step == 0)
-            start_rollout(dv, &dv->ep, rw, i, step);
-        for (int w = 0; w < dv->nwin; w++)
-            if (dv->starts[w] == step && !dv->win[w].active && dv->win[w].start == 0)
-                start_rollout(dv, &dv->win[w], rw, i, step);
-        if (dv->ep.active)
-            advance(dv, &dv->ep, rw, i, step);
-        for (int w = 0; w < dv->nwin; w++)
-            if (dv->win[w].active)
-                advance(dv, &dv->win[w], rw, i, step);
+    dv->rw = rw;
+    dv->first = first;
+    dv->ntask = 0;
+    for (int k = 0; k < 1 + dv->nwin; k++) {
+        rollout *ro = &dv->ro[k];
+        ro->starts_here = ro->ends_here = 0;
+        ro->i0 = ro->i1 = 0;
+        if (ro->state == RO_PENDING && ro->start >= first && ro->start - first < rw->n) {
+            int sl = take_slot(dv, rw->cap, msg, msgsz);
+            if (sl < 0)
+                return sl;
+            *ro = (rollout){RO_RUNNING, ro->whole, sl, ro->start, (uint32_t)(ro->start - first), 0, 1, 0};
+        }
+        if (ro->state == RO_RUNNING)
+            dv->task[dv->ntask++] = k;
     }
-    return 0;
+    return dv->ntask;
+}
+
+void tw_diverge_task(tw_diverge *dv, int t)
+{
+    rollout *ro = &dv->ro[dv->task[t]];
+    const tw_recon_rows *rw = dv->rw;
+    slot *sl = &dv->slots[ro->slot];
+    uint64_t longest = dv->hsteps[TW_REPLAY_NHORIZONS - 2];
+    if (ro->starts_here)
+        start_rollout(dv, sl->d, rw, ro->i0);
+    uint32_t i = ro->i0;
+    while (i < rw->n) {
+        advance(dv, sl->d, rw, i, &sl->eq[i], &sl->eee[i]);
+        uint64_t step = dv->first + i++;
+        if (!ro->whole && step + 1 - ro->start >= longest) {
+            ro->ends_here = 1; /* the window's last step */
+            break;
+        }
+    }
+    ro->i1 = i;
+}
+
+void tw_diverge_merge(tw_diverge *dv)
+{
+    const tw_recon_rows *rw = dv->rw;
+    for (uint32_t i = 0; i < rw->n; i++) /* step by step, rollouts in order: whatever ran where */
+        for (int t = 0; t < dv->ntask; t++) {
+            const rollout *ro = &dv->ro[dv->task[t]];
+            if (i >= ro->i0 && i < ro->i1)
+                account(dv, ro, dv->first + i, dv->slots[ro->slot].eq[i], dv->slots[ro->slot].eee[i], rw->nj);
+        }
+    for (int t = 0; t < dv->ntask; t++) {
+        rollout *ro = &dv->ro[dv->task[t]];
+        if (ro->ends_here) { /* ended in this block: its slot goes to the next rollout to start */
+            ro->state = RO_DONE;
+            dv->free_slot[dv->nfree++] = ro->slot;
+        }
+    }
+    dv->ntask = 0;
 }
 
 void tw_diverge_result(const tw_diverge *dv, double q_rmse[TW_REPLAY_NHORIZONS],

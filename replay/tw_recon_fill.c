@@ -19,17 +19,24 @@ static unsigned derivative(const tw_recon_fill_ctx *c, const double *v, size_t s
     return c->qacc_discrete ? fl | TW_Q_EDGE : fl;
 }
 
-static void fill_object(const tw_recon_fill_ctx *c, const tw_align_block *b, uint32_t r, tw_recon_rows *rw,
-                        uint32_t i)
+static void fill_object(tw_recon_fill_ctx *c, const tw_align_block *b, uint32_t r, tw_recon_rows *rw, uint32_t i)
 {
     const double *v = b->values[c->obj];
     const uint8_t *q = b->quality[c->obj];
-    rw->obj_ok[i] = !(q[r] & TW_Q_INVALID);
-    memcpy(rw->obj + (size_t)i * 13, v + (size_t)r * 13, 13 * sizeof(double));
-    derivative(c, v + 7, 13, q, b->nrows, 6, r, rw->obj_acc + (size_t)i * 6); /* velocities at 7..12 */
+    double *o = rw->obj + (size_t)i * 13, *acc = rw->obj_acc + (size_t)i * 6;
+    if (q[r] & TW_Q_INVALID) { /* a gap: the object stays where it was last seen, at rest */
+        rw->obj_ok[i] = 2;
+        memcpy(o, c->obj_hold, sizeof c->obj_hold);
+        memset(acc, 0, 6 * sizeof(double));
+        return;
+    }
+    rw->obj_ok[i] = 1;
+    memcpy(o, v + (size_t)r * 13, 13 * sizeof(double));
+    memcpy(c->obj_hold, o, sizeof c->obj_hold);
+    derivative(c, v + 7, 13, q, b->nrows, 6, r, acc); /* velocities at 7..12 */
 }
 
-void tw_recon_fill(const tw_recon_fill_ctx *c, const tw_align_block *b, tw_recon_rows *rw)
+void tw_recon_fill(tw_recon_fill_ctx *c, const tw_align_block *b, tw_recon_rows *rw)
 {
     const tw_recon_map *mp = c->map;
     int N = mp->nrec, nj = mp->nj, nu = rw->nu;

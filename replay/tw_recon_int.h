@@ -44,12 +44,14 @@ typedef struct {
     int have_obj;                                     /* object_state stream present */
     double *obj;                                      /* [n x 13] pos, quat, linvel, angvel (world) */
     double *obj_acc;                                  /* [n x 6] its acceleration */
-    uint8_t *obj_ok;                                  /* [n] object state valid at this row */
+    uint8_t *obj_ok;                                  /* [n] 1: the row's object state is valid; 2: it was
+                                                         not, the row holds the last valid one (or home) */
 } tw_recon_rows;
 int tw_recon_rows_alloc(tw_recon_rows *rw, uint32_t cap, int nj, int nu, int ncam);
 void tw_recon_rows_free(tw_recon_rows *rw);
 
-/* Which aligned streams feed the rows, and how qacc is made (a plan: const during the pass). */
+/* Which aligned streams feed the rows, and how qacc is made (a plan: const during the pass, but for
+ * obj_hold, carried from block to block). */
 typedef struct {
     const tw_recon_map *map;
     int js, wr, act, obj, ev;        /* indices into the alignment's streams, -1 = none */
@@ -58,11 +60,15 @@ typedef struct {
     uint32_t sg_half;
     double dt;                       /* timeline step, s */
     double home_ctrl[TW_ROBOT_MAX_ACT]; /* control of actuators no action drives */
+    /* The object state a row without a valid one gets: the last valid one before it, the home state
+     * before any. Set in row order here, so a row's object never depends on which thread, with what its
+     * mjData last held, reconstructs it. */
+    double obj_hold[13];
 } tw_recon_fill_ctx;
 /* Aligned block -> the block's core rows in robot joint order, with qacc (tw_recon_fill.c). */
-void tw_recon_fill(const tw_recon_fill_ctx *c, const tw_align_block *b, tw_recon_rows *rw);
+void tw_recon_fill(tw_recon_fill_ctx *c, const tw_align_block *b, tw_recon_rows *rw);
 
-/* Sets the free object's state of row i into d (when the rows carry a valid one). */
+/* Sets the free object's state of row i into d (valid or held; acceleration zero when held). */
 void tw_recon_set_object(const tw_robot *r, mjData *d, const tw_recon_rows *rw, uint32_t i, int with_acc);
 /* Reconstructs rows [r0, r1): sets qpos/qvel, position+velocity stages, qacc, mj_inverse;
  * fills tau, wrench_model, ee, ncon. d is this thread's own mjData (home state elsewhere).
@@ -77,8 +83,17 @@ typedef struct tw_diverge tw_diverge;
 int tw_diverge_new(const tw_robot *r, const tw_recon_map *map, uint64_t nsteps, double rate_hz,
                    int windows, tw_diverge **out, char *msg, size_t msgsz);
 void tw_diverge_free(tw_diverge *dv);
-/* Feeds the block's rows (timeline steps first..first+n-1) in order. */
-int tw_diverge_feed(tw_diverge *dv, const tw_recon_rows *rw, uint64_t first, char *msg, size_t msgsz);
+/* The rollouts are fed block by block (timeline steps first..first+n-1, blocks in order), in
+ * three parts so that they can run on several threads with the same result:
+ *   plan (one thread): starts the windows that begin in the block (an mjData each, reused once a
+ *     window ends); returns the number of rollout tasks for the block, or a tw_err;
+ *   task t for each t < that number: advances one rollout through the block; tasks touch only
+ *     their own rollout, so different tasks may run at once on different threads;
+ *   merge (one thread, after all tasks): sums the errors step by step in rollout order.
+ * rw must stay unchanged from plan to merge. */
+int tw_diverge_plan(tw_diverge *dv, const tw_recon_rows *rw, uint64_t first, char *msg, size_t msgsz);
+void tw_diverge_task(tw_diverge *dv, int t);
+void tw_diverge_merge(tw_diverge *dv);
 /* Pooled RMS over windows: joint position (rad) and end-effector position (m); NaN when a
  * horizon had no window (episode too short). */
 void tw_diverge_result(const tw_diverge *dv, double q_rmse[TW_REPLAY_NHORIZONS],

@@ -1,11 +1,13 @@
 /* tw_replay_run: the stages of a replay, block by block.
  *   open episode -> load model -> align (cursor) -> map joints
  *   per block: rows from the aligned block (qacc by Savitzky-Golay on qvel) -> forward/inverse
- *   on N threads (own mjData each) -> residuals -> divergence rollouts -> aligned.h5
+ *   on N threads (own mjData each) -> residuals -> aligned.h5; the divergence rollouts of a block
+ *   are tasks on the same threads while the next block is reconstructed
  *   end: video sync, summary.json, report.html. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,7 @@ typedef struct {
     mjData *d[MAX_THREADS];
     tw_recon_fill_ctx fill;           /* aligned block -> rows */
     tw_recon_rows rows[2];          /* double buffer: divergence of one block runs beside the next */
-    int cur, nrecon;                /* rows[cur] is being reconstructed by nrecon threads */
+    int cur;                        /* rows[cur] is being reconstructed */
     tw_diverge *dv;
     tw_aligned_h5 *h5;
     tw_replay_summary *s;
@@ -167,6 +169,10 @@ static int prepare(run_t *R, char *msg, size_t msgsz)
     memcpy(R->fill.cam, R->cam, sizeof R->cam);
     for (int a = 0; a < r->m->nu && a < TW_ROBOT_MAX_ACT; a++)
         R->fill.home_ctrl[a] = R->d[0]->ctrl[a];
+    if (R->obj >= 0) { /* the home state of the object, until the first valid row */
+        mju_copy(R->fill.obj_hold, R->d[0]->qpos + r->object_qadr, 7);
+        mju_copy(R->fill.obj_hold + 7, R->d[0]->qvel + r->m->jnt_dofadr[r->m->body_jntadr[r->object_body]], 6);
+    }
     R->rows[0].have_obj = R->rows[1].have_obj = R->obj >= 0;
     R->rows[0].have_event = R->rows[1].have_event = R->ev >= 0;
     int rc = 0;
@@ -182,63 +188,73 @@ static int prepare(run_t *R, char *msg, size_t msgsz)
     return rc;
 }
 
+/* One block's work as a queue of tasks taken by all threads: first the divergence rollouts of
+ * the previous block (the long tasks, so they start first), then chunks of rows of the block being
+ * reconstructed. Each thread uses its own mjData for the reconstruction; the rollouts have theirs. */
 typedef struct {
     run_t *R;
+    const tw_recon_rows *rw; /* to reconstruct, NULL when none */
+    int ndiv, nchunk;
+    atomic_int next;
+} queue_t;
+
+typedef struct {
+    queue_t *q;
     int t;
 } job_t;
 
 static void *worker(void *arg)
 {
     job_t *jb = arg;
-    run_t *R = jb->R;
-    const tw_recon_rows *rw = &R->rows[R->cur];
-    uint32_t n = rw->n, T = (uint32_t)R->nrecon;
-    uint32_t r0 = n * (uint32_t)jb->t / T, r1 = n * (uint32_t)(jb->t + 1) / T;
-    tw_recon_compute(R->robot, R->d[jb->t], rw, r0, r1, R->o.qacc_discrete);
+    queue_t *q = jb->q;
+    run_t *R = q->R;
+    int k;
+    while ((k = atomic_fetch_add(&q->next, 1)) < q->ndiv + q->nchunk) {
+        if (k < q->ndiv) {
+            tw_diverge_task(R->dv, k);
+            continue;
+        }
+        uint32_t c = (uint32_t)(k - q->ndiv), n = q->rw->n, N = (uint32_t)q->nchunk;
+        tw_recon_compute(R->robot, R->d[jb->t], q->rw, n * c / N, n * (c + 1) / N, R->o.qacc_discrete);
+    }
     return NULL;
 }
 
-typedef struct {
-    run_t *R;
-    const tw_recon_rows *rw;
-    uint64_t first;
-    int rc;
-    char msg[256];
-} div_job;
-
-static void *div_worker(void *arg)
+/* Runs the queue on up to R->o.threads threads (this one included). */
+static void run_queue(run_t *R, const tw_recon_rows *rw, int ndiv)
 {
-    div_job *dj = arg;
-    dj->rc = tw_diverge_feed(dj->R->dv, dj->rw, dj->first, dj->msg, sizeof dj->msg);
-    return NULL;
-}
-
-/* rows[cur] split across nrecon threads, each with its own mjData; meanwhile, when given,
- * the divergence rollouts advance through the previous block (they need its poses). */
-static int compute_parallel(run_t *R, div_job *dj)
-{
-    int T = R->nrecon;
-    pthread_t th[MAX_THREADS + 1];
+    int T = R->o.threads;
+    /* chunks several per thread, so that threads done with rollouts share the rest evenly */
+    int nchunk = !rw ? 0 : T == 1 ? 1 : (int)(rw->n < 4u * (uint32_t)T ? rw->n : 4u * (uint32_t)T);
+    queue_t q = {.R = R, .rw = rw, .ndiv = ndiv, .nchunk = nchunk};
+    atomic_init(&q.next, 0);
+    if (T > ndiv + nchunk)
+        T = ndiv + nchunk > 0 ? ndiv + nchunk : 1;
+    pthread_t th[MAX_THREADS];
     job_t jobs[MAX_THREADS];
-    int started[MAX_THREADS + 1] = {0};
+    int started[MAX_THREADS] = {0};
     for (int t = 0; t < T; t++)
-        jobs[t] = (job_t){R, t};
-    if (dj)
-        started[MAX_THREADS] = pthread_create(&th[MAX_THREADS], NULL, div_worker, dj) == 0;
-    for (int t = 1; t < T; t++)
+        jobs[t] = (job_t){&q, t};
+    for (int t = 1; t < T; t++) /* a thread that does not start leaves its tasks to the others */
         started[t] = pthread_create(&th[t], NULL, worker, &jobs[t]) == 0;
-    for (int t = 1; t < T; t++) /* a thread that did not start: do its share here */
-        if (!started[t])
-            worker(&jobs[t]);
     worker(&jobs[0]);
     for (int t = 1; t < T; t++)
         if (started[t])
             pthread_join(th[t], NULL);
-    if (dj && started[MAX_THREADS])
-        pthread_join(th[MAX_THREADS], NULL);
-    else if (dj)
-        div_worker(dj);
-    return dj ? dj->rc : 0;
+}
+
+/* Reconstructs rw (when given) while the divergence rollouts go through prev, the previous block
+ * (they need its poses): all on the queue. */
+static int compute_block(run_t *R, const tw_recon_rows *rw, const tw_recon_rows *prev, uint64_t prev_first,
+                         char *msg, size_t msgsz)
+{
+    int ndiv = 0;
+    if (R->dv && prev && (ndiv = tw_diverge_plan(R->dv, prev, prev_first, msg, msgsz)) < 0)
+        return ndiv;
+    run_queue(R, rw, ndiv);
+    if (R->dv && prev)
+        tw_diverge_merge(R->dv);
+    return 0;
 }
 
 static void residuals(tw_recon_rows *rw)
@@ -250,27 +266,20 @@ static void residuals(tw_recon_rows *rw)
         rw->wrench_res[k] = rw->wrench[k] - rw->wrench_model[k];
 }
 
-/* Divergence beside reconstruction only when a thread is to spare for it. */
-static int div_concurrent(const run_t *R) { return R->dv && R->o.threads >= 2; }
-
 static int pass(run_t *R, char *msg, size_t msgsz)
 {
     tw_align_block b;
     int rc;
     uint64_t done = 0, total = R->s->steps, prev_first = 0;
     int have_prev = 0;
-    R->nrecon = div_concurrent(R) ? R->o.threads - 1 : R->o.threads;
     while ((rc = tw_align_next(R->al, &b, msg, msgsz)) == 1) {
         uint64_t first = b.first + b.halo_lo;
         tw_recon_rows *rw = &R->rows[R->cur];
         tw_recon_fill(&R->fill, &b, rw);
-        div_job dj = {R, &R->rows[!R->cur], prev_first, 0, ""};
-        if ((rc = compute_parallel(R, div_concurrent(R) && have_prev ? &dj : NULL)) < 0)
-            return tw_errf(msg, msgsz, rc, "%s", dj.msg);
+        if ((rc = compute_block(R, rw, have_prev ? &R->rows[!R->cur] : NULL, prev_first, msg, msgsz)) < 0)
+            return rc;
         residuals(rw);
         tw_residual_add(&R->s->series, rw, first);
-        if (R->dv && !div_concurrent(R) && (rc = tw_diverge_feed(R->dv, rw, first, msg, msgsz)) < 0)
-            return rc;
         if (R->h5 && (rc = tw_aligned_h5_append(R->h5, rw, msg, msgsz)) < 0)
             return rc;
         done += b.ncore;
@@ -280,8 +289,8 @@ static int pass(run_t *R, char *msg, size_t msgsz)
         have_prev = 1;
         R->cur = !R->cur;
     }
-    if (rc == 0 && have_prev && div_concurrent(R)) /* the last block's rollouts */
-        rc = tw_diverge_feed(R->dv, &R->rows[!R->cur], prev_first, msg, msgsz);
+    if (rc == 0 && have_prev) /* the last block's rollouts */
+        rc = compute_block(R, NULL, &R->rows[!R->cur], prev_first, msg, msgsz);
     return rc;
 }
 

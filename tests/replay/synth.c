@@ -138,8 +138,9 @@ static int roll(tw_episode_writer *w, tw_sim *sim, const tw_robot *r, const synt
             return rc;
         if (clean.t >= stop)
             break;
-        if ((rc = write_step(w, o, &noisy, r->object_body >= 0 ? obj : NULL, new_action, action, r->m->nu, k,
-                             &nact, msg, msgsz)) < 0)
+        int in_gap = clean.t >= o->object_gap_s[0] && clean.t < o->object_gap_s[1];
+        if ((rc = write_step(w, o, &noisy, r->object_body >= 0 && !in_gap ? obj : NULL, new_action, action,
+                             r->m->nu, k, &nact, msg, msgsz)) < 0)
             return rc;
         while (o->with_video_index && (double)nframe / CAM_FPS <= clean.t)
             if ((rc = write_frame(w, o, nframe++, msg, msgsz)) < 0)

@@ -19,6 +19,7 @@ typedef struct {
     int rename_joint;         /* >= 0: stream this joint under the name "bogus_joint" */
     double stop_at_s;         /* > 0: stop writing samples here (truncated episode) */
     int with_video_index;     /* a self-numbering RGB camera at 30 fps (encoded by the writer) */
+    double object_gap_s[2];   /* object_state samples with t in [a, b) are not written (a gap) */
 } synth_opts;
 
 void synth_opts_init(synth_opts *o);
