@@ -295,6 +295,28 @@ static void assert_same_numbers(const tw_replay_summary *a, const tw_replay_summ
     }
 }
 
+/* Replays dir with 1 thread, then `rounds` times with 2 and 3 threads: the numbers must be identical. */
+static void assert_threads_agree(const char *dir, int windows, int rounds)
+{
+    char msg[1024];
+    tw_replay_opts ro;
+    tw_replay_opts_init(&ro);
+    ro.div_windows = windows;
+    tw_replay_summary *s1 = NULL;
+    assert_int_equal(tw_replay_run(dir, &ro, &s1, msg, sizeof msg), 0);
+    if (windows > 0)
+        assert_true(isfinite(s1->div_q[TW_REPLAY_NHORIZONS - 1]));
+    for (int rep = 0; rep < rounds; rep++)
+        for (int T = 2; T <= 3; T++) {
+            tw_replay_summary *s = NULL;
+            ro.threads = T;
+            assert_int_equal(tw_replay_run(dir, &ro, &s, msg, sizeof msg), 0);
+            assert_same_numbers(s1, s);
+            tw_replay_summary_free(s);
+        }
+    tw_replay_summary_free(s1);
+}
+
 /* Same numbers whatever the thread count (reconstruction split, divergence rollouts spread over
  * the threads), with the default windows and with many overlapping ones. */
 static void test_threads_give_the_same_result(void **st)
@@ -306,23 +328,8 @@ static void test_threads_give_the_same_result(void **st)
     char dir[700], msg[1024];
     snprintf(dir, sizeof dir, "%s/threads", root);
     assert_int_equal(synth_episode(dir, &so, msg, sizeof msg), 0);
-    const int windows[] = {8, 32};
-    for (size_t w = 0; w < sizeof windows / sizeof *windows; w++) {
-        tw_replay_summary *s1 = NULL;
-        tw_replay_opts ro;
-        tw_replay_opts_init(&ro);
-        ro.div_windows = windows[w];
-        assert_int_equal(tw_replay_run(dir, &ro, &s1, msg, sizeof msg), 0);
-        assert_true(isfinite(s1->div_q[TW_REPLAY_NHORIZONS - 1]));
-        for (int T = 2; T <= 3; T++) {
-            tw_replay_summary *s = NULL;
-            ro.threads = T;
-            assert_int_equal(tw_replay_run(dir, &ro, &s, msg, sizeof msg), 0);
-            assert_same_numbers(s1, s);
-            tw_replay_summary_free(s);
-        }
-        tw_replay_summary_free(s1);
-    }
+    assert_threads_agree(dir, 8, 1);
+    assert_threads_agree(dir, 32, 1);
 }
 
 /* Rows inside a gap of the object_state stream used to keep the object pose the thread's mjData last held,
@@ -338,20 +345,7 @@ static void test_object_gap_gives_the_same_result_on_any_threads(void **st)
     char dir[700], msg[1024];
     snprintf(dir, sizeof dir, "%s/objgap", root);
     assert_int_equal(synth_episode(dir, &so, msg, sizeof msg), 0);
-    tw_replay_opts ro;
-    tw_replay_opts_init(&ro);
-    ro.div_windows = 0;
-    tw_replay_summary *s1 = NULL;
-    assert_int_equal(tw_replay_run(dir, &ro, &s1, msg, sizeof msg), 0);
-    for (int rep = 0; rep < 3; rep++)
-        for (int T = 2; T <= 3; T++) {
-            tw_replay_summary *s = NULL;
-            ro.threads = T;
-            assert_int_equal(tw_replay_run(dir, &ro, &s, msg, sizeof msg), 0);
-            assert_same_numbers(s1, s);
-            tw_replay_summary_free(s);
-        }
-    tw_replay_summary_free(s1);
+    assert_threads_agree(dir, 0, 3); /* the schedule varies from run to run: several rounds */
 }
 
 static int setup(void **st)
