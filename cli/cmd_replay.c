@@ -23,7 +23,7 @@ static void usage(FILE *f)
             "  --map FILE          JSON object {\"recorded joint\": \"model joint\"}\n"
             "  --rate HZ           timeline rate (default: the joint-state stream's nominal rate)\n"
             "  --threads N         threads for the reconstruction and the divergence rollouts, each with its own\n"
-            "                      mjData (default 1; the results do not depend on N)\n"
+            "                      mjData (default: the online cores; the results do not depend on N)\n"
             "  --windows W         open-loop windows for the 0.1-2 s horizons (default 8; 0 = off)\n"
             "  --qacc sg           qacc by a Savitzky-Golay derivative of qvel (real data)\n"
             "  --qacc discrete     qacc = (qvel[k+1]-qvel[k])/h corrected for the model's integrator:\n"
@@ -68,6 +68,8 @@ int tw_cmd_replay(int argc, char **argv)
         {0, 0, 0, 0}};
     tw_replay_opts o;
     tw_replay_opts_init(&o);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN); /* the numbers do not depend on the thread count */
+    o.threads = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
     int quiet = 0, c;
     char *end;
     optind = 1;
