@@ -30,8 +30,9 @@ static void usage(FILE *f)
         "  --map FILE         {\"streams\": {\"name\": \"joint_state\"|\"action\"}, \"axes\": {\"old\": \"new\"}}\n"
         "  --rate HZ          aligned timeline rate (default the joint-state rate)\n"
         "  --jobs J           J worker processes on this machine, the ranks of an mpirun -np J run (default:\n"
-        "                     the online cores; 1 = one process). Same bytes for any J. Memory is about\n"
-        "                     J x shard size x row size. Under mpirun, ranks come from -np: J > 1 is refused\n"
+        "                     the online cores, at most one per 16 episodes; 1 = one process). Same bytes for\n"
+        "                     any J. Memory is about J x shard size x row size. Under mpirun, ranks come\n"
+        "                     from -np: J > 1 is refused\n"
         "  --quiet            no progress on stderr\n");
 }
 
@@ -74,8 +75,12 @@ static int start_ranks(tw_fuse_opts *o, long jobs, char *msg, size_t msgsz)
         }
         return -1;
     }
-    if (jobs <= 0)
+    if (jobs <= 0) { /* a worker per core, but one per 16 episodes at most: one with no shard only adds a scan */
+        size_t per = tw_fuse_count_episodes(o) / 16 + 1;
         jobs = sysconf(_SC_NPROCESSORS_ONLN);
+        if ((size_t)jobs > per)
+            jobs = (long)per;
+    }
     if (jobs > 1024)
         jobs = 1024;
     int worker, clean = !tw_fuse_out_holds_dataset(o->out_dir);

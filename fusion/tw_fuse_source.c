@@ -78,6 +78,20 @@ static int list_source(tw_fuse_ctx *c, const char *src, uint8_t domain, char *ms
     return rc;
 }
 
+size_t tw_fuse_count_episodes(const tw_fuse_opts *o)
+{
+    tw_fuse_ctx c;
+    memset(&c, 0, sizeof c);
+    char msg[256];
+    for (size_t i = 0; i < o->nreal; i++)
+        list_source(&c, o->real[i], TW_DOMAIN_REAL, msg, sizeof msg);
+    for (size_t i = 0; i < o->nsim; i++)
+        list_source(&c, o->sim[i], TW_DOMAIN_SIM, msg, sizeof msg);
+    size_t n = c.neps;
+    free(c.eps);
+    return n;
+}
+
 static const char *map_lookup(const json_t *map, const char *section, const char *key)
 {
     return json_string_value(json_object_get(json_object_get(map, section), key));

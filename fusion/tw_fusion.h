@@ -106,6 +106,8 @@ typedef struct {
     int progress;
 } tw_fuse_opts;
 void tw_fuse_opts_init(tw_fuse_opts *o);
+/* Episodes the sources hold (a listing: no file is opened; 0 when none or on error). */
+size_t tw_fuse_count_episodes(const tw_fuse_opts *o);
 /* The output folder: 1 when it already holds a dataset or a failed run's shards (a new run is refused). */
 int tw_fuse_out_holds_dataset(const char *dir);
 /* Removes what a fuse run writes there (manifest, shards, temporaries; files only): after a failed run
