@@ -98,7 +98,8 @@ static void test_push_h264_frame_numbers_low_bitrate(void **state)
     push_round_trip(640, 480, 45, TW_PIX_GRAY8, TW_TEST_LOW_KBPS);
 }
 
-static void test_push_rejects_non_increasing_timestamps(void **state)
+/* A push-mode camera with the default encoder settings at 320x240. */
+static tw_camera *open_push_320x240(void)
 {
     tw_camera_opts o;
     tw_camera_opts_init(&o);
@@ -107,6 +108,13 @@ static void test_push_rejects_non_increasing_timestamps(void **state)
     tw_camera *cam = NULL;
     char msg[256] = "";
     assert_int_equal(tw_camera_open_push(&o, &cam, msg, sizeof msg), 0);
+    return cam;
+}
+
+static void test_push_rejects_non_increasing_timestamps(void **state)
+{
+    char msg[256] = "";
+    tw_camera *cam = open_push_320x240();
     uint8_t *rgb = calloc(320 * 240, 3);
     tw_camera_au au;
     assert_int_equal(tw_camera_encode(cam, rgb, 960, 1000, &au, msg, sizeof msg), 0);
@@ -120,13 +128,8 @@ static void test_push_rejects_non_increasing_timestamps(void **state)
 /* An episode boundary in the middle of a GOP: the forced frame is an IDR that decodes on its own. */
 static void test_push_force_keyframe_starts_decodable_stream(void **state)
 {
-    tw_camera_opts o;
-    tw_camera_opts_init(&o);
-    o.width = 320;
-    o.height = 240;
-    tw_camera *cam = NULL;
     char msg[256] = "";
-    assert_int_equal(tw_camera_open_push(&o, &cam, msg, sizeof msg), 0);
+    tw_camera *cam = open_push_320x240();
     uint8_t *rgb = malloc(320 * 240 * 3);
     tw_camera_au au;
     for (int i = 0; i < 20; i++) {

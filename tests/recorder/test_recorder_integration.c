@@ -289,6 +289,29 @@ static void test_two_rigs_at_once(void **state)
     assert_inspect_ok(f, NULL, idb);
 }
 
+/* The bridge client connected to f's recorder over scheme ("ws" or "wss", certificate not checked), the
+ * standard streams declared, and an episode started; its id goes to id. */
+static tw_client *client_episode(recfx *f, const char *scheme, const char *rig, char *id, size_t idsz)
+{
+    char url[64], msg[256];
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d/", scheme, f->port);
+    tw_client_opts o;
+    tw_client_opts_init(&o);
+    o.url = url;
+    o.token = f->token;
+    o.rig_name = rig;
+    o.tls_insecure = 1;
+    tw_client *c = NULL;
+    assert_int_equal(tw_client_open(&o, &c, msg, sizeof msg), 0);
+    tw_stream_decl d[3];
+    fx_std_decls(d);
+    assert_int_equal(tw_client_declare(c, d, 2, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ready(c, 10000, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_episode_start(c, rig, "op", "panda", NULL, msg, sizeof msg), 0);
+    assert_int_equal(tw_client_wait_ack(c, "episode_start", 10000, id, idsz, msg, sizeof msg), 0);
+    return c;
+}
+
 /* ---- TLS: wss/https with --cert/--key, token still required ---- */
 static void test_tls_status(void **state)
 {
@@ -308,23 +331,9 @@ static void test_tls_status(void **state)
              "https://127.0.0.1:%d/status)\" = 200", f->port, f->token, f->port);
     assert_int_equal(fx_sh("%s", cmd), 0);
 
-    /* a whole session over wss:// with the bridge client */
-    char url[64], msg[256], id[64] = "";
-    snprintf(url, sizeof url, "wss://127.0.0.1:%d/", f->port);
-    tw_client_opts o;
-    tw_client_opts_init(&o);
-    o.url = url;
-    o.token = f->token;
-    o.rig_name = "tls";
-    o.tls_insecure = 1; /* self-signed test certificate */
-    tw_client *c = NULL;
-    assert_int_equal(tw_client_open(&o, &c, msg, sizeof msg), 0);
-    tw_stream_decl d[3];
-    fx_std_decls(d);
-    assert_int_equal(tw_client_declare(c, d, 2, msg, sizeof msg), 0);
-    assert_int_equal(tw_client_wait_ready(c, 10000, msg, sizeof msg), 0);
-    assert_int_equal(tw_client_episode_start(c, "tls", "op", "panda", NULL, msg, sizeof msg), 0);
-    assert_int_equal(tw_client_wait_ack(c, "episode_start", 10000, id, sizeof id, msg, sizeof msg), 0);
+    /* a whole session over wss:// with the bridge client (self-signed test certificate) */
+    char msg[256], id[64] = "";
+    tw_client *c = client_episode(f, "wss", "tls", id, sizeof id);
     double q[6] = {1, 2, 3, 4, 5, 6};
     for (int i = 0; i < 500; i++)
         while (tw_client_send(c, FX_FT, (int64_t)i * 1000000, 0, q, sizeof q) == TW_EFULL)
@@ -344,21 +353,8 @@ static void test_client_library_session(void **state)
 {
     recfx *f = *state;
     assert_int_equal(recfx_start(f, NULL, ""), 0);
-    char url[64], msg[256], id[64] = "";
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", f->port);
-    tw_client_opts o;
-    tw_client_opts_init(&o);
-    o.url = url;
-    o.token = f->token;
-    o.rig_name = "libclient";
-    tw_client *c = NULL;
-    assert_int_equal(tw_client_open(&o, &c, msg, sizeof msg), 0);
-    tw_stream_decl d[3];
-    fx_std_decls(d);
-    assert_int_equal(tw_client_declare(c, d, 2, msg, sizeof msg), 0);
-    assert_int_equal(tw_client_wait_ready(c, 10000, msg, sizeof msg), 0);
-    assert_int_equal(tw_client_episode_start(c, "lib", "op", "panda", NULL, msg, sizeof msg), 0);
-    assert_int_equal(tw_client_wait_ack(c, "episode_start", 10000, id, sizeof id, msg, sizeof msg), 0);
+    char msg[256], id[64] = "";
+    tw_client *c = client_episode(f, "ws", "libclient", id, sizeof id);
     double q[21] = {0};
     /* 1500 samples paced over ~1.5 s, so the recorder's 1 Hz clock pings get answered */
     for (int i = 0; i < 1500; i++) {
