@@ -49,6 +49,10 @@ uint64_t ep_count(int s, uint64_t n);
 typedef void (*ep_flush_fn)(uint64_t ticks_done);
 int ep_write(const char *dir, uint64_t n, uint64_t flush_every, int close, tw_episode_writer **keep,
              ep_flush_fn on_flush);
+/* An ep_flush_fn for a child process that writes while its parent watches: each flush writes the ticks
+ * done as a text line to ep_progress_fd (the child exits with 3 if the pipe is gone). */
+extern int ep_progress_fd;
+void ep_report_flush(uint64_t ticks_done);
 
 /* mkdtemp under $TMPDIR or /tmp; returns buf. */
 char *ep_tmpdir(char *buf, size_t n);

@@ -21,16 +21,6 @@
 
 #define FLUSH_TICKS 100
 
-static int progress_fd = -1;
-
-static void report_flush(uint64_t ticks)
-{
-    char line[32];
-    int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)ticks);
-    if (write(progress_fd, line, (size_t)n) != n)
-        _exit(3);
-}
-
 /* Starts a writer in a child, lets it flush at least once, kills it after delay_ms more.
  * Returns the number of ticks known flushed when it died. */
 static uint64_t write_and_kill(const char *dir, int delay_ms)
@@ -41,8 +31,8 @@ static uint64_t write_and_kill(const char *dir, int delay_ms)
     assert_true(pid >= 0);
     if (pid == 0) {
         close(p[0]);
-        progress_fd = p[1];
-        ep_write(dir, 1000000, FLUSH_TICKS, 0, NULL, report_flush);
+        ep_progress_fd = p[1];
+        ep_write(dir, 1000000, FLUSH_TICKS, 0, NULL, ep_report_flush);
         _exit(2); /* never reached in time */
     }
     close(p[1]);

@@ -19,16 +19,6 @@
 
 #include "ep_fixture.h"
 
-static int progress_fd = -1;
-
-static void report_flush(uint64_t ticks)
-{
-    char line[32];
-    int n = snprintf(line, sizeof line, "%llu\n", (unsigned long long)ticks);
-    if (write(progress_fd, line, (size_t)n) != n)
-        _exit(3);
-}
-
 /* Child: write until the disk says no, then close with "error". Exit 0 when both behaved:
  * the failure was TW_ENOSPACE with a message, and close built the file (or, with
  * close_may_fail, kept the journal for recovery). */
@@ -41,7 +31,7 @@ static void child(const char *dir, rlim_t fsize, int close_may_fail)
             _exit(10);
     }
     tw_episode_writer *w = NULL;
-    int rc = ep_write(dir, 2000000, 100, 0, &w, report_flush);
+    int rc = ep_write(dir, 2000000, 100, 0, &w, ep_report_flush);
     if (rc != TW_ENOSPACE || !w)
         _exit(11);
     char msg[512] = "";
@@ -65,7 +55,7 @@ static uint64_t run_child(const char *dir, rlim_t fsize, int close_may_fail)
     assert_true(pid >= 0);
     if (pid == 0) {
         close(p[0]);
-        progress_fd = p[1];
+        ep_progress_fd = p[1];
         child(dir, fsize, close_may_fail);
     }
     close(p[1]);
