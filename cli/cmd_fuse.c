@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "tw_cli.h"
-#include "tw_fusion.h"
+#include "tw_dataset.h"
 
 static void usage(FILE *f)
 {
@@ -27,7 +27,8 @@ static void usage(FILE *f)
         "  --model FILE       MJCF: adds end-effector position and orientation (ee_pos, ee_quat) to the state\n"
         "  --window H         samples are H-step windows (default 1: transitions)\n"
         "  --shard-size N     samples per shard (default 65536; memory is about N x row size)\n"
-        "  --map FILE         {\"streams\": {\"name\": \"joint_state\"|\"action\"}, \"axes\": {\"old\": \"new\"}}\n"
+        "  --map FILE         {\"streams\": {\"NAME\": \"joint_state\"|\"action\"}, \"axes\": {\"recorded\": \"model\"}}\n"
+        "                     (the one map of replay, fuse and gap; a flat {\"recorded\": \"model\"} is axes)\n"
         "  --rate HZ          aligned timeline rate (default the joint-state rate)\n"
         "  --jobs J           J worker processes on this machine, the ranks of an mpirun -np J run (default:\n"
         "                     the online cores, at most one per 16 episodes; 1 = one process). Same bytes for\n"
@@ -86,7 +87,8 @@ static int start_ranks(tw_fuse_opts *o, long jobs, char *msg, size_t msgsz)
     int worker, clean = !tw_fuse_out_holds_dataset(o->out_dir);
     int rc = tw_mpi_local_start((int)jobs, &worker, &o->rank, &o->nranks, msg, msgsz);
     if (worker) {
-        o->progress = o->progress && o->rank == 0; /* one voice: rank 0's */
+        if (o->rank != 0)
+            o->progress = NULL; /* one voice: rank 0's */
         return -1;
     }
     if (rc && clean)
@@ -110,7 +112,7 @@ int tw_cmd_fuse(int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     tw_fuse_opts o;
     tw_fuse_opts_init(&o);
-    o.progress = 1;
+    o.progress = tw_cli_progress;
     int c, mode = 0; /* 'R' or 'S': where bare arguments go */
     long jobs = 0;   /* 0: the default */
     char *end;
@@ -146,7 +148,7 @@ int tw_cmd_fuse(int argc, char **argv)
         case 'M': o.map_path = optarg; mode = 0; break;
         case 'a': o.rate_hz = strtod(optarg, &end); if (*end || !*optarg) goto bad; mode = 0; break;
         case 'j': jobs = strtol(optarg, &end, 10); if (*end || !*optarg || jobs < 1) goto bad; mode = 0; break;
-        case 'q': o.progress = 0; mode = 0; break;
+        case 'q': o.progress = NULL; mode = 0; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

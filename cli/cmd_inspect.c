@@ -8,7 +8,7 @@
 
 #include "tw_cli.h"
 #include "tw_episode.h"
-#include "tw_video.h"
+#include "tw_media.h"
 
 static void usage(FILE *f)
 {
@@ -148,6 +148,7 @@ int tw_cmd_inspect(int argc, char **argv)
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c, as_json = 0;
+    tw_media_use_for_episodes(); /* camera streams: check their video files */
     optind = 1;
     while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
         if (c == 'h') {

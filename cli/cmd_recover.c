@@ -1,9 +1,9 @@
-/* tw recover DIR: finish every interrupted episode under DIR (bridge/tw_episode_recover.c). */
+/* tw recover DIR: finish every interrupted episode under DIR (bridge/episode). */
 #include <getopt.h>
 #include <stdio.h>
 
 #include "tw_cli.h"
-#include "tw_episode.h"
+#include "tw_media.h"
 
 static void usage(FILE *f)
 {
@@ -34,6 +34,7 @@ int tw_cmd_recover(int argc, char **argv)
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
+    tw_media_use_for_episodes(); /* camera streams: their video files are cut to the index */
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "tw_cli.h"
-#include "tw_replay.h"
+#include "tw_recon.h"
 
 static void usage(FILE *f)
 {
@@ -20,7 +20,8 @@ static void usage(FILE *f)
             "minus inverse-dynamics torque), wrist wrench residual, open-loop divergence of the\n"
             "nominal model under the recorded actions, and video sync from self-numbered frames.\n\n"
             "  --model ROBOT.xml   robot MJCF (nominal model); 'builtin' = teleworld's own arm\n"
-            "  --map FILE          JSON object {\"recorded joint\": \"model joint\"}\n"
+            "  --map FILE          {\"streams\": {\"NAME\": \"joint_state\"|\"action\"}, \"axes\": {\"recorded\": \"model\"}}\n"
+            "                      (the one map of replay, fuse and gap; a flat {\"recorded\": \"model\"} is axes)\n"
             "  --rate HZ           timeline rate (default: the joint-state stream's nominal rate)\n"
             "  --threads N         threads for the reconstruction and the divergence rollouts, each with its own\n"
             "                      mjData (default: the online cores; the results do not depend on N)\n"
@@ -43,9 +44,11 @@ typedef struct {
     int tty;
 } progress_t;
 
-static void on_progress(void *ctx, uint64_t done, uint64_t total)
+/* A percentage line (rewritten in place on a terminal) rather than tw_cli_progress's lines. */
+static void on_progress(void *ctx, const tw_progress *pg)
 {
     progress_t *p = ctx;
+    uint64_t done = pg->done, total = pg->total;
     double frac = total ? (double)done / (double)total : 1;
     if (frac - p->last < 0.05 && done != total)
         return;
@@ -127,7 +130,7 @@ int tw_cmd_replay(int argc, char **argv)
     progress_t pr = {0, isatty(2)};
     if (!quiet) {
         o.progress = on_progress;
-        o.progress_ctx = &pr;
+        o.progress_user = &pr;
     }
     char msg[4096];
     tw_replay_summary *s = NULL;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "tw_cli.h"
-#include "tw_fusion.h"
+#include "tw_dataset.h"
 
 static void usage(FILE *f)
 {
@@ -44,7 +44,7 @@ int tw_cmd_simgen(int argc, char **argv)
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     tw_simgen_opts o;
     tw_simgen_opts_init(&o);
-    o.progress = 1;
+    o.progress = tw_cli_progress;
     int c;
     char *end;
     optind = 1;
@@ -57,7 +57,7 @@ int tw_cmd_simgen(int argc, char **argv)
         case 's': o.seed = strtoull(optarg, &end, 10); if (*end || !*optarg) goto bad; break;
         case 'o': o.out_dir = optarg; break;
         case 'j': o.jobs = (int)strtol(optarg, &end, 10); if (*end || !*optarg) goto bad; break;
-        case 'q': o.progress = 0; break;
+        case 'q': o.progress = NULL; break;
         case 'z':
             o.compression = (int)strtol(optarg, &end, 10);
             if (*end || !*optarg || o.compression < 0 || o.compression > 9)

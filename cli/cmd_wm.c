@@ -50,7 +50,7 @@ static int wm_train(int argc, char **argv)
         {"lr", 1, 0, 'r'}, {"epoch-samples", 1, 0, 'n'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     tw_wm_train_opts o;
     tw_wm_train_opts_init(&o);
-    o.progress = stderr;
+    o.progress = tw_cli_progress;
     const char *data = NULL, *out = NULL;
     int c;
     optind = 1;

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tw_bridge.h"
+#include "tw_core.h"
+#include "tw_episode.h"
+#include "tw_wire.h"
 #include "tw_config.h"
 
 typedef struct {

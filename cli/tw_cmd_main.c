@@ -8,6 +8,12 @@
 
 #include "tw_cli.h"
 
+void tw_cli_progress(void *user, const tw_progress *p)
+{
+    if (p->line)
+        fprintf(stderr, "%s\n", p->line);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], TW_CMD_NAME) != 0) {

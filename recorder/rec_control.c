@@ -259,22 +259,11 @@ static void on_pong(rec_session *s, tw_msg *m, int64_t t3)
     if (m->u.ping.id != s->ping_id || m->u.ping.t0_ns != s->ping_t0)
         return; /* stale or forged: ignore */
     int64_t t0 = m->u.ping.t0_ns, t1 = m->u.ping.t1_ns, t2 = m->u.ping.t2_ns;
-    int64_t off = ((t1 - t0) + (t2 - t3)) / 2; /* client clock minus recorder clock */
-    int64_t rtt = (t3 - t0) - (t2 - t1);
-    if (rtt < 0)
+    int64_t off, rtt; /* client clock minus recorder clock; round trip */
+    if (tw_clock_sync_add(&s->sync, t0, t1, t2, t3, &off, &rtt) != 0)
         return; /* impossible round trip: a broken clock, not an estimate */
-    /* report the least-delayed of the recent estimates (queueing only adds delay) */
-    s->win_off[s->win_i] = off;
-    s->win_rtt[s->win_i] = rtt;
-    s->win_i = (s->win_i + 1) % REC_CLOCK_WINDOW;
-    if (s->win_n < REC_CLOCK_WINDOW)
-        s->win_n++;
-    int best = 0;
-    for (int i = 1; i < s->win_n; i++)
-        if (s->win_rtt[i] < s->win_rtt[best])
-            best = i;
-    s->offset_ns = s->win_off[best];
-    s->rtt_ns = s->win_rtt[best];
+    s->offset_ns = s->sync.offset_ns; /* the least-delayed recent exchange */
+    s->rtt_ns = s->sync.rtt_ns;
     s->have_clock = 1;
     if (s->ep) /* every sample goes to the episode; readers may filter by rtt */
         push_ctrl(s, REC_CLOCK, s->ep, t0 + (t3 - t0) / 2, off, rtt, NULL, NULL, NULL);

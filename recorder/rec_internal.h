@@ -8,13 +8,13 @@
 
 #include <libwebsockets.h>
 
+#include "tw_media.h"
 #include "tw_recorder.h"
 
 #define REC_OUTQ_MAX 64             /* queued outgoing text messages per session */
 #define REC_CTRL_RESERVE (256u << 10) /* queue bytes only control records may use */
 #define REC_MAX_BAD_MSGS 100         /* rejected messages before a session is closed */
 #define REC_TICK_MS 100
-#define REC_CLOCK_WINDOW 8           /* recent clock samples; the least-delayed one is reported */
 #define REC_HELLO_TIMEOUT_NS (10 * 1000000000LL)
 
 int64_t rec_now_ns(void); /* recorder clock: CLOCK_REALTIME in ns */
@@ -124,8 +124,7 @@ struct rec_session {
     uint64_t ping_id;
     int64_t ping_t0, next_ping, next_status, connected_ns;
     int64_t offset_ns, rtt_ns;   /* best recent estimate (smallest round trip) */
-    int64_t win_off[REC_CLOCK_WINDOW], win_rtt[REC_CLOCK_WINDOW];
-    int win_n, win_i;
+    tw_clock_sync sync;          /* the live estimator (bridge/core) */
     int have_clock;
     int close_code;              /* websocket close status after a fatal error */
     int full_reported;           /* drop-newest: FULL error sent once per session */

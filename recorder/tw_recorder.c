@@ -209,6 +209,7 @@ static int start_lws(struct tw_recorder *r, char *msg, size_t msgsz)
 int tw_recorder_open(const tw_recorder_opts *o, tw_recorder **out, char *msg, size_t msgsz)
 {
     *out = NULL;
+    tw_media_use_for_episodes(); /* camera streams are stored through bridge/media */
     if (!o->out_dir || !o->token || !o->token[0])
         return tw_errf(msg, msgsz, TW_EINVAL, "recorder needs an output directory and a token");
     if ((o->cert == NULL) != (o->key == NULL))

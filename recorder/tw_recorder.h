@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tw_bridge.h"
+#include "tw_core.h"
+#include "tw_episode.h"
+#include "tw_wire.h"
 
 typedef enum {
     TW_POLICY_BACKPRESSURE = 0, /* queue full: stop reading that client's socket until it drains */

@@ -2,7 +2,7 @@
  *   bench_camera push  W H N   teleworld push mode (appsrc -> videoconvert -> x264enc -> appsink)
  *   bench_camera bare  W H N   the same frames through libswscale + libx264 (via libavcodec), in-process
  *   bench_camera read  W H N   framecode reader on decoded frames
- *   bench_camera render W H N  MuJoCo EGL offscreen rendering of a small scene (replay/tw_render)
+ *   bench_camera render W H N  MuJoCo EGL offscreen rendering of a small scene (replay/sim)
  * Each prints "<name> <frames> <seconds> <fps>". Frames are the self-numbering pattern, generated
  * before the clock starts. */
 #include <libavcodec/avcodec.h>
@@ -15,9 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tw_bridge.h"
-#include "tw_physics.h"
-#include "tw_render.h"
+#include "tw_media.h"
+#include "tw_sim.h"
 
 #define NPAT 30 /* distinct frames, cycled */
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tw_physics.h"
+#include "tw_sim.h"
 
 /* The operator's ctrl vector at every step of episodes 0.. (nominal model, seed 1), n steps in all. */
 static double *operator_controls(const tw_robot *r, long n, long ep_steps, char *msg, size_t msgsz)

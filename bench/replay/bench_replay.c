@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "synth.h"
-#include "tw_physics.h"
-#include "tw_replay.h"
+#include "tw_sim.h"
+#include "tw_recon.h"
 
 static double now_s(void)
 {

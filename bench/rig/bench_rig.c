@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tw_physics.h"
+#include "tw_sim.h"
 
 static double now_s(void)
 {

@@ -1,4 +1,5 @@
 #include "ep_fixture.h"
+#include "tw_media.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/opt.h>
@@ -143,6 +144,7 @@ void ep_video_free(ep_video *v)
 
 int ep_gen_init(ep_gen *g)
 {
+    tw_media_use_for_episodes(); /* the fixture's episodes have camera streams */
     memset(g, 0, sizeof *g);
     ep_decls(g->d);
     g->cap = 1 << 16;

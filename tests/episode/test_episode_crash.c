@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ep_fixture.h"
+#include "tw_media.h"
 
 #define FLUSH_TICKS 100
 
@@ -200,9 +201,35 @@ static void test_finished_episodes_untouched(void **state)
     ep_rmtree(root);
 }
 
+/* A program without video support must not recover a camera episode: it cannot read the video files, and
+ * building the index as if they were empty would delete them. The journal stays for `tw recover`. */
+static void test_recover_without_video_support_keeps_the_journal(void **state)
+{
+    char root[256], dir[300], j[340], v[340], msg[256];
+    assert_non_null(ep_tmpdir(root, sizeof root));
+    snprintf(dir, sizeof dir, "%s/ep", root);
+    write_and_kill(dir, 10);
+    const tw_episode_video *media = tw_episode_get_video();
+    tw_episode_set_video(NULL);
+    int changed = -1;
+    int rc = tw_episode_recover(dir, &changed, msg, sizeof msg);
+    tw_episode_set_video(media);
+    assert_int_equal(rc, TW_EUNSUPPORTED);
+    assert_non_null(strstr(msg, "video support"));
+    snprintf(j, sizeof j, "%s/episode.journal", dir);
+    snprintf(v, sizeof v, "%s/cam_h264.mkv", dir);
+    assert_int_equal(access(j, F_OK), 0);
+    assert_int_equal(access(v, F_OK), 0);
+    assert_int_equal(tw_episode_recover(dir, &changed, msg, sizeof msg), 0); /* with it: recovered */
+    assert_int_equal(changed, 1);
+    ep_rmtree(root);
+}
+
 int main(void)
 {
+    tw_media_use_for_episodes(); /* as `tw recover` does: the fixture's episodes have cameras */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recover_without_video_support_keeps_the_journal),
         cmocka_unit_test(test_kill9_at_random_moments_then_recover),
         cmocka_unit_test(test_torn_journal_tail_is_dropped),
         cmocka_unit_test(test_corrupt_journal_keeps_valid_prefix),

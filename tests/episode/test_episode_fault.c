@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ep_fixture.h"
+#include "tw_media.h"
 
 /* Child: write until the disk says no, then close with "error". Exit 0 when both behaved:
  * the failure was TW_ENOSPACE with a message, and close built the file (or, with
@@ -144,6 +145,7 @@ static void test_full_filesystem_then_recover(void **state)
 
 int main(void)
 {
+    tw_media_use_for_episodes(); /* the fixture's episodes have cameras */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_size_limit_ends_with_error_status),
         cmocka_unit_test_teardown(test_full_filesystem_then_recover, unmount_teardown),

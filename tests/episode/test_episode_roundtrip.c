@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "ep_fixture.h"
-#include "tw_video.h"
+#include "tw_media.h"
 
 #define TICKS 1200
 
@@ -417,9 +417,33 @@ static void test_sim_episode_is_byte_identical(void **state)
     tw_episode_close_reader(e);
 }
 
+/* The episode library links no video code: without a registered backend a camera stream is refused
+ * cleanly (and nothing is left behind), with bridge/media registered it is stored. */
+static void test_camera_stream_needs_a_video_backend(void **state)
+{
+    fx *f = *state;
+    tw_stream_decl dd[EP_NSTREAMS];
+    ep_decls(dd);
+    tw_episode_info info;
+    tw_episode_info_init(&info);
+    info.episode_id = "novideo";
+    char dir[320], msg[256];
+    snprintf(dir, sizeof dir, "%s/novideo", f->root);
+    tw_episode_writer *w = NULL;
+    const tw_episode_video *media = tw_episode_get_video();
+    assert_non_null(media);
+    tw_episode_set_video(NULL);
+    int rc = tw_episode_create(dir, &info, dd, EP_NSTREAMS, &w, msg, sizeof msg);
+    tw_episode_set_video(media);
+    assert_int_equal(rc, TW_EUNSUPPORTED);
+    assert_non_null(strstr(msg, "no video support"));
+    assert_null(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_camera_stream_needs_a_video_backend),
         cmocka_unit_test(test_reader_gets_exact_values_of_every_kind),
         cmocka_unit_test(test_video_index_matches_file),
         cmocka_unit_test(test_h5py_and_ffprobe_agree),

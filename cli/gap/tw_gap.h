@@ -1,0 +1,45 @@
+/* tw gap: the sim-to-real evaluation — for each mix ratio and real-data budget fuse, train and
+ * evaluate a world model on held-out real episodes, next to the physics gap from replay, and
+ * optionally fit the randomisation parameters to the real episodes (system identification). */
+#ifndef TW_GAP_H
+#define TW_GAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tw_core.h"
+
+#define TW_GAP_MAX_RATIOS 8
+#define TW_GAP_MAX_BUDGETS 4
+#define TW_GAP_MAX_REAL 64
+
+typedef struct {
+    const char *real[TW_GAP_MAX_REAL]; /* recorded episode folders or folders of episodes */
+    size_t nreal;
+    const char *randomize_path;        /* simgen spec */
+    const char *model_path;            /* nominal robot model */
+    const char *out_dir;
+    double ratios[TW_GAP_MAX_RATIOS];  /* sim per real; 0 = real only, INFINITY = sim only */
+    int nratios;
+    int budgets[TW_GAP_MAX_BUDGETS];   /* real train episodes; 0 = all */
+    int nbudgets;
+    uint32_t sim_episodes;
+    double sim_duration_s;
+    double split[3];
+    uint64_t seed;
+    int epochs;
+    uint64_t epoch_samples;            /* samples per training epoch (bounds the run time) */
+    double eval_horizon_s;             /* horizon of the headline real-test error */
+    int fit;                           /* also run system identification */
+    int jobs;
+    tw_progress_fn progress; /* progress lines; NULL: quiet */
+    void *progress_user;
+} tw_gap_opts;
+void tw_gap_opts_init(tw_gap_opts *o);
+
+/* Runs everything and writes out_dir/gap.json and out_dir/gap.html (plus the intermediate
+ * sim corpus, fused datasets, models and replays under out_dir). */
+int tw_gap_run(const tw_gap_opts *o, char *msg, size_t msgsz);
+
+#endif

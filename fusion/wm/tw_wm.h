@@ -1,0 +1,116 @@
+/* World model: an MLP that predicts the state change from (state, action), trained on a fused
+ * dataset (schemas/fused.md) and saved as schemas/model.md describes. */
+#ifndef TW_WM_H
+#define TW_WM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "tw_core.h"
+
+#define TW_WM_FORMAT "teleworld.wm"
+#define TW_WM_MAJOR 1
+#define TW_WM_VERSION "1.0"
+#define TW_WM_MAX_DIM 256
+#define TW_WM_MAX_HORIZONS 8
+
+/* Feature groups of state columns (fused.md `group`). */
+typedef enum { TW_GRP_JOINT_POS = 0, TW_GRP_JOINT_VEL, TW_GRP_EE, TW_GRP_OTHER, TW_GRP__COUNT } tw_wm_group;
+extern const char *const tw_wm_group_names[TW_GRP__COUNT];
+
+/* ---- fused dataset reader (the parts the world model needs) ---- */
+typedef struct {
+    size_t n;
+    float *state, *action, *next_state, *weight; /* [n x S], [n x A] (first step of a window), ... */
+    uint8_t *domain;
+    uint32_t *episode, *t;
+} tw_fused_split;
+
+typedef struct {
+    char dir[1024];
+    int S, A, H;
+    double rate_hz;
+    uint64_t seed;
+    /* Normalisation (train-split statistics), per column; std already floored. */
+    double state_mean[TW_WM_MAX_DIM], state_std[TW_WM_MAX_DIM];
+    double action_mean[TW_WM_MAX_DIM], action_std[TW_WM_MAX_DIM];
+    double delta_mean[TW_WM_MAX_DIM], delta_std[TW_WM_MAX_DIM];
+    int group[TW_WM_MAX_DIM];              /* tw_wm_group of each state column */
+    char col_units[TW_WM_MAX_DIM][16];
+    /* Tracking-error inputs: action j minus joint position track_pos[j] (state column), for the
+     * first ntrack actions. A position servo's acceleration is set by this small difference of two
+     * large inputs, which the network does not resolve on its own. Normalised with train-split
+     * statistics (tw_wm_tracking_stats). */
+    int ntrack;
+    int track_pos[TW_WM_MAX_DIM];
+    double track_mean[TW_WM_MAX_DIM], track_std[TW_WM_MAX_DIM];
+} tw_fused_info;
+
+/* Reads manifest.json (refuses another format or major version). */
+int tw_fused_info_load(const char *dir, tw_fused_info *out, char *msg, size_t msgsz);
+/* Loads every shard of split "train"|"val"|"test" into memory (the first step of each window). */
+int tw_fused_split_load(const tw_fused_info *fi, const char *split, tw_fused_split *out, char *msg, size_t msgsz);
+void tw_fused_split_free(tw_fused_split *s);
+
+/* ---- training ---- */
+typedef struct {
+    uint64_t seed;
+    int epochs;            /* upper bound; early stopping on validation loss */
+    int patience;          /* epochs without validation improvement before stopping */
+    int batch;
+    int hidden, layers;
+    float lr;
+    uint64_t samples_per_epoch; /* 0: the number of training samples */
+    int real_budget;       /* train on the first N real train episodes only (0 = all); the real
+                              sampling mass is kept, so the ratio still holds */
+    tw_progress_fn progress; /* a line per epoch and the loss curve; NULL: quiet */
+    void *progress_user;
+} tw_wm_train_opts;
+void tw_wm_train_opts_init(tw_wm_train_opts *o);
+
+typedef struct {
+    int epochs_run, best_epoch;
+    double best_val_loss, final_train_loss;
+    double samples_per_s;  /* training throughput over the whole run */
+    uint64_t samples_seen;
+    int real_episodes;     /* real train episodes used */
+} tw_wm_train_result;
+
+/* Trains on fused dataset `data_dir` and writes `out_dir`/model.json + weights.f32. */
+int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opts *o, tw_wm_train_result *res,
+                char *msg, size_t msgsz);
+
+/* ---- evaluation ----
+ * Next to each RMSE, a scale-free relative RMSE: the model's RMSE divided by the RMSE of a
+ * physics-free baseline on the same samples and horizon. The baseline extrapolates the start
+ * state: joint positions at constant velocity (q + k·dt·qdot, when the state carries one velocity
+ * per position), every other column held constant (so joint velocities at zero acceleration).
+ * 1 means "no better than knowing nothing about the dynamics"; it does not grow or shrink with how
+ * much the robot moves, so it compares domains whose motions differ in size. */
+typedef struct {
+    size_t samples;                       /* one-step samples evaluated */
+    double one_step_rmse[TW_GRP__COUNT];  /* original units, NaN when the group is absent */
+    double one_step_rel[TW_GRP__COUNT];   /* relative RMSE (see above), NaN when undefined */
+    int nhorizons;
+    double horizon_s[TW_WM_MAX_HORIZONS];
+    size_t rollouts[TW_WM_MAX_HORIZONS];  /* rollouts evaluated at that horizon */
+    double rollout_rmse[TW_WM_MAX_HORIZONS][TW_GRP__COUNT];
+    double rollout_rel[TW_WM_MAX_HORIZONS][TW_GRP__COUNT];
+} tw_wm_domain_eval;
+
+typedef struct {
+    tw_wm_domain_eval real, sim; /* on the test split */
+} tw_wm_eval_result;
+
+/* Evaluates model_dir on data_dir's test split, real and sim separately. Horizons in seconds. */
+int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizons_s, int nhorizons,
+               tw_wm_eval_result *res, char *msg, size_t msgsz);
+/* Writes the result as a JSON object text (malloc'd). */
+char *tw_wm_eval_to_json(const tw_wm_eval_result *r);
+/* One domain's result as a JSON object (new reference); the layout schemas/model.md documents. */
+json_t *tw_wm_domain_json(const tw_wm_domain_eval *d);
+
+#endif
