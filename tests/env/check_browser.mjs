@@ -34,7 +34,7 @@ async function checkImports() {
       await import(pathToFileURL(require.resolve(pkg)).href);
       check(pkg, true, version(pkg));
     } catch (e) {
-      check(pkg, false, `${e.message.split('\n')[0]} (run scripts/setup)`);
+      check(pkg, false, `${e.message.split('\n')[0]} (run scripts/setup-peers --force)`);
     }
   }
   return failed === 0;

@@ -54,7 +54,7 @@ def check_pins():
             have = None
         if have != want:
             wrong.append(f"{name} {have or 'missing'} (pinned {want})")
-    check("pinned versions installed", not wrong, "; ".join(wrong) + " -> run scripts/setup" if wrong else f"{len(pins())} pins")
+    check("pinned versions installed", not wrong, "; ".join(wrong) + " -> run scripts/setup-peers --force" if wrong else f"{len(pins())} pins")
 
 
 def check_imports():
@@ -63,7 +63,7 @@ def check_imports():
             importlib.import_module(mod)
             check(f"import {mod}", True, f"{dist} {md.version(dist)}")
         except Exception as e:  # any import failure is a failed peer, with its reason
-            check(f"import {mod}", False, f"{type(e).__name__}: {e} -> run scripts/setup")
+            check(f"import {mod}", False, f"{type(e).__name__}: {e} -> run scripts/setup-peers --force")
     for dist, mod in DEBIAN.items():
         try:
             m = importlib.import_module(mod)
