@@ -47,6 +47,8 @@ async function checkChromium() {
     return;
   }
   const { chromium } = require('playwright-core');
+  // a fresh profile each run: playwright passes it as --user-data-dir (launch() refuses that flag in args)
+  // and adds --headless itself
   const profile = mkdtempSync(join(tmpdir(), 'tw-chromium-'));
   let ctx;
   try {
