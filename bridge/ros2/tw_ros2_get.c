@@ -106,8 +106,8 @@ int tw_ros2_get_f64_array(const tw_ros2_msg *m, const char *path, double *buf, s
         size_t i;
         json_t *e;
         json_array_foreach(v, i, e) {
-            if (!json_is_number(e)) return TW_EDTYPE;
-            if (i < cap) buf[i] = json_number_value(e);
+            if (!json_is_number(e) && !json_is_boolean(e)) return TW_EDTYPE;
+            if (i < cap) buf[i] = json_is_boolean(e) ? json_is_true(e) : json_number_value(e);
         }
         *n = json_array_size(v);
         return *n > cap ? TW_ETOO_BIG : 0;

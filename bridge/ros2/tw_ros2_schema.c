@@ -187,8 +187,9 @@ static int r2_parse_type(r2_parser *p, const char *tok, const char *pkg, r2_fiel
         const char *num = br + 1;
         f->arr = R2_FIXED;
         if (*num == '\0') f->arr = R2_SEQ;
-        else if (strncmp(num, "<=", 2) == 0) f->arr = R2_SEQ, num += 2;
-        if (*num) {
+        bool bounded = strncmp(num, "<=", 2) == 0;
+        if (bounded) f->arr = R2_SEQ, num += 2;
+        if (*num || bounded) {
             char *e;
             unsigned long v = strtoul(num, &e, 10);
             if (*e || !isdigit((unsigned char)*num) || v == 0 || v > 0xFFFFFFFFul)
