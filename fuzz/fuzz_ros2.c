@@ -1,7 +1,7 @@
 /* libFuzzer target for bridge/ros2: everything that parses untrusted ROS 2 bytes.
  * Byte 0 picks the path:
  *  - 0..7: the input's rest is CDR for one of the canonical schemas (every known kind);
- *  - 'J':  the rest is a JSON message;
+ *  - 'J':  the rest is a JSON message; 'P': protobuf foxglove.CompressedVideo;
  *  - else: the rest is "schema text \0 CDR" with a fuzzed schema.
  * After a successful decode every getter and typed reader runs over the message.
  * Oracle beyond the sanitizers: a JointState, wrench or video frame that decodes re-encodes
@@ -107,6 +107,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             readers(msg);
             if (k == TW_ROS2_WRENCH_STAMPED) roundtrip_wrench(msg);
         }
+        return 0;
+    }
+    if (mode == 'P') {
+        tw_ros2_frame f;
+        if (tw_ros2_decode_pb_video(rest, n, &f, err, sizeof err) == 0 && f.len && f.data[f.len - 1] == 0x42)
+            err[0] = (char)f.format_str[0];
         return 0;
     }
     if (mode == 'J') {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seeds for fuzz_ros2 from the golden vectors tests/ros2/ros2_vectors.py writes.
 Usage: gen_corpus_ros2.py VECTOR_DIR OUT_DIR  (e.g. build/tests/ros2/vectors/decode fuzz/corpus_ros2)
-Seed layout (see fuzz_ros2.c): byte 0 = canonical kind - 1 then CDR; 'J' then JSON;
+Seed layout (see fuzz_ros2.c): byte 0 = canonical kind - 1 then CDR; 'J' then JSON; 'P' then protobuf;
 anything else then "schema text NUL CDR"."""
 import json
 import pathlib
@@ -22,3 +22,5 @@ for name in json.loads((src / "vectors.json").read_text()):
         if vec["kind"] in KINDS and not vec["type"].startswith("acme"):
             (out / f"{name}.{enc}.seed").write_bytes(bytes([KINDS.index(vec["kind"])]) + cdr)
         (out / f"{name}.{enc}.schema.seed").write_bytes(b"S" + vec["schema"].encode() + b"\0" + cdr)
+if (src / "pb_video.bin").exists():
+    (out / "pb_video.seed").write_bytes(b"P" + (src / "pb_video.bin").read_bytes())

@@ -145,6 +145,10 @@ typedef struct {
  * (TW_EUNSUPPORTED otherwise) with step >= width * pixel size and step * height <= len. */
 int tw_ros2_read_frame(const tw_ros2_msg *m, tw_ros2_frame *f, char *err, size_t errsz);
 
+/* foxglove.CompressedVideo in protobuf (message_encoding "protobuf"): timestamp, data (pointing
+ * into buf) and format; format_str is "h264", "h265", "jpeg", "png" or "" for anything else. */
+int tw_ros2_decode_pb_video(const uint8_t *buf, size_t len, tw_ros2_frame *f, char *err, size_t errsz);
+
 typedef struct {
     int64_t time_from_start_ns;
     size_t cap;                  /* in: capacity of each array below */

@@ -27,8 +27,8 @@ int r2fx_python(const r2fx *fx, const char *cmd)
     snprintf(line, sizeof line, "'%s' '%s/tests/ros2/ros2_vectors.py' %s '%s'", py, src ? src : ".", cmd, fx->dir);
     int st = system(line);
     if (st != 0)
-        fprintf(stderr, "r2fx: `%s` failed (%d); it needs rosbags and mcap-ros2-support "
-                        "(pip install rosbags==0.11.9 mcap-ros2-support==0.6.0)\n", line, st);
+        fprintf(stderr, "r2fx: `%s` failed (%d); it needs rosbags, mcap-ros2-support and foxglove-schemas-protobuf "
+                        "(pip install rosbags==0.11.9 mcap-ros2-support==0.6.0 foxglove-schemas-protobuf==0.4.0)\n", line, st);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

@@ -7,7 +7,7 @@
                              plus encoder inputs (enc_*.json) for test_ros2_encode.
   ros2_vectors.py check DIR  decodes what our encoder wrote (enc_*.out.cdr, schema_*.msg) with
                              rosbags and with mcap-ros2-support (from OUR schema text) and compares.
-Needs: rosbags, mcap-ros2-support (pinned in the report of the ros2 helper)."""
+Needs: rosbags, mcap-ros2-support, foxglove-schemas-protobuf (pinned in the report of the ros2 helper)."""
 import base64
 import json
 import math
@@ -250,6 +250,13 @@ def gen(d):
         "json": fox, "checks": [{"path": "timestamp", "time": 300_000_000_005}, {"path": "format", "str": "h264"},
                                 {"path": "data", "hex": "0000000165" + "88"}, {"path": "frame_id", "str": "front"}]}))
     names.append("foxglove_video")
+    # foxglove.CompressedVideo in protobuf, from Foxglove's own compiled schema
+    from foxglove_schemas_protobuf.CompressedVideo_pb2 import CompressedVideo
+    pb = CompressedVideo(frame_id="front", data=bytes([0, 0, 0, 1, 0x65, 0x88, 0x84]), format="h264")
+    pb.timestamp.seconds, pb.timestamp.nanos = 1700000000, 999999999
+    (d / "pb_video.bin").write_bytes(pb.SerializeToString())
+    (d / "pb_video.expect.json").write_text(json.dumps({"stamp_ns": 1700000000_999999999, "format": "h264",
+                                                        "hex": pb.data.hex()}))
     (d / "vectors.json").write_text(json.dumps(names))
     enc = {
         "joint_state": {"stamp_ns": 1700000000123456789, "frame_id": "base", "name": ["a", "bb", "ccc"],
