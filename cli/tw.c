@@ -29,6 +29,8 @@ static const tw_subcmd subcmds[] = {
     {"fuse", "mix real and simulated episodes into training shards"},
     {"wm", "train and evaluate a baseline world model (tw wm train|eval)"},
     {"gap", "sim-to-real report: error versus mix ratio, and system identification"},
+    {"import", "episodes from other formats (tw import --help lists them)"},
+    {"export", "episodes or fused datasets to other formats (tw export --help lists them)"},
 };
 
 static void usage(FILE *f)

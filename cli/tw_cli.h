@@ -15,6 +15,8 @@ int tw_cmd_simgen(int argc, char **argv);
 int tw_cmd_fuse(int argc, char **argv);
 int tw_cmd_wm(int argc, char **argv);
 int tw_cmd_gap(int argc, char **argv);
+int tw_cmd_import(int argc, char **argv);
+int tw_cmd_export(int argc, char **argv);
 
 /* The front ends' one progress printer (tw_progress_fn, bridge/core): each line on stderr. */
 void tw_cli_progress(void *user, const tw_progress *p);
