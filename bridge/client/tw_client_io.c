@@ -241,6 +241,23 @@ static void on_pong(tw_client *c, const tw_msg *m, int64_t t3)
     c->st.rtt_ns = c->sync.rtt_ns;
 }
 
+/* An error message from the server (under c->mu): counted, kept for the caller, reported. */
+static void on_server_error(tw_client *c, const tw_msg *m, tw_client_deferred *d)
+{
+    char t[TW_MAX_TEXT + 2 * TW_MAX_NAME];
+    int code = tw_err_from_name(m->u.error.code);
+    snprintf(t, sizeof t, "server error %s: %s%s", m->u.error.code, m->u.error.message,
+             m->u.error.fatal ? " (fatal)" : "");
+    c->st.server_errors++;
+    c->srv_err = code;
+    snprintf(c->srv_msg, sizeof c->srv_msg, "%.*s", (int)sizeof c->srv_msg - 1, t);
+    if (m->u.error.fatal && (code == TW_EAUTH || code == TW_EVERSION)) {
+        c->permanent = code; /* retrying cannot fix a refused token or protocol version */
+        snprintf(c->cause, sizeof c->cause, "recorder refused the session: %.*s", (int)sizeof c->cause - 40, t);
+    }
+    tw_client_defer_error(c, d, code, m->u.error.fatal, t);
+}
+
 /* Handles one complete text message from the server. Never trusts it. */
 int tw_client_io_text(tw_client *c, const char *text, size_t len)
 {
@@ -281,21 +298,9 @@ int tw_client_io_text(tw_client *c, const char *text, size_t len)
         c->st.last_status = m;
         c->st.have_status = 1;
         break;
-    case TW_MSG_ERROR: {
-        char t[TW_MAX_TEXT + 2 * TW_MAX_NAME];
-        int code = tw_err_from_name(m.u.error.code);
-        snprintf(t, sizeof t, "server error %s: %s%s", m.u.error.code, m.u.error.message,
-                 m.u.error.fatal ? " (fatal)" : "");
-        c->st.server_errors++;
-        c->srv_err = code;
-        snprintf(c->srv_msg, sizeof c->srv_msg, "%.*s", (int)sizeof c->srv_msg - 1, t);
-        if (m.u.error.fatal && (code == TW_EAUTH || code == TW_EVERSION)) {
-            c->permanent = code; /* retrying cannot fix a refused token or protocol version */
-            snprintf(c->cause, sizeof c->cause, "recorder refused the session: %.*s", (int)sizeof c->cause - 40, t);
-        }
-        tw_client_defer_error(c, &d, code, m.u.error.fatal, t);
+    case TW_MSG_ERROR:
+        on_server_error(c, &m, &d);
         break;
-    }
     case TW_MSG_PING:
         if (c->npongs == TW_CLIENT_MAX_PONGS) /* a flood: answer the newest */
             memmove(&c->pongs[0], &c->pongs[1], sizeof c->pongs[0] * (size_t)--c->npongs);
