@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The house rules (README "Layout"), checked on the source tree so they stay true:
-  - no C source or header over 600 lines; no function over 80 lines outside cli/ (option parsing lives there);
+  - no C source or header over 600 lines; no function over 80 lines but the tw_cmd_* option parsers of cli/;
   - an internal header (*_int.h) is included only from its own folder (a second folder needing it means
     it should be public), tests and benches included: tests use public headers, except a unit's own tests;
   - every library folder (one with a meson.build that builds a static_library) has a README.md of at most
@@ -45,9 +45,9 @@ for f in files:
     lines = text.split('\n')
     if len(lines) - 1 > 600:
         bad.append(f'{f}: {len(lines) - 1} lines (limit 600)')
-    if f.endswith('.c') and not f.startswith(('cli/', 'tests/', 'bench/', 'examples/', 'fuzz/')):
+    if f.endswith('.c') and not f.startswith(('tests/', 'bench/', 'examples/', 'fuzz/')):
         for at, n, sig in functions(lines):
-            if n > 80:
+            if n > 80 and not (f.startswith('cli/') and sig.startswith('int tw_cmd_')):
                 bad.append(f'{f}:{at}: function of {n} lines (limit 80): {sig[:60]}')
     for k, l in enumerate(lines, 1):
         m = re.match(r'\s*#\s*include\s+"([^"]+_int\.h)"', l)
