@@ -133,12 +133,16 @@ static int stream_attrs(tw_builder *b, tw_bstream *s)
     /* A sample the recorder drops never gets stored, so it is also a hole in seq once a later sample
      * of the stream arrives: the holes already count it. Only drops at the very end of a stream leave
      * no hole, hence the larger of the two, not their sum (which counted recorder drops twice). */
-    uint64_t lost = s->missing > s->recorder_drops ? s->missing : s->recorder_drops;
+    const tw_seq_counts *c = &s->trk.c;
+    uint64_t lost = c->missing > s->recorder_drops ? c->missing : s->recorder_drops;
     int rc = tw_h5_attr_i64(g, "drops", (int64_t)lost) |
              tw_h5_attr_i64(g, "recorder_drops", (int64_t)s->recorder_drops) |
-             tw_h5_attr_i64(g, "gaps", (int64_t)s->gaps) | tw_h5_attr_i64(g, "missing", (int64_t)s->missing) |
-             tw_h5_attr_i64(g, "out_of_order", (int64_t)s->out_of_order) |
-             tw_h5_attr_i64(g, "t_src_backwards", (int64_t)s->tsrc_backwards);
+             tw_h5_attr_i64(g, "gaps", (int64_t)c->gaps) | tw_h5_attr_i64(g, "missing", (int64_t)c->missing) |
+             tw_h5_attr_i64(g, "out_of_order", (int64_t)c->out_of_order) |
+             tw_h5_attr_i64(g, "t_src_backwards", (int64_t)c->nonmonotonic_t) |
+             tw_h5_attr_i64(g, "nonmonotonic_t", (int64_t)c->nonmonotonic_t) |
+             tw_h5_attr_i64(g, "nonfinite", (int64_t)c->nonfinite) | tw_h5_attr_i64(g, "resets", (int64_t)c->resets) |
+             tw_h5_attr_i64(g, "duplicates", (int64_t)s->duplicates);
     H5Gclose(g);
     if (rc || s->layout != TW_LAYOUT_VIDEO)
         return rc;

@@ -29,6 +29,7 @@ typedef enum {
     TW_REC_META = 6,  /* key\0json_value\0 */
     TW_REC_END = 7,   /* i64 ended_ns, i32 success, then status\0 */
     TW_REC_VIDEO = 8, /* video stream facts known once the muxer opened: JSON */
+    TW_REC_DUPS = 9,  /* u64 stream index, u64 duplicates so far (resends not stored again) */
 } tw_rec_type;
 
 /* Batch payload: this header, then i64 t_src[n], i64 t_recv[n], u64 seq[n], then

@@ -3,6 +3,7 @@
  * is built from the journal at close (or by recovery after a crash). The hot path,
  * tw_episode_append, copies one sample into preallocated arrays and allocates nothing. */
 #include "tw_episode_int.h"
+#include "tw_seq.h"
 #include "tw_video.h"
 
 #include <errno.h>
@@ -32,6 +33,8 @@ typedef struct {
     uint32_t *vsize;
     uint8_t *key;
     uint64_t drops, drops_logged;
+    uint64_t dups_logged;
+    tw_seqtrack trk;   /* resends and order, as the builder and `tw inspect` count them (tw_seq.h) */
     tw_video_writer *video;
     struct tw_episode_writer *w; /* for the video callback */
 } ep_stream;
@@ -269,6 +272,14 @@ int tw_episode_append(tw_episode_writer *w, const tw_frame *f, int64_t t_recv_ns
         return tw_errf(msg, msgsz, TW_EUNKNOWN_STREAM, "episode: stream id %u not declared", f->stream_id);
     ep_stream *s = &w->s[idx];
     int rc = 0;
+    if (s->layout == TW_LAYOUT_FIXED && f->payload_len != s->sbytes)
+        return tw_errf(msg, msgsz, TW_ESHAPE, "stream %s: payload of %u bytes, expected %zu",
+                       s->decl.name, f->payload_len, s->sbytes);
+    if (tw_seq_track(&s->trk, f->seq) == TW_SEQ_DUP)
+        return 0; /* a resend of a stored sample: counted, not stored twice */
+    tw_seq_time(&s->trk, f->t_src_ns);
+    if (s->layout == TW_LAYOUT_FIXED)
+        s->trk.c.nonfinite += (uint64_t)tw_seq_nonfinite(s->decl.dtype, f->payload, s->sbytes / tw_dtype_size(s->decl.dtype));
     if (s->layout == TW_LAYOUT_VIDEO) {
         char m[256];
         rc = tw_video_writer_write(s->video, f->payload, f->payload_len, f->t_src_ns, t_recv_ns, f->seq,
@@ -278,9 +289,6 @@ int tw_episode_append(tw_episode_writer *w, const tw_frame *f, int64_t t_recv_ns
         return s->n == s->cap ? emit_batch(w, s, msg, msgsz) : 0;
     }
     if (s->layout == TW_LAYOUT_FIXED) {
-        if (f->payload_len != s->sbytes)
-            return tw_errf(msg, msgsz, TW_ESHAPE, "stream %s: payload of %u bytes, expected %zu",
-                           s->decl.name, f->payload_len, s->sbytes);
         memcpy(s->data + (size_t)s->n * s->sbytes, f->payload, s->sbytes);
     } else if ((rc = append_text(w, s, f, msg, msgsz)) != 0) {
         return rc;
@@ -353,6 +361,12 @@ static int emit_all(tw_episode_writer *w, char *msg, size_t msgsz)
             struct iovec v = {rec, sizeof rec};
             rc = write_rec(w, TW_REC_DROPS, &v, 1, msg, msgsz);
             s->drops_logged = s->drops;
+        }
+        if (!rc && s->trk.c.duplicates != s->dups_logged) {
+            uint64_t rec[2] = {(uint64_t)i, s->trk.c.duplicates};
+            struct iovec v = {rec, sizeof rec};
+            rc = write_rec(w, TW_REC_DUPS, &v, 1, msg, msgsz);
+            s->dups_logged = s->trk.c.duplicates;
         }
         if (rc)
             return rc;
@@ -441,6 +455,15 @@ int tw_episode_close(tw_episode_writer *w, const char *status, int success, char
     if (!brc && rc)
         return tw_errf(msg, msgsz, rc, "%s", m);
     return brc;
+}
+
+int tw_episode_writer_counts(const tw_episode_writer *w, uint16_t stream_id, tw_seq_counts *out)
+{
+    uint8_t idx = w->map[stream_id];
+    if (idx == NO_STREAM)
+        return TW_EUNKNOWN_STREAM;
+    *out = w->s[idx].trk.c;
+    return 0;
 }
 
 uint64_t tw_episode_bytes_written(const tw_episode_writer *w)
