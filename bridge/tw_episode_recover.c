@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int exists(const char *dir, const char *name)
 {
@@ -35,6 +36,89 @@ static void finished_status(const char *dir, char *status, size_t n)
     tw_h5_unlock();
 }
 
+/* A journal that holds no head record holds no data: a writer that died (or hit a full disk)
+ * before its first durable record. */
+static int journal_is_empty(const char *dir)
+{
+    char p[PATH_MAX + 64], m[256];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/" TW_JOURNAL_NAME, dir);
+    if (stat(p, &st) != 0)
+        return 0;
+    if (st.st_size < 8)
+        return 1;
+    tw_journal_reader r;
+    if (tw_journal_open_read(&r, p, m, sizeof m) != 0)
+        return 0; /* garbage is not empty: let the rebuild say what is wrong */
+    uint32_t type, len;
+    const uint8_t *pl;
+    int rc = tw_journal_next(&r, &type, &pl, &len, m, sizeof m);
+    tw_journal_close_read(&r);
+    return rc == 0 || (rc == 1 && type != TW_REC_HEAD);
+}
+
+/* Removes a directory that holds only what a dataless episode leaves (the journal, an unfinished
+ * temporary file, video files with no frame the journal knows). Anything else: left alone. */
+static int remove_empty_episode(const char *dir, char *msg, size_t msgsz)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return tw_errf(msg, msgsz, TW_EIO, "%s: %s", dir, strerror(errno));
+    struct dirent *e;
+    char p[PATH_MAX + 300];
+    int other = 0;
+    while ((e = readdir(d)) && !other) {
+        const char *n = e->d_name;
+        size_t l = strlen(n);
+        if (!strcmp(n, ".") || !strcmp(n, ".."))
+            continue;
+        other = !(strcmp(n, TW_JOURNAL_NAME) == 0 || strcmp(n, TW_H5_NAME ".tmp") == 0 ||
+                  (l > 4 && strcmp(n + l - 4, ".mkv") == 0));
+    }
+    closedir(d);
+    if (other)
+        return tw_errf(msg, msgsz, TW_EINTEGRITY, "%s: the journal holds no data, but the directory holds other "
+                       "files: left as it is", dir);
+    d = opendir(dir);
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && snprintf(p, sizeof p, "%s/%s", dir, e->d_name) > 0)
+            unlink(p);
+    if (d)
+        closedir(d);
+    if (rmdir(dir) != 0)
+        return tw_errf(msg, msgsz, TW_EIO, "remove %s: %s", dir, strerror(errno));
+    return 0;
+}
+
+static int recover_empty(const char *dir, int *changed, char *msg, size_t msgsz)
+{
+    char status[32], jp[PATH_MAX + 64];
+    if (!exists(dir, TW_H5_NAME)) {
+        int rc = remove_empty_episode(dir, msg, msgsz);
+        *changed = rc == 0;
+        return rc ? rc : tw_errf(msg, msgsz, 0, "empty journal (no data was ever written): directory removed");
+    }
+    finished_status(dir, status, sizeof status);
+    if (!strcmp(status, "unreadable"))
+        return tw_errf(msg, msgsz, TW_EINTEGRITY, "%s unreadable and the journal holds no data to rebuild it from",
+                       TW_H5_NAME);
+    snprintf(jp, sizeof jp, "%s/" TW_JOURNAL_NAME, dir);
+    if (unlink(jp) != 0)
+        return tw_errf(msg, msgsz, TW_EIO, "remove %s: %s", jp, strerror(errno));
+    *changed = 1;
+    return tw_errf(msg, msgsz, 0, "empty journal removed; %s kept (status %s)", TW_H5_NAME, status);
+}
+
+/* What `tw recover` promises: the episode opens afterwards. */
+static int check_readable(const char *dir, char *msg, size_t msgsz)
+{
+    tw_episode *e = NULL;
+    char m[512];
+    int rc = tw_episode_open(dir, &e, m, sizeof m);
+    tw_episode_close_reader(e);
+    return rc ? tw_errf(msg, msgsz, rc == TW_EVERSION ? rc : TW_EINTEGRITY, "unreadable: %s", m) : 0;
+}
+
 int tw_episode_recover(const char *dir, int *changed, char *msg, size_t msgsz)
 {
     *changed = 0;
@@ -42,15 +126,22 @@ int tw_episode_recover(const char *dir, int *changed, char *msg, size_t msgsz)
         if (!exists(dir, TW_H5_NAME))
             return tw_errf(msg, msgsz, TW_ENOT_FOUND, "%s: not an episode directory (no %s, no %s)", dir,
                            TW_H5_NAME, TW_JOURNAL_NAME);
-        char status[32];
+        char status[32], m[600];
+        int rc = check_readable(dir, m, sizeof m);
+        if (rc)
+            return tw_errf(msg, msgsz, rc, "finished episode (no journal to rebuild it from) is %s", m);
         finished_status(dir, status, sizeof status);
         return tw_errf(msg, msgsz, 0, "finished episode (status %s), left untouched", status);
     }
+    if (journal_is_empty(dir))
+        return recover_empty(dir, changed, msg, msgsz);
     char m[256];
-    int rc = tw_episode_finish(dir, NULL, m, sizeof m);
+    int rc = tw_episode_finish(dir, NULL, "recover", m, sizeof m);
     if (rc)
         return tw_errf(msg, msgsz, rc, "%s", m);
     *changed = 1;
+    if ((rc = check_readable(dir, msg, msgsz)) != 0)
+        return rc;
     char status[32];
     finished_status(dir, status, sizeof status);
     return tw_errf(msg, msgsz, 0, "rebuilt %s from the journal (%s), status %s", TW_H5_NAME, m, status);

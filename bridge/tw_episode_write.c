@@ -240,8 +240,17 @@ int tw_episode_create(const char *dir, const tw_episode_info *info, const tw_str
         w->map[decls[i].id] = (uint8_t)i;
     }
     if (rc) {
-        /* the journal stays: the directory is a valid (empty) interrupted episode */
+        /* nothing was appended yet: remove what was created, so a full disk leaves no trail of
+         * empty episode folders (the caller gets the error) */
+        for (size_t i = 0; i < w->n; i++) {
+            char vp[PATH_MAX + TW_MAX_NAME + 8];
+            snprintf(vp, sizeof vp, "%s/%s.mkv", dir, w->s[i].decl.name);
+            if (w->s[i].layout == TW_LAYOUT_VIDEO)
+                unlink(vp);
+        }
         writer_free(w);
+        unlink(path);
+        rmdir(dir);
         return rc;
     }
     *out = w;
@@ -417,14 +426,19 @@ int tw_episode_end(tw_episode_writer *w, const char *status, int success, char *
     char m[256] = "";
     int rc = 0;
     /* videos end first so the encoder's last frames still get index entries */
+    tw_fault_point("close");
     for (size_t i = 0; i < w->n; i++) {
         int r = tw_video_writer_close(w->s[i].video, w->err != 0, m, sizeof m);
         w->s[i].video = NULL;
         if (r && !rc)
             rc = fail(w, r, m, msg, msgsz);
     }
-    if (!w->err && (rc = emit_all(w, msg, msgsz)) == 0)
+    tw_fault_point("close");
+    if (!w->err && (rc = emit_all(w, msg, msgsz)) == 0) {
+        tw_fault_point("close");
         rc = write_end(w, status, success, msg, msgsz);
+    }
+    tw_fault_point("close");
     if (w->err && !rc)
         rc = tw_errf(msg, msgsz, w->err, "episode %s: %s", w->dir, w->errmsg);
     writer_free(w);
@@ -434,7 +448,7 @@ int tw_episode_end(tw_episode_writer *w, const char *status, int success, char *
 int tw_episode_build(const char *dir, const char *status, char *msg, size_t msgsz)
 {
     char m[512];
-    int rc = tw_episode_finish(dir, status, m, sizeof m);
+    int rc = tw_episode_finish(dir, status, "close", m, sizeof m);
     if (rc)
         return tw_errf(msg, msgsz, rc, "%s (the journal is kept: `tw recover` can finish it later)", m);
     return 0;
