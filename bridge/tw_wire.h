@@ -160,6 +160,9 @@ typedef enum {
 typedef struct {
     uint16_t id;
     uint64_t received, written, dropped, gaps, bytes;
+    /* the open episode's counters as its file will store them (tw_seq.h); gaps = its "missing".
+     * Optional on the wire (absent: 0). */
+    uint64_t duplicates, out_of_order, resets, nonmonotonic_t, nonfinite;
 } tw_stream_status;
 
 typedef struct {
