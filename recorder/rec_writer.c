@@ -138,13 +138,16 @@ static void append_data(writer *wr, rec_episode *ep, const rec_hdr *h)
     int rc;
     /* already validated against the stream table on the network thread */
     while ((rc = tw_frame_next(&it, NULL, &f, wr->msg, sizeof wr->msg)) == 1) {
+        tw_seq_counts c0, c1;
+        tw_episode_writer_counts(ep->w, f.stream_id, &c0);
         rc = tw_episode_append(ep->w, &f, h->t_ns, wr->msg, sizeof wr->msg);
         if (rc < 0) {
             fail_episode(wr, ep, rc);
             return;
         }
+        tw_episode_writer_counts(ep->w, f.stream_id, &c1);
         uint8_t k = s->idx[f.stream_id];
-        if (k)
+        if (k && c1.duplicates == c0.duplicates) /* a resend is not written again */
             atomic_fetch_add_explicit(&s->st[k - 1].written, 1, memory_order_relaxed);
     }
     publish_counts(ep);
