@@ -269,6 +269,106 @@ static void test_full_disk_two_rigs(void **state)
     assert_int_equal(n, 2); /* the flood's (error or interrupted) and the quiet rig's */
 }
 
+/* VmHWM (peak resident set) of a process, in MiB; -1 when unreadable. */
+static double vm_hwm_mb(pid_t pid)
+{
+    char p[64], line[256];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    FILE *fp = fopen(p, "r");
+    double kb = -1;
+    while (fp && fgets(line, sizeof line, fp))
+        if (sscanf(line, "VmHWM: %lf kB", &kb) == 1)
+            break;
+    if (fp)
+        fclose(fp);
+    return kb < 0 ? -1 : kb / 1024;
+}
+
+#define MEM_STREAMS 64
+#define MEM_QUEUE_MB 64
+
+/* recorder/README.md "Memory bound", in MiB: idle + queue + 0.25 + sessions x (max_binary + 0.25)
+ * + per open stream (B + 8 KiB tracker) + per closing stream 2 x B, where a stream's batch
+ * B = min(1024, 1 MiB / sample bytes) x (sample bytes + 24). */
+static double documented_bound_mb(double idle, int streams, size_t sbytes, int queue_mb, int sessions)
+{
+    double cap = 1024 < (1 << 20) / sbytes ? 1024 : (double)((1 << 20) / sbytes);
+    double batch = cap * (double)(sbytes + 24) / 1048576.0;
+    return idle + queue_mb + 0.25 + sessions * (16.0 + 0.25) + streams * (batch + 8.0 / 1024) + streams * 2 * batch;
+}
+
+static void test_memory_bounded_64_streams_flooding(void **state)
+{
+    recfx *f = *state;
+    char extra[64];
+    snprintf(extra, sizeof extra, "--queue-mb %d", MEM_QUEUE_MB);
+    assert_int_equal(recfx_start(f, NULL, extra), 0);
+    double base = vm_hwm_mb(f->pid);
+    rawws w;
+    char auth[128];
+    int st;
+    snprintf(auth, sizeof auth, "Bearer %s", f->token);
+    assert_int_equal(rawws_connect(&w, f->port, "/", auth, NULL, &st), 0);
+    tw_stream_decl d[MEM_STREAMS];
+    memset(d, 0, sizeof d);
+    for (int i = 0; i < MEM_STREAMS; i++) {
+        snprintf(d[i].name, sizeof d[i].name, "s%02d", i);
+        d[i].id = (uint16_t)(i + 1);
+        d[i].kind = TW_KIND_TENSOR;
+        d[i].dtype = TW_DTYPE_FLOAT64;
+        d[i].ndim = 1;
+        d[i].shape[0] = 16;
+        d[i].rate_hz = 1000;
+    }
+    tw_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = TW_MSG_HELLO;
+    snprintf(m.u.hello.client, sizeof m.u.hello.client, "memtest");
+    snprintf(m.u.hello.version, sizeof m.u.hello.version, "1");
+    m.u.hello.nstreams = MEM_STREAMS;
+    m.u.hello.streams = d;
+    char *json = NULL, emsg[256];
+    assert_int_equal(tw_msg_encode(&m, &json, emsg, sizeof emsg), 0);
+    assert_int_equal(rawws_send_text(&w, json), 0);
+    free(json);
+    json_t *wel = rawws_wait_type(&w, "welcome", 5000);
+    assert_non_null(wel);
+    json_decref(wel);
+    char id[128];
+    assert_int_equal(fx_start(&w, "flood", id, sizeof id), 0);
+    enum { PER = 64 }; /* frames per stream per message: 64 x 64 x 152 B = 622 KB */
+    size_t fsz = TW_FRAME_HEADER_SIZE + 128;
+    uint8_t *buf = malloc((size_t)MEM_STREAMS * PER * fsz);
+    double pay[16] = {0};
+    uint64_t seq = 0;
+    double t_end = now_s() + 8, peak_rec = 0;
+    while (now_s() < t_end) {
+        size_t off = 0;
+        for (int k = 0; k < PER; k++, seq++)
+            for (int i = 0; i < MEM_STREAMS; i++) {
+                pay[0] = (double)seq;
+                tw_frame fr = {(uint16_t)(i + 1), 0, 128, seq, (int64_t)seq * 1000000, (const uint8_t *)pay};
+                off += tw_frame_encode(buf + off, fsz, &fr);
+            }
+        assert_int_equal(rawws_send_binary(&w, buf, off), 0);
+    }
+    free(buf);
+    peak_rec = vm_hwm_mb(f->pid);
+    double t0 = now_s();
+    assert_int_equal(fx_stop(&w), 0);
+    json_t *h5 = fx_episode(f, NULL, id);
+    assert_non_null(h5);
+    json_decref(h5);
+    double peak_all = vm_hwm_mb(f->pid), bound = documented_bound_mb(base, MEM_STREAMS, 128, MEM_QUEUE_MB, 1);
+    print_message("64 streams, --queue-mb 64: %llu samples per stream sent; VmHWM at start %.1f MiB, after 8 s "
+                  "of flooding %.1f MiB, after closing (%.1f s) %.1f MiB; documented bound %.1f MiB\n",
+                  (unsigned long long)seq, base, peak_rec, now_s() - t0, peak_all, bound);
+    assert_true(peak_rec > 0 && peak_all > 0);
+    assert_true(peak_all <= bound);
+    rawws_close(&w);
+    assert_int_equal(recfx_stop(f, SIGINT), 0);
+}
+
 int main(void)
 {
     int pre = fx_main_prelude();
@@ -279,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_small_queue_big_message_refused_and_sigint_ends, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_resends_live_counters_equal_file, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_full_disk_two_rigs, fx_setup, umount_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_bounded_64_streams_flooding, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("recorder_durability", tests, NULL, NULL);
 }
