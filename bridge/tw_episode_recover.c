@@ -36,25 +36,32 @@ static void finished_status(const char *dir, char *status, size_t n)
     tw_h5_unlock();
 }
 
-/* A journal that holds no head record holds no data: a writer that died (or hit a full disk)
- * before its first durable record. */
+/* A journal whose head record never reached the disk whole holds no data: the writer died (or
+ * hit a full disk) before its first durable record. Only a file that ENDS inside its magic or
+ * its head counts: a complete but corrupt head is not "empty" (the data after it is kept and
+ * the rebuild fails naming the head). */
 static int journal_is_empty(const char *dir)
 {
-    char p[PATH_MAX + 64], m[256];
+    char p[PATH_MAX + 64];
     struct stat st;
     snprintf(p, sizeof p, "%s/" TW_JOURNAL_NAME, dir);
-    if (stat(p, &st) != 0)
+    FILE *f = fopen(p, "rb");
+    if (!f || fstat(fileno(f), &st) != 0) {
+        if (f)
+            fclose(f);
         return 0;
-    if (st.st_size < 8)
+    }
+    uint8_t h[8 + TW_REC_HEADER];
+    size_t got = fread(h, 1, sizeof h, f);
+    fclose(f);
+    if (got >= 8 && memcmp(h, TW_JOURNAL_MAGIC, 7) != 0)
+        return 0; /* not a journal: garbage is not empty */
+    if (got < sizeof h)
         return 1;
-    tw_journal_reader r;
-    if (tw_journal_open_read(&r, p, m, sizeof m) != 0)
-        return 0; /* garbage is not empty: let the rebuild say what is wrong */
-    uint32_t type, len;
-    const uint8_t *pl;
-    int rc = tw_journal_next(&r, &type, &pl, &len, m, sizeof m);
-    tw_journal_close_read(&r);
-    return rc == 0 || (rc == 1 && type != TW_REC_HEAD);
+    uint32_t magic, len;
+    memcpy(&magic, h + 8, 4);
+    memcpy(&len, h + 16, 4);
+    return magic == TW_REC_MAGIC && len <= TW_REC_MAX && (uint64_t)st.st_size < sizeof h + (uint64_t)len;
 }
 
 /* Removes a directory that holds only what a dataless episode leaves (the journal, an unfinished

@@ -150,11 +150,50 @@ static void test_kill_at_every_step_of_recover(void **state)
     ep_rmtree(root);
 }
 
+/* A full disk used to leave folders with a 0-byte journal that made every later `tw recover`
+ * fail with BAD_MAGIC, and an unreadable episode.h5 was "left untouched" with exit 0. */
+static void test_empty_journals_and_unreadable_files(void **state)
+{
+    (void)state;
+    char root[256], d[400], msg[512];
+    assert_non_null(ep_tmpdir(root, sizeof root));
+    int changed = 0;
+    snprintf(d, sizeof d, "%s/zero", root); /* 0-byte journal, nothing else: removed */
+    assert_int_equal(ep_sh("mkdir %s && : > %s/episode.journal", d, d), 0);
+    assert_int_equal(tw_episode_recover(d, &changed, msg, sizeof msg), 0);
+    assert_non_null(strstr(msg, "empty journal"));
+    assert_int_equal(changed, 1);
+    assert_false(has(root, "zero"));
+    snprintf(d, sizeof d, "%s/torn", root); /* the head record cut short, an empty video file */
+    assert_int_equal(ep_sh("mkdir %s && printf 'TWEPJNL\\001TWRJ\\001\\000\\000\\000\\377\\000\\000\\000' > "
+                           "%s/episode.journal && : > %s/cam.mkv", d, d, d), 0);
+    assert_int_equal(tw_episode_recover(d, &changed, msg, sizeof msg), 0);
+    assert_false(has(root, "torn"));
+    snprintf(d, sizeof d, "%s/kept", root); /* an empty journal beside a readable file: the file stays */
+    assert_int_equal(write_flush_close(d), 0);
+    assert_int_equal(ep_sh(": > %s/episode.journal", d), 0);
+    assert_int_equal(tw_episode_recover(d, &changed, msg, sizeof msg), 0);
+    assert_false(has(d, "episode.journal"));
+    check_complete(d);
+    snprintf(d, sizeof d, "%s/bad", root); /* an unreadable finished file is a failure, named */
+    assert_int_equal(ep_sh("mkdir %s && head -c 4096 /dev/urandom > %s/episode.h5", d, d), 0);
+    assert_int_not_equal(tw_episode_recover(d, &changed, msg, sizeof msg), 0);
+    assert_non_null(strstr(msg, "unreadable"));
+    const char *tw = getenv("TW_BIN");
+    if (tw) {
+        assert_int_equal(ep_sh("%s recover %s > /dev/null", tw, root), 1);
+        assert_int_equal(ep_sh("%s recover %s | grep -q 'FAILED.*bad.*unreadable'", tw, root), 0);
+        assert_int_equal(ep_sh("rm -r %s && %s recover %s > /dev/null", d, tw, root), 0);
+    }
+    ep_rmtree(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_at_every_step_of_close),
         cmocka_unit_test(test_kill_at_every_step_of_recover),
+        cmocka_unit_test(test_empty_journals_and_unreadable_files),
     };
     return cmocka_run_group_tests_name("episode_killstep", tests, NULL, NULL);
 }
