@@ -277,9 +277,10 @@ static int builder_open(tw_builder *b, tw_journal_reader *r, const char *tmp, ch
         b->s[i].layout = k == TW_KIND_VIDEO ? TW_LAYOUT_VIDEO : k == TW_KIND_EVENT ? TW_LAYOUT_TEXT : TW_LAYOUT_FIXED;
     }
     count_videos(b);
-    /* semi close: H5Fclose fails loudly instead of leaving the file open behind a forgotten object */
+    /* strong close: H5Fclose releases every object of the file, even one whose close failed on a
+     * full disk (the columns are closed explicitly before it in any case) */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fclose_degree(fapl, H5F_CLOSE_SEMI);
+    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
     b->f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (b->f < 0)

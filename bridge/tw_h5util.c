@@ -9,6 +9,12 @@
 /* Serial HDF5 is not thread-safe: every episode entry point that touches it holds this
  * (recursive: verify calls read). */
 static pthread_mutex_t h5_mu = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+/* No HDF5 clean-up at exit: every file we write is closed explicitly in order (episode close), and
+ * a file whose close failed on a full disk is left in a state that crashed H5_term_library at
+ * exit (SEGV in H5F__close_cb), turning a reported NOSPACE into a crash of `tw record`. Must run
+ * before any other HDF5 call, hence a constructor. */
+__attribute__((constructor)) static void tw_h5_no_atexit(void) { H5dont_atexit(); }
+
 void tw_h5_lock(void) { pthread_mutex_lock(&h5_mu); }
 void tw_h5_unlock(void) { pthread_mutex_unlock(&h5_mu); }
 

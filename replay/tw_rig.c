@@ -155,6 +155,9 @@ static int tw_rig_explain(tw_rig *rg, int rc, int ep, char *msg, size_t msgsz)
     tw_client_stats_get(rg->cl, rg->stats);
     if (rc != TW_ECONNECT && rc != TW_EAUTH && rc != TW_ECLOSED && rg->stats->state != TW_CLIENT_FAILED)
         return rc;
+    if (rc != TW_ECONNECT && rc != TW_ECLOSED) /* the recorder ended the session: no reconnect can help */
+        return tw_errf(msg, msgsz, rc, "recorder at %s ended the session (episode %d, t=%.3f s): %s", rg->o->url, ep + 1,
+                       rg->g, rg->stats->last_error_msg[0] ? rg->stats->last_error_msg : msg);
     return tw_errf(msg, msgsz, rc, "recorder at %s lost mid-stream (episode %d, t=%.3f s) and not regained: %s",
                    rg->o->url, ep + 1, rg->g, rg->stats->last_error_msg[0] ? rg->stats->last_error_msg : msg);
 }

@@ -230,12 +230,20 @@ static void test_full_disk_two_rigs(void **state)
     assert_true(json_is_true(json_object_get(err, "fatal")));
     json_decref(err);
     rawws_close(&a);
-    /* a rig that starts while the disk is full is refused, and no folder is left behind */
+    /* rigs that start while the disk is full are refused, and no folder is left behind: a raw
+     * session, and `tw rig`, which exits 1 naming NOSPACE without reconnecting */
     int dirs = count_dirs(out);
     assert_int_equal(fx_session(&c, f, "late"), 0);
     char c_id[128];
     assert_int_not_equal(fx_start(&c, "late", c_id, sizeof c_id), 0);
     rawws_close(&c);
+    char log[600];
+    snprintf(log, sizeof log, "%s/rig.log", f->root);
+    assert_int_equal(fx_sh("%s rig --url ws://127.0.0.1:%d --token-file %s --speed 0 --duration 1 --camera none "
+                           "--retries 5 2> %s", getenv("TW_BIN"), f->port, f->token_file, log), 1);
+    if (fx_sh("grep -q NOSPACE %s && grep -q ' 0 reconnects' %s", log, log) != 0)
+        fx_sh("cat %s >&2", log);
+    assert_int_equal(fx_sh("grep -q NOSPACE %s && grep -q ' 0 reconnects' %s", log, log), 0);
     assert_int_equal(count_dirs(out), dirs);
     /* space returns: the rig that stayed connected records a complete episode */
     assert_int_equal(unlink(filler), 0);
@@ -247,7 +255,10 @@ static void test_full_disk_two_rigs(void **state)
     assert_string_equal(fx_h5_status(h5), "complete");
     json_decref(h5);
     rawws_close(&b);
-    assert_int_equal(recfx_stop(f, SIGINT), 0);
+    int rst = recfx_stop(f, SIGINT);
+    if (rst != 0)
+        fx_sh("tail -n 60 '%s' >&2", f->log);
+    assert_int_equal(rst, 0);
     /* tw recover: exit 0, every episode opens, no empty folder */
     assert_int_equal(fx_sh("%s recover %s", getenv("TW_BIN"), out), 0);
     DIR *d = opendir(out);
