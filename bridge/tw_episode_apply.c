@@ -144,18 +144,14 @@ int tw_build_apply(tw_builder *b, uint32_t type, const uint8_t *p, uint32_t len,
         memcpy(v, p, 24);
         return (tw_h5col_append(&b->ck_t, 1, &v[0]) | tw_h5col_append(&b->ck_off, 1, &v[1]) |
                 tw_h5col_append(&b->ck_rtt, 1, &v[2])) ? tw_errf(msg, msgsz, TW_EHDF5, "write clock") : 0;
-    case TW_REC_DROPS: {
-        uint64_t d[2];
-        if (len != 16 || (memcpy(d, p, 16), d[0] >= b->n))
-            return tw_errf(msg, msgsz, TW_EINTEGRITY, "journal: malformed drop count");
-        b->s[d[0]].recorder_drops = d[1]; /* cumulative: the last one counts */
-        return 0;
-    }
+    case TW_REC_DROPS:
     case TW_REC_DUPS: {
         uint64_t d[2];
         if (len != 16 || (memcpy(d, p, 16), d[0] >= b->n))
-            return tw_errf(msg, msgsz, TW_EINTEGRITY, "journal: malformed duplicate count");
-        b->s[d[0]].duplicates = d[1]; /* cumulative: the last one counts */
+            return tw_errf(msg, msgsz, TW_EINTEGRITY, "journal: malformed %s count",
+                           type == TW_REC_DROPS ? "drop" : "duplicate");
+        /* cumulative: the last one counts */
+        *(type == TW_REC_DROPS ? &b->s[d[0]].recorder_drops : &b->s[d[0]].duplicates) = d[1];
         return 0;
     }
     case TW_REC_META: {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define RANGE_BYTES (1u << 20)
 
@@ -131,7 +132,8 @@ static void check_video(const tw_episode *e, size_t i, findings *fnd)
         say(fnd, 1, "video %s: index pts decrease at %llu frames", nm, (unsigned long long)bad_pts);
     uint64_t frames = 0;
     if (tw_video_count_frames(path, &frames, NULL, m, sizeof m) != 0) {
-        if (n > 0)
+        struct stat st;
+        if (n > 0 || stat(path, &st) == 0) /* a file nobody can play is a failure, indexed or not */
             say(fnd, 1, "video %s: %s", nm, m);
         return;
     }

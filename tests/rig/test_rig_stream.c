@@ -229,27 +229,34 @@ static uint64_t stream_samples(json_t *ep, const char *name)
 }
 
 /* The real recorder: two episodes land as complete episodes with every sample. */
-static void test_rig_into_recorder(void **st)
+/* Runs `tw rig` with extra flags into a real `tw record` writing to g_dir/outname (path in out),
+ * stops the recorder with SIGINT; returns the rig's exit status. */
+static int rig_into_recorder(const char *outname, const char *const *extra, char *out, size_t outsz)
 {
     tts *probe;
-    char url[96], port[16], listen[64], out[512], tok[512], log[512], insp[512];
+    char url[96], listen[64], tok[512], log[512];
     assert_int_equal(tts_start(TOKEN, 0, &probe), 0); /* a free port */
-    snprintf(port, sizeof port, "%d", tts_port(probe));
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", tts_port(probe));
     tts_stop(probe);
-    snprintf(listen, sizeof listen, "127.0.0.1:%s", port);
     snprintf(url, sizeof url, "ws://%s", listen);
-    path_in(out, sizeof out, "rec");
+    path_in(out, outsz, outname);
     path_in(tok, sizeof tok, "token");
     path_in(log, sizeof log, "record.log");
     const char *rec_argv[] = {tw_bin(), "record", "--listen", listen, "--out", out, "--token-file", tok, NULL};
     pid_t rec = spawn(rec_argv, log, "/dev/null");
-    const char *extra[] = {"--speed", "0", "--episodes", "2", "--duration", "3", "--camera-size", "320x240",
-                           "--retries", "8", NULL};
     int rc = run_rig(url, "token", extra);
     kill(rec, SIGINT);
     int wst;
     waitpid(rec, &wst, 0);
-    assert_int_equal(rc, 0);
+    return rc;
+}
+
+static void test_rig_into_recorder(void **st)
+{
+    char out[512], insp[512];
+    const char *extra[] = {"--speed", "0", "--episodes", "2", "--duration", "3", "--camera-size", "320x240",
+                           "--retries", "8", NULL};
+    assert_int_equal(rig_into_recorder("rec", extra, out, sizeof out), 0);
     DIR *dir = opendir(out);
     assert_non_null(dir);
     struct dirent *e;
@@ -293,7 +300,7 @@ static void test_rig_into_recorder(void **st)
 static void test_long_model_path(void **st)
 {
     const char *shared = getenv("TW_SHARED");
-    char src[512], deep[1024], model[1100], out[512], tok[512], insp[512], ep[1400];
+    char src[512], deep[1024], model[1100], out[512], insp[512], ep[1400];
     snprintf(src, sizeof src, "%s/models/franka_emika_panda", shared ? shared : "../shared");
     if (access(src, R_OK) != 0)
         skip();
@@ -305,23 +312,10 @@ static void test_long_model_path(void **st)
     assert_int_equal(symlink(src, deep), 0);
     snprintf(model, sizeof model, "%s/panda.xml", deep);
     assert_true(strlen(model) > 200);
-    tts *probe;
-    char url[96], listen[64];
-    assert_int_equal(tts_start(TOKEN, 0, &probe), 0); /* a free port */
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", tts_port(probe));
-    tts_stop(probe);
-    snprintf(url, sizeof url, "ws://%s", listen);
-    path_in(out, sizeof out, "rec-long");
-    path_in(tok, sizeof tok, "token");
-    const char *rec_argv[] = {tw_bin(), "record", "--listen", listen, "--out", out, "--token-file", tok, NULL};
-    pid_t rec = spawn(rec_argv, "/dev/null", "/dev/null");
     const char *extra[] = {"--speed", "0", "--duration", "0.5", "--camera", "none", "--model", model,
                            "--retries", "8", NULL};
-    int rc = run_rig(url, "token", extra);
-    kill(rec, SIGINT);
+    assert_int_equal(rig_into_recorder("rec-long", extra, out, sizeof out), 0);
     int wst;
-    waitpid(rec, &wst, 0);
-    assert_int_equal(rc, 0);
     DIR *dir = opendir(out);
     struct dirent *e;
     while ((e = readdir(dir)) && e->d_name[0] == '.')
