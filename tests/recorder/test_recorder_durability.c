@@ -380,6 +380,20 @@ static void test_memory_bounded_64_streams_flooding(void **state)
     assert_int_equal(recfx_stop(f, SIGINT), 0);
 }
 
+/* A start that cannot bind its port shows and keeps no new token (it used to print one first). */
+static void test_port_in_use_shows_no_token(void **state)
+{
+    recfx *f = *state;
+    assert_int_equal(recfx_start(f, NULL, ""), 0);
+    char out[512], err[512];
+    snprintf(out, sizeof out, "%s/second", f->root);
+    snprintf(err, sizeof err, "%s/second.err", f->root);
+    assert_int_equal(fx_sh("%s record --out %s --listen 127.0.0.1:%d 2> %s", getenv("TW_BIN"), out, f->port, err), 1);
+    assert_int_not_equal(fx_sh("grep -q 'new token' %s", err), 0);
+    assert_int_not_equal(fx_sh("test -e %s/.token", out), 0);
+    assert_int_equal(recfx_stop(f, SIGINT), 0);
+}
+
 int main(void)
 {
     int pre = fx_main_prelude();
@@ -391,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resends_live_counters_equal_file, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_full_disk_two_rigs, fx_setup, umount_teardown),
         cmocka_unit_test_setup_teardown(test_memory_bounded_64_streams_flooding, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_port_in_use_shows_no_token, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("recorder_durability", tests, NULL, NULL);
 }
