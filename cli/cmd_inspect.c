@@ -14,11 +14,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tw inspect EPISODE_DIR [--json]\n\n"
-            "Prints an episode's summary: metadata, status, duration, and per stream the kind,\n"
+            "Prints an episode's summary: metadata, status, the signal's duration (first to last source\n"
+            "time of the joint-state stream, else the first signal stream), events (annotations plus\n"
+            "samples of event streams), and per stream the kind,\n"
             "sample count, measured and nominal rate, drops and sequence gaps; per camera the\n"
             "frames in the index and in the video file. Then runs the integrity check: format\n"
-            "version, dataset shapes, strictly increasing sequence numbers, stored counters\n"
-            "against the data, video index against the file, status.\n\n"
+            "version, dataset shapes, no seq stored twice, stored counters (gaps, missing, late,\n"
+            "duplicates, resets, nonmonotonic_t, nonfinite; schemas/episode.md) against the data,\n"
+            "video index against the file, status.\n\n"
             "  --json   print one JSON object instead of text\n\n"
             "Exit status: 0 when the integrity check passes, 1 when it fails or the episode\n"
             "cannot be read, 2 on a usage error.\n");
@@ -62,6 +65,11 @@ static json_t *stream_json(const tw_episode *e, size_t i, double *span)
                           "kind", tw_kind_name(d->kind), "samples", (json_int_t)st.samples, "rate_hz", rate,
                           "nominal_rate_hz", d->rate_hz, "drops", (json_int_t)st.drops, "gaps", (json_int_t)st.gaps,
                           "recorder_drops", (json_int_t)st.recorder_drops, "out_of_order", (json_int_t)st.out_of_order);
+    json_object_set_new(o, "missing", json_integer((json_int_t)st.missing));
+    json_object_set_new(o, "duplicates", json_integer((json_int_t)st.duplicates));
+    json_object_set_new(o, "resets", json_integer((json_int_t)st.resets));
+    json_object_set_new(o, "nonmonotonic_t", json_integer((json_int_t)st.nonmonotonic_t));
+    json_object_set_new(o, "nonfinite", json_integer((json_int_t)st.nonfinite));
     if (d->kind == TW_KIND_VIDEO) {
         tw_video_index_entry *v = NULL;
         size_t n = 0;
@@ -79,6 +87,31 @@ static json_t *stream_json(const tw_episode *e, size_t i, double *span)
     return o;
 }
 
+/* The reference stream for the signal duration: the first joint-state stream, else the first
+ * other signal stream (not video, not events), else none (-1). */
+static int reference_stream(const tw_episode *e)
+{
+    int other = -1;
+    for (size_t i = 0; i < tw_episode_nstreams(e); i++) {
+        tw_kind k = tw_episode_decl(e, i)->kind;
+        if (k == TW_KIND_JOINT_STATE && tw_episode_nsamples(e, i) > 0)
+            return (int)i;
+        if (other < 0 && k != TW_KIND_VIDEO && k != TW_KIND_EVENT && tw_episode_nsamples(e, i) > 0)
+            other = (int)i;
+    }
+    return other;
+}
+
+/* Samples of the event-kind streams (grasp/release and the like): events too, beside /events. */
+static uint64_t stream_events(const tw_episode *e)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < tw_episode_nstreams(e); i++)
+        if (tw_episode_decl(e, i)->kind == TW_KIND_EVENT)
+            n += tw_episode_nsamples(e, i);
+    return n;
+}
+
 static json_t *summary(const tw_episode *e)
 {
     const tw_episode_meta *m = tw_episode_get_meta(e);
@@ -86,7 +119,14 @@ static json_t *summary(const tw_episode *e)
     double span = 0;
     for (size_t i = 0; i < tw_episode_nstreams(e); i++)
         json_array_append_new(streams, stream_json(e, i, &span));
-    double dur = m->ended_ns > m->started_ns && m->started_ns > 0 ? (double)(m->ended_ns - m->started_ns) * 1e-9 : span;
+    /* the signal's duration: first to last source time of the reference stream (the recorder's wall
+     * time of the write, ended - started, says how long recording took, not how long the data is) */
+    int ref = reference_stream(e);
+    double dur = 0;
+    if (ref >= 0)
+        measured_rate(e, (size_t)ref, &dur);
+    else
+        dur = span;
     char ver[16];
     snprintf(ver, sizeof ver, "%d.%d", m->format_major, m->format_minor);
     const char *meta = tw_episode_get_json(e, "metadata");
@@ -105,7 +145,13 @@ static json_t *summary(const tw_episode *e)
                      "metadata", meta ? json_loads(meta, 0, NULL) : json_null());
     json_object_set_new(o, "started_ns", json_integer(m->started_ns));
     json_object_set_new(o, "ended_ns", json_integer(m->ended_ns));
-    json_object_set_new(o, "events", json_integer((json_int_t)nev));
+    uint64_t nsev = stream_events(e);
+    json_object_set_new(o, "events", json_integer((json_int_t)(nev + nsev)));
+    json_object_set_new(o, "annotations", json_integer((json_int_t)nev));
+    json_object_set_new(o, "event_stream_samples", json_integer((json_int_t)nsev));
+    json_object_set_new(o, "duration_stream", ref >= 0 ? json_string(tw_episode_decl(e, (size_t)ref)->name) : json_null());
+    json_object_set_new(o, "recording_s", json_real(m->ended_ns > m->started_ns && m->started_ns > 0
+                                                        ? (double)(m->ended_ns - m->started_ns) * 1e-9 : 0));
     json_object_set_new(o, "clock_samples", json_integer((json_int_t)nck));
     return o;
 }
@@ -119,10 +165,15 @@ static void print_text(json_t *s)
            (int)json_integer_value(json_object_get(s, "success")), json_string_value(json_object_get(s, "domain")));
     printf("task      %s   operator %s   robot %s\n", json_string_value(json_object_get(s, "task")),
            json_string_value(json_object_get(s, "operator")), json_string_value(json_object_get(s, "robot")));
-    printf("events    %" JSON_INTEGER_FORMAT "   clock samples %" JSON_INTEGER_FORMAT "\n",
-           json_integer_value(json_object_get(s, "events")), json_integer_value(json_object_get(s, "clock_samples")));
-    printf("duration  %.3f s\n\n%-20s %-12s %10s %10s %10s %8s %6s\n", json_real_value(json_object_get(s, "duration_s")),
-           "stream", "kind", "samples", "rate Hz", "nominal", "drops", "gaps");
+    printf("events    %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " annotations, %" JSON_INTEGER_FORMAT
+           " in event streams)   clock samples %" JSON_INTEGER_FORMAT "\n",
+           json_integer_value(json_object_get(s, "events")), json_integer_value(json_object_get(s, "annotations")),
+           json_integer_value(json_object_get(s, "event_stream_samples")),
+           json_integer_value(json_object_get(s, "clock_samples")));
+    json_t *ds = json_object_get(s, "duration_stream");
+    printf("duration  %.3f s of signal (%s source time)   recording %.3f s\n\n%-20s %-12s %10s %10s %10s %8s %6s\n", json_real_value(json_object_get(s, "duration_s")),
+           json_is_string(ds) ? json_string_value(ds) : "no signal stream:",
+           json_real_value(json_object_get(s, "recording_s")), "stream", "kind", "samples", "rate Hz", "nominal", "drops", "gaps");
     size_t i;
     json_t *st;
     json_array_foreach(json_object_get(s, "streams"), i, st) {

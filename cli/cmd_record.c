@@ -1,5 +1,6 @@
 /* tw record: parse flags, load or create the token, run the recorder until SIGINT/SIGTERM. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: tw record --out DIR [--listen HOST:PORT] [--token-file F] [--cert C --key K]\n"
         "                 [--flush-ms MS] [--queue-mb MB] [--policy backpressure|drop-newest]\n"
-        "                 [--status-ms MS] [--max-sessions N] [--compress LEVEL] [--quiet]\n\n"
+        "                 [--status-ms MS] [--max-sessions N] [--compress LEVEL] [--ping-timeout S] [--quiet]\n\n"
         "Records teleop sessions (websocket subprotocol teleworld.v1, schemas/protocol.md) from any\n"
         "number of rigs into episodes DIR/<UTC time>-<rig>-<n>/ (schemas/episode.md).\n\n"
         "  --listen HOST:PORT  bind address (default 127.0.0.1:8765, loopback only; name another\n"
@@ -34,16 +35,19 @@ static void usage(FILE *f)
         "  --cert C --key K    PEM certificate and key: serve wss:// and https://\n"
         "  --flush-ms MS       make written data durable this often (default 1000): at most this much\n"
         "                      is lost when the machine or the recorder dies\n"
-        "  --queue-mb MB       memory cap for received data waiting for the disk (default 256)\n"
+        "  --queue-mb MB       memory cap for received data waiting for the disk (default 256); below\n"
+        "                      17 it also lowers the largest binary message accepted (welcome.max_binary)\n"
         "  --policy P          when that queue is full: backpressure (default; stop reading the\n"
         "                      sender's socket until it drains) or drop-newest (drop and count)\n"
         "  --status-ms MS      status message / status line period (default 1000)\n"
         "  --max-sessions N    concurrent sessions (default 32)\n"
         "  --compress LEVEL    gzip level for signal datasets, 0-9 (default 1)\n"
+        "  --ping-timeout S    drop a session that answers no ping for S seconds and close its open\n"
+        "                      episode \"interrupted\" (default 15; 0 = never)\n"
         "  --quiet             no status line or log output\n\n"
         "GET /status on the same port (token required, same two ways) returns the live state as JSON.\n"
         "SIGINT/SIGTERM: stop accepting, write everything queued, close open episodes as\n"
-        "\"interrupted\", exit 0.\n");
+        "\"interrupted\", exit 0 (a message still waiting for queue room after 10 s is dropped and counted).\n");
 }
 
 static int parse_listen(const char *arg, char *host, size_t hostsz, int *port)
@@ -88,6 +92,7 @@ int tw_cmd_record(int argc, char **argv)
         {"queue-mb", required_argument, 0, 'q'}, {"policy", required_argument, 0, 'p'},
         {"status-ms", required_argument, 0, 's'}, {"max-sessions", required_argument, 0, 'm'},
         {"compress", required_argument, 0, 'z'}, {"quiet", no_argument, 0, 'Q'},
+        {"ping-timeout", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     tw_recorder_opts o;
     tw_recorder_opts_init(&o);
@@ -123,6 +128,7 @@ int tw_cmd_record(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'P': if (parse_uint("--ping-timeout", optarg, 0, 86400, &v)) return 2; o.ping_timeout_ms = (uint32_t)(v * 1000); break;
         case 'Q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -148,17 +154,22 @@ int tw_cmd_record(int argc, char **argv)
         fprintf(stderr, "tw record: %s\n", msg);
         return 1;
     }
-    if (created)
-        fprintf(stderr, "tw record: new token written to %s/.token (shown once): %s\n", o.out_dir, tok);
     o.host = host;
     o.token = tok;
     o.log = quiet ? NULL : stderr;
     o.log_tty = isatty(STDERR_FILENO);
     rc = tw_recorder_open(&o, &g_rec, msg, sizeof msg);
     if (rc < 0) {
+        if (created) { /* nobody could have used it: the next start makes and shows a fresh one */
+            char tp[PATH_MAX + 16];
+            snprintf(tp, sizeof tp, "%s/.token", o.out_dir);
+            unlink(tp);
+        }
         fprintf(stderr, "tw record: %s\n", msg);
         return 1;
     }
+    if (created) /* only once the port is ours: a failed start shows no token */
+        fprintf(stderr, "tw record: new token written to %s/.token (shown once): %s\n", o.out_dir, tok);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -13,10 +13,13 @@ static void usage(FILE *f)
             "directory of episodes (as written by `tw record --out DIR`). An episode whose writer\n"
             "died (kill -9, power loss) still has its journal; its episode.h5 is rebuilt from the\n"
             "journal up to the last flush, its video files are cut to the indexed frames, and its\n"
-            "status becomes \"interrupted\". Finished episodes are never touched; an episode whose\n"
-            "journal is still locked by a running recorder is skipped.\n\n"
-            "Exit status: 0 when every episode is valid afterwards, 1 when one could not be\n"
-            "recovered, 2 on a usage error.\n");
+            "status becomes \"interrupted\" (an episode.h5 that exists but cannot be read is rebuilt\n"
+            "the same way). A journal with no data (the writer died before its first record, e.g. on a\n"
+            "full disk) is removed with its directory, or beside a readable episode.h5 alone; both are\n"
+            "reported. Finished episodes are never rewritten, only checked; an episode whose journal\n"
+            "is still locked by a running recorder is reported as failed.\n\n"
+            "Exit status: 0 when every episode opens afterwards, 1 when one could not be recovered or\n"
+            "is unreadable (each named on a FAILED line), 2 on a usage error.\n");
 }
 
 static void report(void *ud, const char *dir, int rc, int changed, const char *what)

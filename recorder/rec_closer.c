@@ -1,6 +1,7 @@
 /* The closer thread: finishes episodes handed over by the writer (tw_episode_close turns
  * the journal into episode.h5 and compresses it), so a long episode ending never stalls
  * the live sessions behind the writer. Failures reach the client like write errors. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "rec_internal.h"
@@ -22,7 +23,7 @@ static void *closer_main(void *arg)
         int rc = tw_episode_close(c->w, c->status, c->success, msg, sizeof msg);
         if (rc < 0)
             rec_note_post(r, c->session, c->serial, rc, msg);
-        __atomic_sub_fetch(&r->n_closing, 1, __ATOMIC_RELAXED);
+        atomic_fetch_sub_explicit(&r->n_closing, 1, memory_order_relaxed);
         free(c);
         pthread_mutex_lock(&r->close_mu);
     }
@@ -42,7 +43,7 @@ int rec_closer_start(struct tw_recorder *r)
 
 void rec_closer_submit(struct tw_recorder *r, rec_closing *c)
 {
-    __atomic_add_fetch(&r->n_closing, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&r->n_closing, 1, memory_order_relaxed);
     pthread_mutex_lock(&r->close_mu);
     rec_closing **pp = &r->closing; /* in order */
     while (*pp)
@@ -50,6 +51,25 @@ void rec_closer_submit(struct tw_recorder *r, rec_closing *c)
     *pp = c;
     pthread_cond_signal(&r->close_cv);
     pthread_mutex_unlock(&r->close_mu);
+}
+
+void rec_closer_hand(struct tw_recorder *r, tw_episode_writer *w, const char *status, int success,
+                     const char *id, uint64_t session, uint64_t serial)
+{
+    rec_closing *c = calloc(1, sizeof *c);
+    if (!c) {
+        char m[512];
+        if (tw_episode_close(w, status, success, m, sizeof m) < 0)
+            rec_note_post(r, session, serial, TW_EIO, m);
+        return;
+    }
+    c->w = w;
+    snprintf(c->status, sizeof c->status, "%s", status);
+    snprintf(c->id, sizeof c->id, "%s", id);
+    c->success = success;
+    c->session = session;
+    c->serial = serial;
+    rec_closer_submit(r, c);
 }
 
 void rec_closer_stop(struct tw_recorder *r)

@@ -141,13 +141,15 @@ static int on_hello(rec_session *s, tw_msg *m)
     }
     sanitize_rig(s->rig, sizeof s->rig, m->u.hello.rig[0] ? m->u.hello.rig : m->u.hello.client);
     s->hello_done = 1;
+    s->last_pong_ns = rec_now_ns(); /* --ping-timeout counts from here */
+    s->next_ping = s->last_pong_ns; /* a clock sample as early as possible */
     rec_log(s->r, "%s: hello from rig %s (%s %s), %u streams, peer %s", s->sid, s->rig,
             m->u.hello.client, m->u.hello.version, s->nstreams, s->peer);
     tw_msg w;
     memset(&w, 0, sizeof w);
     w.type = TW_MSG_WELCOME;
     snprintf(w.u.welcome.session_id, sizeof w.u.welcome.session_id, "%s", s->sid);
-    w.u.welcome.max_binary = TW_MAX_BINARY_MSG;
+    w.u.welcome.max_binary = (uint32_t)s->r->max_binary;
     w.u.welcome.max_text = TW_MAX_TEXT_MSG;
     w.u.welcome.status_interval_ms = s->r->o.status_ms;
     rec_session_send_msg(s, &w, 1);
@@ -158,6 +160,12 @@ static int on_start(rec_session *s, tw_msg *m, int64_t t)
 {
     if (s->ep) {
         rec_session_send_error(s, TW_ESTATE, 0, "episode %s is already open", s->ep->id);
+        return 0;
+    }
+    char why[PATH_MAX + 128];
+    if (!rec_space_ok(s->r, why, sizeof why)) {
+        s->r->n_nospace_refused++; /* nothing created: no empty episode folders on a full disk */
+        rec_session_send_error(s, TW_ENOSPACE, 1, "episode_start refused: %s", why);
         return 0;
     }
     rec_episode *ep = calloc(1, sizeof *ep);
@@ -183,8 +191,8 @@ static int on_start(rec_session *s, tw_msg *m, int64_t t)
     rec_session_ref(s);
     s->ep = ep;
     s->r->n_episodes_open++;
-    if (s->have_clock) /* the latest estimate, so the episode has one from its first sample */
-        push_ctrl(s, REC_CLOCK, ep, t, s->offset_ns, s->rtt_ns, NULL, NULL, NULL);
+    rec_clock_replay(s); /* the session's samples so far: the episode has some from its first sample */
+    s->next_ping = t;
     rec_log(s->r, "%s (%s): episode %s started", s->sid, s->rig, ep->id);
     send_ack(s, TW_MSG_EPISODE_START, ep->id);
     return 0;
@@ -265,8 +273,7 @@ static void on_pong(rec_session *s, tw_msg *m, int64_t t3)
     s->offset_ns = s->sync.offset_ns; /* the least-delayed recent exchange */
     s->rtt_ns = s->sync.rtt_ns;
     s->have_clock = 1;
-    if (s->ep) /* every sample goes to the episode; readers may filter by rtt */
-        push_ctrl(s, REC_CLOCK, s->ep, t0 + (t3 - t0) / 2, off, rtt, NULL, NULL, NULL);
+    rec_clock_keep(s, t0 + (t3 - t0) / 2, off, rtt); /* kept for the session; to the open episode too */
 }
 
 static void on_ping(rec_session *s, tw_msg *m, int64_t t1)
@@ -314,7 +321,7 @@ static int dispatch(rec_session *s, tw_msg *m, int64_t t)
     case TW_MSG_EPISODE_ABORT: return on_stop(s, m, t);
     case TW_MSG_ANNOTATE: return on_annotate(s, m, t);
     case TW_MSG_METADATA: return on_metadata(s, m);
-    case TW_MSG_PONG: on_pong(s, m, t); return 0;
+    case TW_MSG_PONG: s->last_pong_ns = t; on_pong(s, m, t); return 0;
     case TW_MSG_PING: on_ping(s, m, t); return 0;
     default:
         rec_session_send_error(s, TW_ESTATE, 0, "%s is a server-to-client message", tw_msg_type_name(m->type));

@@ -27,6 +27,26 @@ static int authorized(struct tw_recorder *r, struct lws *wsi)
     return 0;
 }
 
+/* The refusal of a websocket upgrade, written by hand: lws answers a request it has not finished
+ * parsing with an "HTTP/1.0" status line, which websocket clients (Python's websockets, the
+ * protocol's own example) cannot parse, so a rig could not tell a wrong token from a broken
+ * server. HTTP/1.1 status line, the reason as a text body, connection closed. */
+static int refuse_upgrade(struct lws *wsi, unsigned code, const char *why)
+{
+    const char *name = code == 401 ? "Unauthorized" : code == 400 ? "Bad Request"
+                     : code == 503 ? "Service Unavailable" : "Error";
+    unsigned char buf[LWS_PRE + 512];
+    char *p = (char *)buf + LWS_PRE;
+    int n = snprintf(p, sizeof buf - LWS_PRE,
+                     "HTTP/1.1 %u %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+                     "%sConnection: close\r\n\r\n%s\n", code, name, strlen(why) + 1,
+                     code == 401 ? "WWW-Authenticate: Bearer realm=\"teleworld\"\r\n" : "", why);
+    if (n < 0 || (size_t)n >= sizeof buf - LWS_PRE)
+        return -1;
+    lws_write(wsi, (unsigned char *)p, (size_t)n, LWS_WRITE_HTTP_HEADERS);
+    return -1; /* answered: close the connection */
+}
+
 static int refuse(struct lws *wsi, unsigned code, const char *why)
 {
     lws_return_http_status(wsi, code, why);
@@ -40,13 +60,13 @@ static int confirm_upgrade(struct tw_recorder *r, struct lws *wsi)
     if (!authorized(r, wsi)) {
         r->n_auth_refused++;
         rec_log(r, "refused a websocket upgrade: missing or wrong token");
-        return refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "missing or wrong token");
+        return refuse_upgrade(wsi, HTTP_STATUS_UNAUTHORIZED, "missing or wrong token");
     }
     if (!strstr(proto, TW_SUBPROTOCOL))
-        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, "websocket subprotocol " TW_SUBPROTOCOL " required");
+        return refuse_upgrade(wsi, HTTP_STATUS_BAD_REQUEST, "websocket subprotocol " TW_SUBPROTOCOL " required");
     if (r->nsessions >= r->o.max_sessions || r->stop) {
         r->n_full_refused++;
-        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many sessions");
+        return refuse_upgrade(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many sessions");
     }
     return 0;
 }

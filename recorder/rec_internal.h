@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <libwebsockets.h>
@@ -16,6 +17,9 @@
 #define REC_MAX_BAD_MSGS 100         /* rejected messages before a session is closed */
 #define REC_TICK_MS 100
 #define REC_HELLO_TIMEOUT_NS (10 * 1000000000LL)
+#define REC_MIN_FREE_BYTES (2u << 20)  /* below this much free space, episode_start is refused (NOSPACE) */
+#define REC_STOP_GRACE_NS (10 * 1000000000LL) /* SIGINT: a held message waits at most this for room */
+#define REC_CLOCK_KEEP 64               /* clock samples a session keeps for its next episode */
 
 int64_t rec_now_ns(void); /* recorder clock: CLOCK_REALTIME in ns */
 
@@ -47,7 +51,7 @@ typedef struct {
     size_t data_cap; /* data records may fill at most this much */
     size_t head, tail, used, peak;
     size_t res_pos, res_waste, res_need; /* the producer's open reservation */
-    int stopping;
+    int stopping;    /* under mu only: rec_queue_stopping() */
     int waiting;     /* consumer sleeps on cond: only then does commit signal */
     int want_drain;  /* producer is waiting for space: consumer wakes it */
 } rec_queue;
@@ -64,14 +68,15 @@ rec_hdr *rec_queue_peek(rec_queue *q, int64_t deadline_mono_ns);
 int rec_queue_release(rec_queue *q, const rec_hdr *h);
 size_t rec_queue_used(rec_queue *q);
 void rec_queue_stop(rec_queue *q);
+int rec_queue_stopping(rec_queue *q);
 
 /* ---- sessions and episodes ---- */
 typedef struct {
-    uint64_t received, dropped, gaps, bytes, idle; /* network thread */
-    uint64_t written;                              /* writer thread (atomic) */
+    uint64_t received, dropped, bytes, idle;       /* network thread */
+    _Atomic uint64_t written;                      /* writer thread */
+    /* the writer's tracker counters of the open episode (tw_wire.h, "sequence numbers"): what its file will say */
+    _Atomic uint64_t missing, duplicates, out_of_order, resets, nonmonotonic_t, nonfinite;
     uint64_t drops_unsent;                         /* drops+gaps not yet told to the episode */
-    uint64_t last_seq;
-    int have_seq;
     uint64_t prev_received, prev_bytes;            /* for rates */
     double rate_hz, rate_bps;
 } rec_stream_stats;
@@ -96,7 +101,7 @@ typedef struct rec_episode {
 struct rec_session {
     struct tw_recorder *r;
     struct lws *wsi;         /* NULL once disconnected */
-    int refs;                /* atomic: the connection + each episode */
+    atomic_int refs;         /* the connection + each episode */
     uint64_t num;
     char sid[TW_MAX_NAME], rig[TW_MAX_NAME], peer[64];
     int hello_done, closing;
@@ -123,12 +128,15 @@ struct rec_session {
     /* clock sync */
     uint64_t ping_id;
     int64_t ping_t0, next_ping, next_status, connected_ns;
+    int64_t last_pong_ns;        /* last pong (any id), or hello: --ping-timeout counts from it */
+    int64_t keep_t[REC_CLOCK_KEEP], keep_off[REC_CLOCK_KEEP], keep_rtt[REC_CLOCK_KEEP];
+    int keep_n, keep_i;          /* the session's clock samples, for the episodes it opens */
     int64_t offset_ns, rtt_ns;   /* best recent estimate (smallest round trip) */
     tw_clock_sync sync;          /* the live estimator (bridge/core) */
     int have_clock;
     int close_code;              /* websocket close status after a fatal error */
     int full_reported;           /* drop-newest: FULL error sent once per session */
-    uint64_t queued_bytes;       /* atomic: this session's bytes in the queue */
+    _Atomic uint64_t queued_bytes; /* this session's bytes in the queue */
     rec_session *next;
 };
 
@@ -146,21 +154,23 @@ struct tw_recorder {
     struct lws_vhost *vh;
     int port;
     lws_sorted_usec_list_t sul;
-    volatile int stop;
+    atomic_int stop;
     int running;
     rec_queue q;
     pthread_t writer;
     int writer_started;
     pthread_t closer;
-    int closer_started, closer_stop;
+    int closer_started;
+    int closer_stop; /* under close_mu */
     pthread_mutex_t close_mu;
     pthread_cond_t close_cv;
     struct rec_closing *closing;
-    uint64_t n_closing; /* atomic: episodes being finished */
+    _Atomic uint64_t n_closing; /* episodes being finished */
     /* writer -> network notes (write errors), guarded by note_mu */
     pthread_mutex_t note_mu;
     rec_note *notes;
-    int drain_wanted; /* set by writer when queue space freed for a waiting producer */
+    atomic_int drain_wanted; /* set by writer when queue space freed for a waiting producer */
+    size_t max_binary;       /* advertised and enforced: min(protocol limit, what the queue holds) */
     rec_session *sessions;
     uint32_t nsessions;
     uint64_t session_counter, episode_counter, episode_serial;
@@ -168,8 +178,9 @@ struct tw_recorder {
     /* counters: global (network thread unless noted) */
     uint64_t n_sessions_total, n_auth_refused, n_bad_msgs, n_too_big, n_rate_limited, n_full_refused;
     uint64_t n_episodes_open, n_episodes_done, n_episodes_failed, n_recovered;
-    uint64_t bytes_written;  /* writer thread (atomic) */
-    int64_t write_head_t_ns; /* receive time of the data record the writer works on (atomic) */
+    _Atomic uint64_t bytes_written;  /* writer thread */
+    _Atomic int64_t write_head_t_ns; /* receive time of the data record the writer works on */
+    uint64_t n_nospace_refused, n_ping_timeouts;
     uint64_t prev_total_frames, prev_total_bytes;
     double rate_frames, rate_bytes;
 };
@@ -181,6 +192,7 @@ void rec_session_unref(rec_session *s);
 int rec_session_rx(rec_session *s, const void *in, size_t len, int first, int final, int binary,
                    size_t remaining);
 int rec_session_retry_pending(rec_session *s); /* 1 = still pending */
+void rec_session_drop_pending(rec_session *s);  /* stopping: give up a held message, counted as dropped */
 void rec_session_disconnected(rec_session *s);
 void rec_session_tick(rec_session *s, int64_t now);
 void rec_session_end_episode(rec_session *s, const char *status, int success);
@@ -192,6 +204,12 @@ void rec_session_send_msg(rec_session *s, const tw_msg *m, int must);
 
 /* rec_control.c: JSON control messages; TW_EFULL = hold the message (queue full) */
 int rec_control_handle(rec_session *s, const char *text, size_t len, int64_t t_recv);
+
+/* rec_keep.c: what a session keeps across its episodes, and checks made before one starts */
+void rec_clock_keep(rec_session *s, int64_t t_ns, int64_t off, int64_t rtt); /* a pong's sample */
+void rec_clock_replay(rec_session *s);    /* the kept samples into the episode just opened */
+int rec_space_ok(struct tw_recorder *r, char *why, size_t whysz); /* 0: refuse with NOSPACE */
+void rec_ping_timeout_check(rec_session *s, int64_t now);
 
 /* rec_writer.c */
 void *rec_writer_main(void *arg);
@@ -208,6 +226,11 @@ typedef struct rec_closing {
 } rec_closing;
 int rec_closer_start(struct tw_recorder *r);
 void rec_closer_submit(struct tw_recorder *r, rec_closing *c); /* takes c */
+/* The writer's hand-off: finishing w (with status) is the closer's job, never the writer's, so
+ * the writer never waits for the HDF5 lock a long build holds. Falls back to closing in place
+ * only when out of memory. */
+void rec_closer_hand(struct tw_recorder *r, tw_episode_writer *w, const char *status, int success,
+                     const char *id, uint64_t session, uint64_t serial);
 void rec_closer_stop(struct tw_recorder *r);                   /* finishes what was submitted */
 
 /* rec_status.c */

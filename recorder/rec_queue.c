@@ -152,6 +152,14 @@ size_t rec_queue_used(rec_queue *q)
     return u;
 }
 
+int rec_queue_stopping(rec_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    int s = q->stopping;
+    pthread_mutex_unlock(&q->mu);
+    return s;
+}
+
 void rec_queue_stop(rec_queue *q)
 {
     pthread_mutex_lock(&q->mu);

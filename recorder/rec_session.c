@@ -30,12 +30,12 @@ rec_session *rec_session_new(struct tw_recorder *r, struct lws *wsi)
 
 void rec_session_ref(rec_session *s)
 {
-    __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+    atomic_fetch_add(&s->refs, 1);
 }
 
 void rec_session_unref(rec_session *s)
 {
-    if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+    if (!s || atomic_fetch_sub(&s->refs, 1) > 1)
         return;
     tw_stream_table_free(s->table);
     free(s->rx);
@@ -138,7 +138,7 @@ int rec_session_writeable(rec_session *s)
 typedef struct {
     uint64_t touched; /* bit per stream index */
     uint32_t n[TW_MAX_STREAMS];
-    uint64_t bytes[TW_MAX_STREAMS], gaps[TW_MAX_STREAMS], last[TW_MAX_STREAMS];
+    uint64_t bytes[TW_MAX_STREAMS];
 } msg_tally;
 
 static int tally_message(rec_session *s, const uint8_t *buf, size_t len, msg_tally *t, char *msg,
@@ -157,13 +157,9 @@ static int tally_message(rec_session *s, const uint8_t *buf, size_t len, msg_tal
         if (!(t->touched & (1ull << k))) {
             t->touched |= 1ull << k;
             t->n[k] = 0;
-            t->bytes[k] = t->gaps[k] = 0;
-            t->last[k] = s->st[k].have_seq ? s->st[k].last_seq : f.seq - 1;
+            t->bytes[k] = 0;
         }
-        /* a sequence jump forward means the sender lost samples; backwards is a restart */
-        if (f.seq > t->last[k] + 1)
-            t->gaps[k] += f.seq - t->last[k] - 1;
-        t->last[k] = f.seq;
+        /* seq bookkeeping (gaps, resends) is the episode writer's, one meaning for all (tw_wire.h, "sequence numbers") */
         t->n[k]++;
         t->bytes[k] += f.payload_len;
     }
@@ -180,9 +176,6 @@ static void commit_tally(rec_session *s, const msg_tally *t, int written, int in
         rec_stream_stats *st = &s->st[k];
         st->received += t->n[k];
         st->bytes += t->bytes[k];
-        st->gaps += t->gaps[k];
-        st->last_seq = t->last[k];
-        st->have_seq = 1;
         if (!in_episode) {
             st->idle += t->n[k];
             continue;
@@ -234,7 +227,7 @@ static int handle_binary(rec_session *s, const uint8_t *buf, size_t len, int64_t
     h->t_ns = t_recv;
     memcpy(h + 1, buf, len);
     rec_queue_commit(&r->q);
-    __atomic_add_fetch(&s->queued_bytes, len, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&s->queued_bytes, len, memory_order_relaxed);
     commit_tally(s, &t, 1, 1);
     return 0;
 }
@@ -296,7 +289,7 @@ int rec_session_rx(rec_session *s, const void *in, size_t len, int first, int fi
         s->rxlen = 0;
         s->rx_binary = binary;
     }
-    size_t limit = s->rx_binary ? TW_MAX_BINARY_MSG : TW_MAX_TEXT_MSG;
+    size_t limit = s->rx_binary ? s->r->max_binary : TW_MAX_TEXT_MSG; /* as advertised in welcome */
     if (s->rxlen + len + (first ? remaining : 0) > limit) {
         s->r->n_too_big++;
         s->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
@@ -327,6 +320,18 @@ int rec_session_rx(rec_session *s, const void *in, size_t len, int first, int fi
     return 0;
 }
 
+void rec_session_drop_pending(rec_session *s)
+{
+    msg_tally t;
+    char emsg[256];
+    rec_log(s->r, "%s (%s): stopping: a held message of %zu bytes is dropped (no room in time)", s->sid, s->rig,
+            s->rxlen);
+    if (s->rx_binary && tally_message(s, s->rx, s->rxlen, &t, emsg, sizeof emsg) == 0)
+        commit_tally(s, &t, 0, s->ep != NULL);
+    s->pending = 0;
+    shrink_rx(s);
+}
+
 int rec_session_retry_pending(rec_session *s)
 {
     if (!s->pending)
@@ -348,7 +353,7 @@ static void send_status(rec_session *s)
     memset(&m, 0, sizeof m);
     m.type = TW_MSG_STATUS;
     snprintf(m.u.status.episode_id, sizeof m.u.status.episode_id, "%s", s->ep ? s->ep->id : "");
-    m.u.status.queue_bytes = __atomic_load_n(&s->queued_bytes, __ATOMIC_RELAXED);
+    m.u.status.queue_bytes = atomic_load_explicit(&s->queued_bytes, memory_order_relaxed);
     m.u.status.queue_cap_bytes = r->q.data_cap;
     m.u.status.write_lag_ms = rec_write_lag_ms(r);
     m.u.status.clock_offset_ns = s->offset_ns;
@@ -357,9 +362,14 @@ static void send_status(rec_session *s)
         tw_stream_status *o = &m.u.status.streams[k];
         o->id = s->ids[k];
         o->received = s->st[k].received;
-        o->written = __atomic_load_n(&s->st[k].written, __ATOMIC_RELAXED);
+        o->written = atomic_load_explicit(&s->st[k].written, memory_order_relaxed);
         o->dropped = s->st[k].dropped;
-        o->gaps = s->st[k].gaps;
+        o->gaps = atomic_load_explicit(&s->st[k].missing, memory_order_relaxed); /* = the file's missing */
+        o->duplicates = atomic_load_explicit(&s->st[k].duplicates, memory_order_relaxed);
+        o->out_of_order = atomic_load_explicit(&s->st[k].out_of_order, memory_order_relaxed);
+        o->resets = atomic_load_explicit(&s->st[k].resets, memory_order_relaxed);
+        o->nonmonotonic_t = atomic_load_explicit(&s->st[k].nonmonotonic_t, memory_order_relaxed);
+        o->nonfinite = atomic_load_explicit(&s->st[k].nonfinite, memory_order_relaxed);
         o->bytes = s->st[k].bytes;
     }
     rec_session_send_msg(s, &m, 0);
@@ -386,6 +396,9 @@ void rec_session_tick(rec_session *s, int64_t now)
                                    (long long)(REC_HELLO_TIMEOUT_NS / 1000000000));
         return;
     }
+    rec_ping_timeout_check(s, now);
+    if (s->closing)
+        return;
     if (now >= s->next_ping) {
         send_ping(s, now);
         s->next_ping = now + (int64_t)s->r->o.ping_ms * 1000000;

@@ -50,7 +50,7 @@ double rec_write_lag_ms(struct tw_recorder *r)
 {
     if (rec_queue_used(&r->q) == 0)
         return 0.0;
-    int64_t t = __atomic_load_n(&r->write_head_t_ns, __ATOMIC_RELAXED), lag = rec_now_ns() - t;
+    int64_t t = atomic_load_explicit(&r->write_head_t_ns, memory_order_relaxed), lag = rec_now_ns() - t;
     return t > 0 && lag > 0 ? lag / 1e6 : 0.0; /* t = 0: no data record picked up yet */
 }
 
@@ -63,9 +63,16 @@ static json_t *session_json(const rec_session *s)
         json_array_append_new(streams, json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f}",
             "id", (json_int_t)s->ids[k], "name", d ? d->name : "", "kind", d ? tw_kind_name(d->kind) : "",
             "received", (json_int_t)st->received,
-            "written", (json_int_t)__atomic_load_n(&st->written, __ATOMIC_RELAXED),
-            "dropped", (json_int_t)st->dropped, "gaps", (json_int_t)st->gaps, "bytes", (json_int_t)st->bytes,
-            "outside_episode", (json_int_t)st->idle, "rate_hz", st->rate_hz, "rate_bytes_s", st->rate_bps));
+            "written", (json_int_t)atomic_load_explicit(&st->written, memory_order_relaxed),
+            "dropped", (json_int_t)st->dropped, "gaps", (json_int_t)atomic_load(&st->missing), "bytes",
+            (json_int_t)st->bytes, "outside_episode", (json_int_t)st->idle, "rate_hz", st->rate_hz, "rate_bytes_s",
+            st->rate_bps));
+        json_t *o = json_array_get(streams, json_array_size(streams) - 1);
+        json_object_set_new(o, "duplicates", json_integer((json_int_t)atomic_load(&st->duplicates)));
+        json_object_set_new(o, "out_of_order", json_integer((json_int_t)atomic_load(&st->out_of_order)));
+        json_object_set_new(o, "resets", json_integer((json_int_t)atomic_load(&st->resets)));
+        json_object_set_new(o, "nonmonotonic_t", json_integer((json_int_t)atomic_load(&st->nonmonotonic_t)));
+        json_object_set_new(o, "nonfinite", json_integer((json_int_t)atomic_load(&st->nonfinite)));
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:f, s:I, s:I, s:b, s:o}",
         "session_id", s->sid, "rig", s->rig, "peer", s->peer, "episode_id", s->ep ? s->ep->id : "",
@@ -90,11 +97,11 @@ char *rec_status_json(struct tw_recorder *r)
         "queue", "bytes", (json_int_t)used, "cap_bytes", (json_int_t)r->q.data_cap,
         "peak_bytes", (json_int_t)r->q.peak,
         "write_lag_ms", rec_write_lag_ms(r),
-        "bytes_written", (json_int_t)__atomic_load_n(&r->bytes_written, __ATOMIC_RELAXED),
+        "bytes_written", (json_int_t)atomic_load_explicit(&r->bytes_written, memory_order_relaxed),
         "rate_frames_s", r->rate_frames, "rate_bytes_s", r->rate_bytes,
         "episodes", "open", (json_int_t)r->n_episodes_open, "closed", (json_int_t)r->n_episodes_done,
         "write_errors", (json_int_t)r->n_episodes_failed,
-        "finishing", (json_int_t)__atomic_load_n(&r->n_closing, __ATOMIC_RELAXED),
+        "finishing", (json_int_t)atomic_load_explicit(&r->n_closing, memory_order_relaxed),
         "recovered_at_start", (json_int_t)r->n_recovered,
         "counters", "sessions_total", (json_int_t)r->n_sessions_total, "auth_refused", (json_int_t)r->n_auth_refused,
         "rejected_messages", (json_int_t)r->n_bad_msgs, "oversize_messages", (json_int_t)r->n_too_big,
@@ -140,7 +147,7 @@ static void print_line(struct tw_recorder *r)
     snprintf(line, sizeof line, "%u sess | %.0f fr/s %.2f MB/s | drops %llu | queue %.1f/%.0f MiB | "
              "written %.1f MB | ep %s", r->nsessions, r->rate_frames, r->rate_bytes / 1e6,
              (unsigned long long)drops, rec_queue_used(&r->q) / 1048576.0, r->q.data_cap / 1048576.0,
-             __atomic_load_n(&r->bytes_written, __ATOMIC_RELAXED) / 1e6, ep);
+             atomic_load_explicit(&r->bytes_written, memory_order_relaxed) / 1e6, ep);
     rec_status_rates_text(r->sessions, rates, sizeof rates);
     if (r->o.log_tty) {
         /* one redrawn line: the per-stream rates of every session, as far as a terminal line has room */

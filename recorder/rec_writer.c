@@ -41,7 +41,7 @@ static void account_bytes(writer *wr, rec_episode *ep)
         return;
     uint64_t b = tw_episode_bytes_written(ep->w);
     if (b > ep->bytes_seen) {
-        __atomic_add_fetch(&wr->r->bytes_written, b - ep->bytes_seen, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&wr->r->bytes_written, b - ep->bytes_seen, memory_order_relaxed);
         ep->bytes_seen = b;
     }
 }
@@ -52,10 +52,9 @@ static void fail_episode(writer *wr, rec_episode *ep, int err)
     if (ep->failed)
         return;
     ep->failed = 1;
-    char m2[256];
-    if (ep->w) {
+    if (ep->w) { /* the closer builds the file: the writer never waits for a build's HDF5 lock */
         account_bytes(wr, ep);
-        tw_episode_close(ep->w, TW_EP_ERROR, -1, m2, sizeof m2);
+        rec_closer_hand(wr->r, ep->w, TW_EP_ERROR, -1, ep->id, ep->s->num, ep->serial);
         ep->w = NULL;
     }
     rec_note_post(wr->r, ep->s->num, ep->serial, err, wr->msg);
@@ -104,23 +103,30 @@ static void close_episode(writer *wr, rec_episode *ep, const char *status, int s
         }
     if (ep->w) {
         account_bytes(wr, ep);
-        rec_closing *c = calloc(1, sizeof *c);
-        if (c) {
-            c->w = ep->w;
-            snprintf(c->status, sizeof c->status, "%s", status);
-            snprintf(c->id, sizeof c->id, "%s", ep->id);
-            c->success = success;
-            c->session = ep->s->num;
-            c->serial = ep->serial;
-            rec_closer_submit(wr->r, c);
-        } else if (tw_episode_close(ep->w, status, success, wr->msg, sizeof wr->msg) < 0) {
-            rec_note_post(wr->r, ep->s->num, ep->serial, TW_EIO, wr->msg);
-        }
+        rec_closer_hand(wr->r, ep->w, status, success, ep->id, ep->s->num, ep->serial);
         ep->w = NULL;
     }
     rec_session_unref(ep->s);
     free(ep->metadata);
     free(ep);
+}
+
+/* The writer's per-stream tracker counters (the file's, tw_seq.h) become the session's live ones. */
+static void publish_counts(rec_episode *ep)
+{
+    rec_session *s = ep->s;
+    for (uint32_t k = 0; k < s->nstreams; k++) {
+        tw_seq_counts c;
+        if (tw_episode_writer_counts(ep->w, s->ids[k], &c) != 0)
+            continue;
+        rec_stream_stats *st = &s->st[k];
+        atomic_store_explicit(&st->missing, c.missing, memory_order_relaxed);
+        atomic_store_explicit(&st->duplicates, c.duplicates, memory_order_relaxed);
+        atomic_store_explicit(&st->out_of_order, c.out_of_order, memory_order_relaxed);
+        atomic_store_explicit(&st->resets, c.resets, memory_order_relaxed);
+        atomic_store_explicit(&st->nonmonotonic_t, c.nonmonotonic_t, memory_order_relaxed);
+        atomic_store_explicit(&st->nonfinite, c.nonfinite, memory_order_relaxed);
+    }
 }
 
 static void append_data(writer *wr, rec_episode *ep, const rec_hdr *h)
@@ -132,22 +138,26 @@ static void append_data(writer *wr, rec_episode *ep, const rec_hdr *h)
     int rc;
     /* already validated against the stream table on the network thread */
     while ((rc = tw_frame_next(&it, NULL, &f, wr->msg, sizeof wr->msg)) == 1) {
+        tw_seq_counts c0, c1;
+        tw_episode_writer_counts(ep->w, f.stream_id, &c0);
         rc = tw_episode_append(ep->w, &f, h->t_ns, wr->msg, sizeof wr->msg);
         if (rc < 0) {
             fail_episode(wr, ep, rc);
             return;
         }
+        tw_episode_writer_counts(ep->w, f.stream_id, &c1);
         uint8_t k = s->idx[f.stream_id];
-        if (k)
-            __atomic_add_fetch(&s->st[k - 1].written, 1, __ATOMIC_RELAXED);
+        if (k && c1.duplicates == c0.duplicates) /* a resend is not written again */
+            atomic_fetch_add_explicit(&s->st[k - 1].written, 1, memory_order_relaxed);
     }
+    publish_counts(ep);
 }
 
 /* The session's share of the queue, for status.queue_bytes. */
 static void account_dequeued(const rec_hdr *h)
 {
     if (h->type == REC_DATA && h->ep)
-        __atomic_sub_fetch(&h->ep->s->queued_bytes, h->len, __ATOMIC_RELAXED);
+        atomic_fetch_sub_explicit(&h->ep->s->queued_bytes, h->len, memory_order_relaxed);
 }
 
 static void apply(writer *wr, const rec_hdr *h)
@@ -225,11 +235,11 @@ void *rec_writer_main(void *arg)
             /* the record in hand is the oldest not yet on disk: status measures its age when asked, so a
              * writer stuck on a slow write shows a growing lag, not the lag it had when it picked it up */
             if (h->type == REC_DATA)
-                __atomic_store_n(&r->write_head_t_ns, h->t_ns, __ATOMIC_RELAXED);
+                atomic_store_explicit(&r->write_head_t_ns, h->t_ns, memory_order_relaxed);
             account_dequeued(h); /* before apply: a CLOSE frees ep */
             apply(wr, h);
             if (rec_queue_release(&r->q, h)) {
-                __atomic_store_n(&r->drain_wanted, 1, __ATOMIC_RELEASE);
+                atomic_store(&r->drain_wanted, 1);
                 lws_cancel_service(r->ctx);
             }
         }
@@ -237,7 +247,7 @@ void *rec_writer_main(void *arg)
             flush_all(wr);
             next_flush = tw_clock_ns(CLOCK_MONOTONIC) + period;
         }
-        if (!h && r->q.stopping && rec_queue_used(&r->q) == 0)
+        if (!h && rec_queue_stopping(&r->q) && rec_queue_used(&r->q) == 0)
             break;
     }
     /* the network thread closes every episode before stopping; this is a safety net */

@@ -22,6 +22,7 @@ void tw_recorder_opts_init(tw_recorder_opts *o)
     o->policy = TW_POLICY_BACKPRESSURE;
     o->status_ms = 1000;
     o->ping_ms = 1000;
+    o->ping_timeout_ms = 15000;
     o->max_sessions = 32;
     o->ctrl_rate = 200;
     o->compression = 1; /* gzip-1: paid when the episode is closed, not while recording */
@@ -61,7 +62,7 @@ static void drain_notes(struct tw_recorder *r)
 
 static void retry_pending(struct tw_recorder *r)
 {
-    if (!__atomic_exchange_n(&r->drain_wanted, 0, __ATOMIC_ACQ_REL))
+    if (!atomic_exchange(&r->drain_wanted, 0))
         return;
     for (rec_session *s = r->sessions; s; s = s->next)
         if (s->pending && rec_session_retry_pending(s))
@@ -106,7 +107,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         if (!s)
             return 0;
         rec_log(r, "%s (%s): disconnected", s->sid, s->rig);
-        if (!r->q.stopping)
+        if (!rec_queue_stopping(&r->q))
             rec_session_disconnected(s);
         s->wsi = NULL;
         unlink_session(r, s);
@@ -235,6 +236,14 @@ int tw_recorder_open(const tw_recorder_opts *o, tw_recorder **out, char *msg, si
         tw_recorder_close(r);
         return tw_errf(msg, msgsz, rc, "cannot allocate a %zu-byte queue", o->queue_bytes);
     }
+    /* a message must fit the empty queue whole, or backpressure would hold it forever: a smaller
+     * queue lowers the max_binary the welcome advertises (and the limit enforced) */
+    r->max_binary = TW_MAX_BINARY_MSG;
+    if (r->q.data_cap - sizeof(rec_hdr) < r->max_binary) {
+        r->max_binary = (r->q.data_cap - sizeof(rec_hdr)) & ~(size_t)7;
+        rec_log(r, "--queue-mb holds %zu bytes: binary messages limited to %zu bytes (protocol maximum %u)",
+                r->q.data_cap, r->max_binary, (unsigned)TW_MAX_BINARY_MSG);
+    }
     recover_all(r);
     rc = start_lws(r, msg, msgsz);
     if (rc < 0) {
@@ -270,10 +279,15 @@ int tw_recorder_run(tw_recorder *r, char *msg, size_t msgsz)
         if (lws_service(r->ctx, 0) < 0)
             break;
     lws_sul_cancel(&r->sul);
-    /* finish cleanly: held messages go to the queue, open episodes end "interrupted" */
+    /* finish cleanly: held messages go to the queue, open episodes end "interrupted". A held
+     * message waits at most REC_STOP_GRACE_NS for room (a writer stuck on a dying disk must not
+     * keep the process alive); then it is counted as dropped, like drop-newest would. */
+    int64_t give_up = rec_now_ns() + REC_STOP_GRACE_NS;
     for (rec_session *s = r->sessions; s; s = s->next) {
-        while (s->pending && rec_session_retry_pending(s))
+        while (s->pending && rec_session_retry_pending(s) && rec_now_ns() < give_up)
             usleep(1000);
+        if (s->pending)
+            rec_session_drop_pending(s);
         rec_session_end_episode(s, TW_EP_INTERRUPTED, -1);
     }
     rec_queue_stop(&r->q);
@@ -281,14 +295,14 @@ int tw_recorder_run(tw_recorder *r, char *msg, size_t msgsz)
         pthread_join(r->writer, NULL);
         r->writer_started = 0;
     }
-    if (__atomic_load_n(&r->n_closing, __ATOMIC_RELAXED))
-        rec_log(r, "finishing %llu episode file(s)...", (unsigned long long)r->n_closing);
+    if (atomic_load_explicit(&r->n_closing, memory_order_relaxed))
+        rec_log(r, "finishing %llu episode file(s)...", (unsigned long long)atomic_load(&r->n_closing));
     rec_closer_stop(r); /* every episode file is complete before run() returns */
     drain_notes(r);
     rec_status_line(r, 0);
     rec_log(r, "stopped: %llu sessions, %llu episodes (%llu with write errors), %.1f MB written",
             (unsigned long long)r->n_sessions_total, (unsigned long long)r->n_episodes_done,
-            (unsigned long long)r->n_episodes_failed, r->bytes_written / 1e6);
+            (unsigned long long)r->n_episodes_failed, atomic_load(&r->bytes_written) / 1e6);
     (void)msg;
     (void)msgsz;
     return 0;

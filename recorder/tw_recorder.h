@@ -32,6 +32,8 @@ typedef struct {
     tw_rec_policy policy;      /* default backpressure */
     uint32_t status_ms;        /* status message / operator line period (default 1000) */
     uint32_t ping_ms;          /* clock-sync ping period (default 1000) */
+    uint32_t ping_timeout_ms;  /* a session that answers no ping this long is dropped, its open
+                                * episode closed "interrupted" (default 15000) */
     uint32_t max_sessions;     /* concurrent websocket sessions (default 32) */
     uint32_t ctrl_rate;        /* control messages per second per session (default 200) */
     int compression;           /* gzip level for signal datasets (default 1; applied when an episode closes) */

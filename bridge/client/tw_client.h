@@ -46,8 +46,9 @@ typedef struct {
     uint32_t backoff_min_ms;  /* first retry delay; doubles per failed attempt; default 100 */
     uint32_t backoff_max_ms;  /* cap of the retry delay; default 5000 */
     int max_retries;          /* consecutive failed attempts before TW_CLIENT_FAILED; default 10;
-                               * <0 forever. A refused token (HTTP 401/403 or a fatal AUTH
-                               * error) fails at once: retrying cannot fix it. */
+                               * <0 forever. A refused token (HTTP 401/403) or any fatal server
+                               * error but TIMEOUT (AUTH, VERSION, NOSPACE, IO, protocol errors)
+                               * fails at once: retrying cannot fix it. */
     uint32_t ping_interval_ms; /* client-initiated clock pings; 0 disables; default 1000 */
     int tls_insecure;         /* wss: accept self-signed / mismatching certificates */
     /* Clock for timestamps in clock sync (ns). Default: CLOCK_REALTIME. */

@@ -251,8 +251,10 @@ static void on_server_error(tw_client *c, const tw_msg *m, tw_client_deferred *d
     c->st.server_errors++;
     c->srv_err = code;
     snprintf(c->srv_msg, sizeof c->srv_msg, "%.*s", (int)sizeof c->srv_msg - 1, t);
-    if (m->u.error.fatal && (code == TW_EAUTH || code == TW_EVERSION)) {
-        c->permanent = code; /* retrying cannot fix a refused token or protocol version */
+    if (m->u.error.fatal && code != TW_ETIMEOUT) {
+        /* retrying cannot fix a refused token or version, a full disk or a protocol error: the server
+         * closes and would refuse again; only a ping timeout (a stalled network) is worth reconnecting for */
+        c->permanent = code;
         snprintf(c->cause, sizeof c->cause, "recorder refused the session: %.*s", (int)sizeof c->cause - 40, t);
     }
     tw_client_defer_error(c, d, code, m->u.error.fatal, t);

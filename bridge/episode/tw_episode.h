@@ -84,6 +84,9 @@ int tw_episode_flush(tw_episode_writer *w, char *msg, size_t msgsz);
 /* Finalises with a status (TW_EP_*) and success (-1 unknown, 0, 1), then frees w. */
 int tw_episode_close(tw_episode_writer *w, const char *status, int success, char *msg, size_t msgsz);
 uint64_t tw_episode_bytes_written(const tw_episode_writer *w);
+/* The writer's counters of one stream so far (tw_wire.h, "sequence numbers"): what the file will say for the samples
+ * appended until now. The recorder reports them live. TW_EUNKNOWN_STREAM for an undeclared id. */
+int tw_episode_writer_counts(const tw_episode_writer *w, uint16_t stream_id, tw_seq_counts *out);
 
 /* Turns an interrupted episode directory into a valid one marked "interrupted".
  * Finished episodes are left untouched (*changed = 0). */
@@ -147,10 +150,14 @@ typedef struct {
     uint64_t samples;
     uint64_t drops;           /* recorder_drops + missing */
     uint64_t recorder_drops;  /* samples the recorder itself could not keep (tw_episode_add_drops) */
-    uint64_t gaps;            /* places where seq jumped forward by more than 1 */
-    uint64_t missing;         /* samples those jumps skipped */
-    uint64_t out_of_order;    /* samples whose seq was not above every earlier one */
-    uint64_t t_src_backwards; /* samples whose source time went back */
+    uint64_t gaps;            /* places where seq jumped forward by more than 1 (tw_wire.h, "sequence numbers") */
+    uint64_t missing;         /* samples those jumps skipped and no late sample filled */
+    uint64_t out_of_order;    /* late samples: stored in arrival order below the newest seq */
+    uint64_t t_src_backwards; /* samples whose source time went back (= nonmonotonic_t) */
+    uint64_t duplicates;      /* resends of stored samples: counted, not stored */
+    uint64_t resets;          /* seq jumps beyond the tracker's bounds: a restart */
+    uint64_t nonmonotonic_t;  /* samples whose source time is below the previous sample's */
+    uint64_t nonfinite;       /* float samples holding a NaN or an infinity */
 } tw_episode_stream_stats;
 int tw_episode_get_stats(const tw_episode *e, size_t i, tw_episode_stream_stats *out);
 

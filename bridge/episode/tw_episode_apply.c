@@ -15,24 +15,16 @@ int tw_build_fail_code(const char *dir)
     return TW_EHDF5;
 }
 
-/* Sequence and time-order bookkeeping; seq gaps are drops the sender or network caused. */
-static void track(tw_bstream *s, const int64_t *t_src, const uint64_t *seq, uint32_t n)
+/* The same bookkeeping the writer did while appending (tw_wire.h, "sequence numbers"); the file's counters come from
+ * the stored samples, so a crash that cut the journal leaves counters that match the data. */
+static void track(tw_bstream *s, const int64_t *t_src, const uint64_t *seq, const uint8_t *data, uint32_t n)
 {
+    size_t elems = s->layout == TW_LAYOUT_FIXED ? s->sbytes / tw_dtype_size(s->d->dtype) : 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (s->have_last) {
-            if (seq[i] > s->last_seq + 1) {
-                s->gaps++;
-                s->missing += seq[i] - s->last_seq - 1;
-            } else if (seq[i] <= s->last_seq) {
-                s->out_of_order++;
-            }
-            if (t_src[i] < s->last_tsrc)
-                s->tsrc_backwards++;
-        }
-        if (!s->have_last || seq[i] > s->last_seq)
-            s->last_seq = seq[i];
-        s->last_tsrc = t_src[i];
-        s->have_last = 1;
+        tw_seq_track(&s->trk, seq[i]);
+        tw_seq_time(&s->trk, t_src[i]);
+        if (elems)
+            s->trk.c.nonfinite += (uint64_t)tw_seq_nonfinite(s->d->dtype, data + (size_t)i * s->sbytes, elems);
     }
 }
 
@@ -104,9 +96,9 @@ static int apply_batch(tw_builder *b, const uint8_t *p, uint32_t len, char *msg,
     for (size_t i = 0; i < n; i++)
         if (tr[i] > b->max_recv)
             b->max_recv = tr[i];
-    track(s, ts, sq, (uint32_t)n);
-    int r = tw_h5col_append(&s->t_src, n, ts) | tw_h5col_append(&s->t_recv, n, tr) | tw_h5col_append(&s->seq, n, sq);
     q += h.n * 24;
+    track(s, ts, sq, s->layout == TW_LAYOUT_FIXED ? q : NULL, (uint32_t)n);
+    int r = tw_h5col_append(&s->t_src, n, ts) | tw_h5col_append(&s->t_recv, n, tr) | tw_h5col_append(&s->seq, n, sq);
     if (!r && s->layout == TW_LAYOUT_FIXED)
         r = tw_h5col_append(&s->data, n, q);
     else if (!r && s->layout == TW_LAYOUT_VIDEO)
@@ -152,11 +144,14 @@ int tw_build_apply(tw_builder *b, uint32_t type, const uint8_t *p, uint32_t len,
         memcpy(v, p, 24);
         return (tw_h5col_append(&b->ck_t, 1, &v[0]) | tw_h5col_append(&b->ck_off, 1, &v[1]) |
                 tw_h5col_append(&b->ck_rtt, 1, &v[2])) ? tw_errf(msg, msgsz, TW_EHDF5, "write clock") : 0;
-    case TW_REC_DROPS: {
+    case TW_REC_DROPS:
+    case TW_REC_DUPS: {
         uint64_t d[2];
         if (len != 16 || (memcpy(d, p, 16), d[0] >= b->n))
-            return tw_errf(msg, msgsz, TW_EINTEGRITY, "journal: malformed drop count");
-        b->s[d[0]].recorder_drops = d[1]; /* cumulative: the last one counts */
+            return tw_errf(msg, msgsz, TW_EINTEGRITY, "journal: malformed %s count",
+                           type == TW_REC_DROPS ? "drop" : "duplicate");
+        /* cumulative: the last one counts */
+        *(type == TW_REC_DROPS ? &b->s[d[0]].recorder_drops : &b->s[d[0]].duplicates) = d[1];
         return 0;
     }
     case TW_REC_META: {

@@ -16,10 +16,9 @@ typedef struct {
     tw_h5col vt_src, vt_recv, vpts, vkey, vsize; /* /video/<name> */
     uint64_t limit;     /* video: frames the file holds */
     int file_ok;        /* video: the file opened */
-    int have_last;
-    uint64_t last_seq;
-    int64_t last_tsrc;
-    uint64_t gaps, missing, out_of_order, tsrc_backwards, recorder_drops;
+    tw_seqtrack trk;    /* the writer's tracker, re-run on the stored samples (tw_wire.h, "sequence numbers") */
+    uint64_t duplicates; /* from the journal's DUPS records: resends never reach the data */
+    uint64_t recorder_drops;
 } tw_bstream;
 
 typedef struct {

@@ -132,12 +132,16 @@ static int stream_attrs(tw_builder *b, tw_bstream *s)
     /* A sample the recorder drops never gets stored, so it is also a hole in seq once a later sample
      * of the stream arrives: the holes already count it. Only drops at the very end of a stream leave
      * no hole, hence the larger of the two, not their sum (which counted recorder drops twice). */
-    uint64_t lost = s->missing > s->recorder_drops ? s->missing : s->recorder_drops;
+    const tw_seq_counts *c = &s->trk.c;
+    uint64_t lost = c->missing > s->recorder_drops ? c->missing : s->recorder_drops;
     int rc = tw_h5_attr_i64(g, "drops", (int64_t)lost) |
              tw_h5_attr_i64(g, "recorder_drops", (int64_t)s->recorder_drops) |
-             tw_h5_attr_i64(g, "gaps", (int64_t)s->gaps) | tw_h5_attr_i64(g, "missing", (int64_t)s->missing) |
-             tw_h5_attr_i64(g, "out_of_order", (int64_t)s->out_of_order) |
-             tw_h5_attr_i64(g, "t_src_backwards", (int64_t)s->tsrc_backwards);
+             tw_h5_attr_i64(g, "gaps", (int64_t)c->gaps) | tw_h5_attr_i64(g, "missing", (int64_t)c->missing) |
+             tw_h5_attr_i64(g, "out_of_order", (int64_t)c->out_of_order) |
+             tw_h5_attr_i64(g, "t_src_backwards", (int64_t)c->nonmonotonic_t) |
+             tw_h5_attr_i64(g, "nonmonotonic_t", (int64_t)c->nonmonotonic_t) |
+             tw_h5_attr_i64(g, "nonfinite", (int64_t)c->nonfinite) | tw_h5_attr_i64(g, "resets", (int64_t)c->resets) |
+             tw_h5_attr_i64(g, "duplicates", (int64_t)s->duplicates);
     H5Gclose(g);
     if (rc || s->layout != TW_LAYOUT_VIDEO)
         return rc;
@@ -198,8 +202,10 @@ static int count_videos(tw_builder *b, char *msg, size_t msgsz)
     return 0;
 }
 
-/* After the index is written: make each video file hold exactly the indexed frames. */
-static int fix_videos(tw_builder *b, char *msg, size_t msgsz)
+/* After the index is written: make each video file hold exactly the indexed frames. A file the
+ * writer did not finish (no END record: a crash or a write error) is always remuxed, so what is
+ * left is a complete Matroska file any player reads; a file with no indexed frame is removed. */
+static int fix_videos(tw_builder *b, const char *phase, char *msg, size_t msgsz)
 {
     for (size_t i = 0; i < b->n; i++) {
         tw_bstream *s = &b->s[i];
@@ -207,20 +213,24 @@ static int fix_videos(tw_builder *b, char *msg, size_t msgsz)
             continue;
         char path[PATH_MAX + TW_MAX_NAME + 8];
         snprintf(path, sizeof path, "%s/%s.mkv", b->dir, s->d->name);
-        if (!s->file_ok) {
-            unlink(path); /* no header reached the disk: it held no frame */
+        if (!s->file_ok || s->t_src.n == 0) {
+            unlink(path); /* no frame the index knows: nothing worth keeping */
             continue;
         }
-        if (s->limit > s->t_src.n) {
+        if (s->limit > s->t_src.n || !b->have_end || strcmp(b->status, TW_EP_ERROR) == 0) {
             int rc = tw_epv_truncate(path, s->t_src.n, msg, msgsz);
             if (rc)
                 return rc;
+            tw_fault_point(phase);
         }
     }
     return 0;
 }
 
-static void builder_free(tw_builder *b)
+/* Closes every dataset: HDF5 writes a dataset's last chunks and object header when it is closed,
+ * so this must happen before H5Fclose, the fsync and the rename (else the renamed file holds only
+ * a superblock until the process gets round to it). Idempotent. */
+static void close_columns(tw_builder *b)
 {
     for (size_t i = 0; b->s && i < b->n; i++) {
         tw_bstream *s = &b->s[i];
@@ -231,6 +241,11 @@ static void builder_free(tw_builder *b)
     tw_h5col *c[] = {&b->ev_t, &b->ev_kind, &b->ev_label, &b->ev_data, &b->ck_t, &b->ck_off, &b->ck_rtt};
     for (size_t k = 0; k < sizeof c / sizeof c[0]; k++)
         tw_h5col_close(c[k]);
+}
+
+static void builder_free(tw_builder *b)
+{
+    close_columns(b);
     if (b->f > 0)
         H5Fclose(b->f);
     b->f = H5I_INVALID_HID;
@@ -268,7 +283,12 @@ static int builder_open(tw_builder *b, tw_journal_reader *r, const char *tmp, ch
     }
     if ((rc = count_videos(b, msg, msgsz)))
         return rc;
-    b->f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* strong close: H5Fclose releases every object of the file, even one whose close failed on a
+     * full disk (the columns are closed explicitly before it in any case) */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    b->f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (b->f < 0)
         return tw_errf(msg, msgsz, tw_build_fail_code(b->dir), "create %s", tmp);
     return root_setup(b, msg, msgsz);
@@ -284,8 +304,10 @@ static int sync_file(const char *path, char *msg, size_t msgsz)
     return rc ? tw_errf(msg, msgsz, e == ENOSPC ? TW_ENOSPACE : TW_EIO, "fsync %s: %s", path, strerror(e)) : 0;
 }
 
-static int build(tw_builder *b, const char *jpath, const char *tmp, const char *final, const char *status,
-                 char *msg, size_t msgsz)
+/* Journal records into tmp, every object closed, then H5Fclose and fsync: after this the
+ * bytes of tmp are complete on disk. */
+static int build_tmp(tw_builder *b, const char *jpath, const char *tmp, const char *status, const char *phase,
+                     char *msg, size_t msgsz)
 {
     tw_journal_reader r;
     int rc = tw_journal_open_read(&r, jpath, msg, msgsz);
@@ -302,23 +324,53 @@ static int build(tw_builder *b, const char *jpath, const char *tmp, const char *
     int torn = r.torn;
     uint64_t valid = r.off;
     tw_journal_close_read(&r);
+    tw_fault_point(phase); /* datasets written, nothing closed */
     if (!rc && root_attrs(b, status) != 0)
         rc = tw_errf(msg, msgsz, TW_EHDF5, "write attributes of %s", tmp);
+    tw_fault_point(phase);
+    close_columns(b);
     herr_t cr = b->f > 0 ? H5Fclose(b->f) : 0;
     b->f = H5I_INVALID_HID;
     if (!rc && cr < 0)
         rc = tw_errf(msg, msgsz, tw_build_fail_code(b->dir), "close %s", tmp);
+    tw_fault_point(phase);
     if (!rc)
         rc = sync_file(tmp, msg, msgsz);
-    if (!rc && rename(tmp, final) != 0)
-        rc = tw_errf(msg, msgsz, TW_EIO, "rename %s: %s", tmp, strerror(errno));
+    tw_fault_point(phase);
     if (!rc)
         tw_errf(msg, msgsz, 0, "%" PRIu64 " records, %" PRIu64 " journal bytes%s", records, valid,
                 torn ? ", torn tail dropped" : "");
     return rc;
 }
 
-static int finish_locked(const char *dir, const char *status_override, char *msg, size_t msgsz)
+/* The order a database would use: the new file complete and durable, renamed into place and the
+ * rename durable, the videos cut (each by its own durable rename), and only then the journal
+ * removed. A kill at any step leaves either the finished episode or the journal to rebuild it. */
+static int finish_steps(tw_builder *b, const char *dir, const char *jpath, const char *tmp, const char *final,
+                        const char *status, const char *phase, char *msg, size_t msgsz)
+{
+    int rc = build_tmp(b, jpath, tmp, status, phase, msg, msgsz);
+    if (!rc && rename(tmp, final) != 0)
+        rc = tw_errf(msg, msgsz, TW_EIO, "rename %s: %s", tmp, strerror(errno));
+    tw_fault_point(phase);
+    if (!rc)
+        rc = tw_fsync_dir(dir, msg, msgsz);
+    tw_fault_point(phase);
+    if (!rc)
+        rc = fix_videos(b, phase, msg, msgsz);
+    if (!rc)
+        rc = tw_fsync_dir(dir, msg, msgsz);
+    tw_fault_point(phase);
+    if (!rc && unlink(jpath) != 0)
+        rc = tw_errf(msg, msgsz, TW_EIO, "remove %s: %s", jpath, strerror(errno));
+    tw_fault_point(phase);
+    if (!rc)
+        rc = tw_fsync_dir(dir, msg, msgsz);
+    tw_fault_point(phase);
+    return rc;
+}
+
+static int finish_locked(const char *dir, const char *status_override, const char *phase, char *msg, size_t msgsz)
 {
     tw_h5_quiet();
     char jpath[PATH_MAX + 32], tmp[PATH_MAX + 32], final[PATH_MAX + 32];
@@ -332,30 +384,25 @@ static int finish_locked(const char *dir, const char *status_override, char *msg
         close(lock);
         return tw_errf(msg, msgsz, TW_ESTATE, "%s: a running writer holds it", jpath);
     }
+    tw_fault_point(phase);
     tw_builder b;
     memset(&b, 0, sizeof b);
     b.f = H5I_INVALID_HID;
     snprintf(b.dir, sizeof b.dir, "%s", dir);
     char summary[256] = "";
-    int rc = build(&b, jpath, tmp, final, status_override, summary, sizeof summary);
-    if (!rc)
-        rc = fix_videos(&b, summary, sizeof summary);
-    if (!rc && unlink(jpath) != 0)
-        rc = tw_errf(summary, sizeof summary, TW_EIO, "remove %s: %s", jpath, strerror(errno));
-    if (!rc)
-        rc = tw_fsync_dir(dir, summary, sizeof summary);
+    int rc = finish_steps(&b, dir, jpath, tmp, final, status_override, phase, summary, sizeof summary);
     if (rc)
-        unlink(tmp);
+        unlink(tmp); /* never episode.h5: it may be the only readable copy */
     builder_free(&b);
     close(lock);
     tw_errf(msg, msgsz, rc, "%s", summary);
     return rc;
 }
 
-int tw_episode_finish(const char *dir, const char *status_override, char *msg, size_t msgsz)
+int tw_episode_finish(const char *dir, const char *status_override, const char *phase, char *msg, size_t msgsz)
 {
     tw_h5_lock();
-    int rc = finish_locked(dir, status_override, msg, msgsz);
+    int rc = finish_locked(dir, status_override, phase ? phase : "close", msg, msgsz);
     tw_h5_unlock();
     return rc;
 }

@@ -29,6 +29,7 @@ typedef enum {
     TW_REC_META = 6,  /* key\0json_value\0 */
     TW_REC_END = 7,   /* i64 ended_ns, i32 success, then status\0 */
     TW_REC_VIDEO = 8, /* video stream facts known once the muxer opened: JSON */
+    TW_REC_DUPS = 9,  /* u64 stream index, u64 duplicates so far (resends not stored again) */
 } tw_rec_type;
 
 /* Batch payload: this header, then i64 t_src[n], i64 t_recv[n], u64 seq[n], then
@@ -78,7 +79,12 @@ void tw_journal_close_read(tw_journal_reader *r);
  * video file to the frames its index holds (or the index to the frames the file holds), then
  * removes the journal. status_override: NULL takes the END record's status, or "interrupted"
  * when the journal has none (the writer died). Used by tw_episode_close and recovery. */
-int tw_episode_finish(const char *dir, const char *status_override, char *msg, size_t msgsz);
+int tw_episode_finish(const char *dir, const char *status_override, const char *phase, char *msg, size_t msgsz);
+
+/* Fault injection (tw_fault.c): with TW_FAULT_STEP=PHASE:N in the environment, the Nth call
+ * with that phase ("close", "recover") kills the process. Each durable step of closing and
+ * recovering an episode calls it once. */
+void tw_fault_point(const char *phase);
 
 /* The JSON head record: info and declarations <-> text. */
 int tw_episode_head_encode(const tw_episode_info *info, const tw_stream_decl *decls, size_t n,

@@ -122,6 +122,10 @@ static int check_stream(tw_episode *e, tw_rstream *s, char *msg, size_t msgsz)
     s->st.missing = (uint64_t)get_i64_or(g, "missing", 0);
     s->st.out_of_order = (uint64_t)get_i64_or(g, "out_of_order", 0);
     s->st.t_src_backwards = (uint64_t)get_i64_or(g, "t_src_backwards", 0);
+    s->st.nonmonotonic_t = (uint64_t)get_i64_or(g, "nonmonotonic_t", (int64_t)s->st.t_src_backwards);
+    s->st.duplicates = (uint64_t)get_i64_or(g, "duplicates", 0);
+    s->st.resets = (uint64_t)get_i64_or(g, "resets", 0);
+    s->st.nonfinite = (uint64_t)get_i64_or(g, "nonfinite", 0);
     H5Gclose(g);
     return rc;
 }

@@ -3,10 +3,12 @@
 #include "tw_episode_int.h"
 #include "tw_h5.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define RANGE_BYTES (1u << 20)
 
@@ -28,59 +30,86 @@ __attribute__((format(printf, 3, 4))) static void say(findings *f, int error, co
         f->cb(f->ud, error, buf);
 }
 
-/* Recomputes the stored counters from seq and t_src; reading data too proves it decodes. */
+/* Re-runs the writer's tracker (tw_wire.h, "sequence numbers") on the stored samples and compares with the stored
+ * counters; reading data too proves it decodes. A stored resend is an integrity failure: the
+ * writer never stores one. */
+static void scan_range(tw_seqtrack *t, const int64_t *ts, const uint64_t *sq, const double *data, size_t elems,
+                       uint64_t n, uint64_t *stored_dups)
+{
+    for (uint64_t k = 0; k < n; k++) {
+        if (tw_seq_track(t, sq[k]) == TW_SEQ_DUP) {
+            (*stored_dups)++;
+            continue;
+        }
+        tw_seq_time(t, ts[k]);
+        for (size_t e = 0; data && e < elems; e++)
+            if (!isfinite(data[k * elems + e])) {
+                t->c.nonfinite++;
+                break;
+            }
+    }
+}
+
+static void compare(findings *fnd, const tw_rstream *s, const tw_seq_counts *c, uint64_t stored_dups)
+{
+    const char *nm = s->decl.name;
+    const tw_episode_stream_stats *st = &s->st;
+    if (c->gaps != st->gaps || c->missing != st->missing || c->out_of_order != st->out_of_order ||
+        c->nonmonotonic_t != st->nonmonotonic_t || c->resets != st->resets || c->nonfinite != st->nonfinite)
+        say(fnd, 1, "stream %s: stored counters (gaps %llu, missing %llu, out of order %llu, nonmonotonic_t %llu, "
+                    "resets %llu, nonfinite %llu) disagree with the data (%llu, %llu, %llu, %llu, %llu, %llu)", nm,
+            (unsigned long long)st->gaps, (unsigned long long)st->missing, (unsigned long long)st->out_of_order,
+            (unsigned long long)st->nonmonotonic_t, (unsigned long long)st->resets, (unsigned long long)st->nonfinite,
+            (unsigned long long)c->gaps, (unsigned long long)c->missing, (unsigned long long)c->out_of_order,
+            (unsigned long long)c->nonmonotonic_t, (unsigned long long)c->resets, (unsigned long long)c->nonfinite);
+    if (stored_dups)
+        say(fnd, 1, "stream %s: %llu samples stored twice (same seq)", nm, (unsigned long long)stored_dups);
+    if (c->out_of_order)
+        say(fnd, 0, "stream %s: %llu late samples (stored in arrival order)", nm, (unsigned long long)c->out_of_order);
+    if (st->duplicates)
+        say(fnd, 0, "stream %s: %llu resent samples not stored again", nm, (unsigned long long)st->duplicates);
+    if (c->resets)
+        say(fnd, 0, "stream %s: seq restarted %llu times", nm, (unsigned long long)c->resets);
+    if (c->nonmonotonic_t)
+        say(fnd, 0, "stream %s: source time goes back at %llu samples", nm, (unsigned long long)c->nonmonotonic_t);
+    if (c->nonfinite)
+        say(fnd, 0, "stream %s: %llu samples hold NaN or Inf", nm, (unsigned long long)c->nonfinite);
+    if (st->drops)
+        say(fnd, 0, "stream %s: %llu samples dropped (%llu seq gaps, %llu by the recorder)", nm,
+            (unsigned long long)st->drops, (unsigned long long)st->gaps, (unsigned long long)st->recorder_drops);
+}
+
 static int scan_stream(const tw_episode *e, size_t i, findings *fnd, char *msg, size_t msgsz)
 {
     const tw_rstream *s = &e->s[i];
+    int fl = s->decl.kind != TW_KIND_VIDEO && s->decl.kind != TW_KIND_EVENT &&
+             (s->decl.dtype == TW_DTYPE_FLOAT32 || s->decl.dtype == TW_DTYPE_FLOAT64);
     size_t elems = s->decl.kind == TW_KIND_VIDEO || s->decl.kind == TW_KIND_EVENT ? 0 : tw_decl_elems(&s->decl);
     uint64_t step = elems ? RANGE_BYTES / (elems * 8) : 65536;
     step = step ? step : 1;
     int64_t *ts = malloc(step * 8);
     uint64_t *sq = malloc(step * 8);
     double *data = elems ? malloc(step * elems * 8) : NULL;
-    if (!ts || !sq || (elems && !data)) {
-        free(ts), free(sq), free(data);
+    tw_seqtrack *t = malloc(sizeof *t);
+    if (!ts || !sq || (elems && !data) || !t) {
+        free(ts), free(sq), free(data), free(t);
         return tw_errf(msg, msgsz, TW_ENOMEM, "verify buffers");
     }
-    tw_episode_stream_stats c = {0};
-    uint64_t last_seq = 0;
-    int64_t last_t = 0;
+    tw_seq_init(t);
+    uint64_t stored_dups = 0;
     int rc = 0;
     for (uint64_t at = 0; !rc && at < s->st.samples; at += step) {
         uint64_t n = s->st.samples - at < step ? s->st.samples - at : step;
         rc = tw_episode_read(e, i, at, n, ts, NULL, sq, data, msg, msgsz);
-        for (uint64_t k = 0; !rc && k < n; k++) {
-            if (at + k > 0) {
-                if (sq[k] > last_seq + 1)
-                    c.gaps++, c.missing += sq[k] - last_seq - 1;
-                else if (sq[k] <= last_seq)
-                    c.out_of_order++;
-                c.t_src_backwards += ts[k] < last_t;
-            }
-            if (at + k == 0 || sq[k] > last_seq)
-                last_seq = sq[k];
-            last_t = ts[k];
-        }
+        if (!rc)
+            scan_range(t, ts, sq, fl ? data : NULL, elems, n, &stored_dups);
     }
     free(ts), free(sq), free(data);
-    if (rc) {
+    if (rc)
         say(fnd, 1, "stream %s: unreadable: %s", s->decl.name, msg);
-        return 0;
-    }
-    const char *nm = s->decl.name;
-    if (c.gaps != s->st.gaps || c.missing != s->st.missing || c.out_of_order != s->st.out_of_order ||
-        c.t_src_backwards != s->st.t_src_backwards)
-        say(fnd, 1, "stream %s: stored counters (gaps %llu, missing %llu, out of order %llu) disagree with the data "
-                    "(%llu, %llu, %llu)", nm, (unsigned long long)s->st.gaps, (unsigned long long)s->st.missing,
-            (unsigned long long)s->st.out_of_order, (unsigned long long)c.gaps, (unsigned long long)c.missing,
-            (unsigned long long)c.out_of_order);
-    if (c.out_of_order)
-        say(fnd, 1, "stream %s: seq not strictly increasing at %llu samples", nm, (unsigned long long)c.out_of_order);
-    if (c.t_src_backwards)
-        say(fnd, 0, "stream %s: source time goes back at %llu samples", nm, (unsigned long long)c.t_src_backwards);
-    if (s->st.drops)
-        say(fnd, 0, "stream %s: %llu samples dropped (%llu seq gaps, %llu by the recorder)", nm,
-            (unsigned long long)s->st.drops, (unsigned long long)s->st.gaps, (unsigned long long)s->st.recorder_drops);
+    else
+        compare(fnd, s, &t->c, stored_dups);
+    free(t);
     return 0;
 }
 
@@ -106,7 +135,8 @@ static void check_video(const tw_episode *e, size_t i, findings *fnd)
         return;
     }
     if (tw_epv_count_frames(path, &frames, NULL, m, sizeof m) != 0) {
-        if (n > 0)
+        struct stat st;
+        if (n > 0 || stat(path, &st) == 0) /* a file nobody can play is a failure, indexed or not */
             say(fnd, 1, "video %s: %s", nm, m);
         return;
     }

@@ -31,6 +31,8 @@ typedef struct {
     uint32_t *vsize;
     uint8_t *key;
     uint64_t drops, drops_logged;
+    uint64_t dups_logged;
+    tw_seqtrack trk;   /* resends and order, as the builder and `tw inspect` count them (tw_wire.h, "sequence numbers") */
     tw_video_writer *video;
     struct tw_episode_writer *w; /* for the video callback */
 } ep_stream;
@@ -236,8 +238,17 @@ int tw_episode_create(const char *dir, const tw_episode_info *info, const tw_str
         w->map[decls[i].id] = (uint8_t)i;
     }
     if (rc) {
-        /* the journal stays: the directory is a valid (empty) interrupted episode */
+        /* nothing was appended yet: remove what was created, so a full disk leaves no trail of
+         * empty episode folders (the caller gets the error) */
+        for (size_t i = 0; i < w->n; i++) {
+            char vp[PATH_MAX + TW_MAX_NAME + 8];
+            snprintf(vp, sizeof vp, "%s/%s.mkv", dir, w->s[i].decl.name);
+            if (w->s[i].layout == TW_LAYOUT_VIDEO)
+                unlink(vp);
+        }
         writer_free(w);
+        unlink(path);
+        rmdir(dir);
         return rc;
     }
     *out = w;
@@ -268,6 +279,14 @@ int tw_episode_append(tw_episode_writer *w, const tw_frame *f, int64_t t_recv_ns
         return tw_errf(msg, msgsz, TW_EUNKNOWN_STREAM, "episode: stream id %u not declared", f->stream_id);
     ep_stream *s = &w->s[idx];
     int rc = 0;
+    if (s->layout == TW_LAYOUT_FIXED && f->payload_len != s->sbytes)
+        return tw_errf(msg, msgsz, TW_ESHAPE, "stream %s: payload of %u bytes, expected %zu",
+                       s->decl.name, f->payload_len, s->sbytes);
+    if (tw_seq_track(&s->trk, f->seq) == TW_SEQ_DUP)
+        return 0; /* a resend of a stored sample: counted, not stored twice */
+    tw_seq_time(&s->trk, f->t_src_ns);
+    if (s->layout == TW_LAYOUT_FIXED)
+        s->trk.c.nonfinite += (uint64_t)tw_seq_nonfinite(s->decl.dtype, f->payload, s->sbytes / tw_dtype_size(s->decl.dtype));
     if (s->layout == TW_LAYOUT_VIDEO) {
         char m[256];
         rc = tw_epv_write(s->video, f->payload, f->payload_len, f->t_src_ns, t_recv_ns, f->seq,
@@ -277,9 +296,6 @@ int tw_episode_append(tw_episode_writer *w, const tw_frame *f, int64_t t_recv_ns
         return s->n == s->cap ? emit_batch(w, s, msg, msgsz) : 0;
     }
     if (s->layout == TW_LAYOUT_FIXED) {
-        if (f->payload_len != s->sbytes)
-            return tw_errf(msg, msgsz, TW_ESHAPE, "stream %s: payload of %u bytes, expected %zu",
-                           s->decl.name, f->payload_len, s->sbytes);
         memcpy(s->data + (size_t)s->n * s->sbytes, f->payload, s->sbytes);
     } else if ((rc = append_text(w, s, f, msg, msgsz)) != 0) {
         return rc;
@@ -353,6 +369,12 @@ static int emit_all(tw_episode_writer *w, char *msg, size_t msgsz)
             rc = write_rec(w, TW_REC_DROPS, &v, 1, msg, msgsz);
             s->drops_logged = s->drops;
         }
+        if (!rc && s->trk.c.duplicates != s->dups_logged) {
+            uint64_t rec[2] = {(uint64_t)i, s->trk.c.duplicates};
+            struct iovec v = {rec, sizeof rec};
+            rc = write_rec(w, TW_REC_DUPS, &v, 1, msg, msgsz);
+            s->dups_logged = s->trk.c.duplicates;
+        }
         if (rc)
             return rc;
     }
@@ -402,14 +424,19 @@ int tw_episode_end(tw_episode_writer *w, const char *status, int success, char *
     char m[256] = "";
     int rc = 0;
     /* videos end first so the encoder's last frames still get index entries */
+    tw_fault_point("close");
     for (size_t i = 0; i < w->n; i++) {
         int r = tw_epv_close(w->s[i].video, w->err != 0, m, sizeof m);
         w->s[i].video = NULL;
         if (r && !rc)
             rc = fail(w, r, m, msg, msgsz);
     }
-    if (!w->err && (rc = emit_all(w, msg, msgsz)) == 0)
+    tw_fault_point("close");
+    if (!w->err && (rc = emit_all(w, msg, msgsz)) == 0) {
+        tw_fault_point("close");
         rc = write_end(w, status, success, msg, msgsz);
+    }
+    tw_fault_point("close");
     if (w->err && !rc)
         rc = tw_errf(msg, msgsz, w->err, "episode %s: %s", w->dir, w->errmsg);
     writer_free(w);
@@ -419,7 +446,7 @@ int tw_episode_end(tw_episode_writer *w, const char *status, int success, char *
 int tw_episode_build(const char *dir, const char *status, char *msg, size_t msgsz)
 {
     char m[512];
-    int rc = tw_episode_finish(dir, status, m, sizeof m);
+    int rc = tw_episode_finish(dir, status, "close", m, sizeof m);
     if (rc)
         return tw_errf(msg, msgsz, rc, "%s (the journal is kept: `tw recover` can finish it later)", m);
     return 0;
@@ -440,6 +467,15 @@ int tw_episode_close(tw_episode_writer *w, const char *status, int success, char
     if (!brc && rc)
         return tw_errf(msg, msgsz, rc, "%s", m);
     return brc;
+}
+
+int tw_episode_writer_counts(const tw_episode_writer *w, uint16_t stream_id, tw_seq_counts *out)
+{
+    uint8_t idx = w->map[stream_id];
+    if (idx == NO_STREAM)
+        return TW_EUNKNOWN_STREAM;
+    *out = w->s[idx].trk.c;
+    return 0;
 }
 
 uint64_t tw_episode_bytes_written(const tw_episode_writer *w)

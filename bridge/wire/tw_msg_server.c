@@ -76,6 +76,13 @@ static int decode_stream_status(const json_t *o, const char *path, tw_stream_sta
         rc = tw_j_int(o, path, names[i], TW_J_REQUIRED, 0, INT64_MAX, &v, msg, msgsz);
         *dst[i] = (uint64_t)v;
     }
+    const char *opt[] = {"duplicates", "out_of_order", "resets", "nonmonotonic_t", "nonfinite"};
+    uint64_t *odst[] = {&s->duplicates, &s->out_of_order, &s->resets, &s->nonmonotonic_t, &s->nonfinite};
+    for (int i = 0; i < 5 && !rc; i++) {
+        v = 0;
+        rc = tw_j_int(o, path, opt[i], TW_J_OPTIONAL, 0, INT64_MAX, &v, msg, msgsz);
+        *odst[i] = (uint64_t)v;
+    }
     return rc;
 }
 
@@ -158,9 +165,12 @@ static int encode_status(const tw_msg *m, json_t *o, char *msg, size_t msgsz)
         return rc;
     for (uint32_t i = 0; i < m->u.status.nstreams; i++) {
         const tw_stream_status *s = &m->u.status.streams[i];
-        json_t *e = json_pack("{sIsIsIsIsIsI}", "id", (json_int_t)s->id, "received", (json_int_t)s->received,
+        json_t *e = json_pack("{sIsIsIsIsIsIsIsIsIsIsI}", "id", (json_int_t)s->id, "received", (json_int_t)s->received,
                               "written", (json_int_t)s->written, "dropped", (json_int_t)s->dropped, "gaps",
-                              (json_int_t)s->gaps, "bytes", (json_int_t)s->bytes);
+                              (json_int_t)s->gaps, "bytes", (json_int_t)s->bytes, "duplicates",
+                              (json_int_t)s->duplicates, "out_of_order", (json_int_t)s->out_of_order, "resets",
+                              (json_int_t)s->resets, "nonmonotonic_t", (json_int_t)s->nonmonotonic_t, "nonfinite",
+                              (json_int_t)s->nonfinite);
         if (!e || json_array_append_new(arr, e))
             return tw_errf(msg, msgsz, TW_ENOMEM, "status: out of memory");
     }

@@ -51,7 +51,8 @@ static void usage(FILE *f)
             "  --task TEXT         episode task string\n"
             "  --retries N         reconnect attempts before giving up (default 5)\n\n"
             "Exit status: 0 when every episode was streamed and acknowledged, 1 when the recorder is absent,\n"
-            "refuses the token or goes away for good, 2 for a usage error.\n",
+            "refuses the token, ends the session with a fatal error (NOSPACE, protocol; printed with what was\n"
+            "lost, never retried) or goes away for good, 2 for a usage error.\n",
             TW_RIG_DEFAULT_NOISE);
 }
 
@@ -186,7 +187,10 @@ int tw_cmd_rig(int argc, char **argv)
     tw_rig_result res;
     int rc = tw_rig_run(&o, &res, msg, sizeof msg);
     if (rc) {
-        fprintf(stderr, "tw rig: %s\n", msg);
+        fprintf(stderr, "tw rig: %s (%s)\n", msg, tw_err_name(rc));
+        fprintf(stderr, "tw rig: stopped after %d of %d episode(s) acknowledged; %llu frames never sent (lost), "
+                        "%llu dropped, %llu reconnects\n", res.episodes_done, o.episodes,
+                (unsigned long long)res.lost, (unsigned long long)res.dropped, (unsigned long long)res.reconnects);
         return 1;
     }
     printf("tw rig: %d episode(s), %.1f s simulated in %.1f s: %llu joint states, %llu wrenches, %llu actions, "

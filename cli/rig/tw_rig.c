@@ -129,12 +129,32 @@ static int tw_rig_step(tw_rig *rg, long *njs, long *nft, int *lifted, char *msg,
     return 0;
 }
 
+/* The robot's short name for episode_start: the MJCF's <mujoco model="..."> or the file's stem,
+ * never the path (a path made the command depend on where the checkout lives). */
+static void tw_rig_robot_name(const tw_rig *rg, char *out, size_t n)
+{
+    const mjModel *m = rg->robot->m;
+    const char *path = rg->o->model, *base = path ? strrchr(path, '/') : NULL;
+    if (m && m->nnames > 0 && m->names[0])
+        snprintf(out, n, "%.*s", (int)n - 1, m->names);
+    else if (path)
+        snprintf(out, n, "%.*s", (int)n - 1, base ? base + 1 : path);
+    else
+        snprintf(out, n, "builtin");
+    char *dot = path && !(m && m->names[0]) ? strrchr(out, '.') : NULL;
+    if (dot && dot != out)
+        *dot = 0;
+}
+
 /* A send that failed because the client gave up: say where we were and what the client saw. */
 static int tw_rig_explain(tw_rig *rg, int rc, int ep, char *msg, size_t msgsz)
 {
-    if (rc != TW_ECONNECT && rc != TW_EAUTH && rc != TW_ECLOSED)
-        return rc;
     tw_client_stats_get(rg->cl, rg->stats);
+    if (rc != TW_ECONNECT && rc != TW_EAUTH && rc != TW_ECLOSED && rg->stats->state != TW_CLIENT_FAILED)
+        return rc;
+    if (rc != TW_ECONNECT && rc != TW_ECLOSED) /* the recorder ended the session: no reconnect can help */
+        return tw_errf(msg, msgsz, rc, "recorder at %s ended the session (episode %d, t=%.3f s): %s", rg->o->url, ep + 1,
+                       rg->g, rg->stats->last_error_msg[0] ? rg->stats->last_error_msg : msg);
     return tw_errf(msg, msgsz, rc, "recorder at %s lost mid-stream (episode %d, t=%.3f s) and not regained: %s",
                    rg->o->url, ep + 1, rg->g, rg->stats->last_error_msg[0] ? rg->stats->last_error_msg : msg);
 }
@@ -149,7 +169,9 @@ static int tw_rig_episode(tw_rig *rg, int ep, char *msg, size_t msgsz)
         if ((rc = tw_rig_cam_reset(rg->cams[i], rg->g, msg, msgsz)))
             return rc;
     snprintf(meta, sizeof meta, "{\"rig\":\"tw rig\",\"episode_index\":%d,\"speed\":%g}", ep, o->speed);
-    if ((rc = tw_client_episode_start(rg->cl, o->task, "scripted", o->model ? o->model : "builtin", meta, msg, msgsz)) ||
+    char robot[TW_MAX_NAME];
+    tw_rig_robot_name(rg, robot, sizeof robot);
+    if ((rc = tw_client_episode_start(rg->cl, o->task, "scripted", robot, meta, msg, msgsz)) ||
         (rc = tw_client_wait_ack(rg->cl, "episode_start", 30000, id, sizeof id, msg, msgsz)))
         return rc;
     if (ep < 64)
@@ -301,6 +323,12 @@ int tw_rig_run(const tw_rig_opts *o, tw_rig_result *res, char *msg, size_t msgsz
         rc = tw_rig_episode(&rg, ep, msg, msgsz);
     if (!rc)
         rc = tw_rig_finish(&rg, msg, msgsz);
+    if (rc && rg.cl && rg.stats) { /* what the failure cost, for the report */
+        tw_client_stats_get(rg.cl, rg.stats);
+        res->dropped = rg.stats->dropped;
+        res->lost = rg.stats->frames_queued - rg.stats->frames_sent; /* never handed to the socket */
+        res->reconnects = rg.stats->reconnects;
+    }
     res->sim_s = rg.g;
     res->wall_s = (double)(tw_clock_ns(CLOCK_MONOTONIC) - rg.mono0) * 1e-9;
     if (rg.robot && res->episodes_done) {

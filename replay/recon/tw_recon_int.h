@@ -64,7 +64,7 @@ void tw_vsync_check(const tw_episode *e, size_t si, int max_frames, tw_vsync *ou
 
 /* ---- the summary ---- */
 struct tw_replay_summary {
-    char episode_id[TW_MAX_NAME], status[16], model[1024], domain[16];
+    char episode_id[TW_MAX_NAME], status[16], model[4096], domain[16]; /* model: a path, PATH_MAX */
     int partial;
     char flags[16][32];
     int nflags;

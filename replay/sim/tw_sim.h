@@ -79,7 +79,7 @@ mjModel *tw_mj_copy_model(const mjModel *m, char *msg, size_t msgsz);
 
 typedef struct {
     mjModel *m;                 /* owned; treat as const (tw_robot_perturbed makes a modified copy) */
-    char source[1024];          /* path as given, or "builtin" */
+    char source[4096];          /* path as given (PATH_MAX: never cut by a deep checkout), or "builtin" */
     int ft_added;               /* 1 when the loader inserted the wrist F/T site + sensors */
 
     int njoint;                 /* streamed joints: arm hinges (kinematic order) then gripper slides */

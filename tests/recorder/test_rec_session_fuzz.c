@@ -162,6 +162,7 @@ static void run_fuzz(tw_rec_policy policy, int iterations)
     w->r.o.ctrl_rate = 1000000; /* the rate limit has its own integration test */
     snprintf(w->r.out_dir, sizeof w->r.out_dir, "/nonexistent");
     assert_int_equal(rec_queue_init(&w->r.q, 1 << 16), 0);
+    w->r.max_binary = TW_MAX_BINARY_MSG; /* as tw_recorder_open sets it */
     static uint8_t buf[1 << 16];
     uint64_t seq[3] = {0};
     rec_session *s = fresh(w);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,27 +229,34 @@ static uint64_t stream_samples(json_t *ep, const char *name)
 }
 
 /* The real recorder: two episodes land as complete episodes with every sample. */
-static void test_rig_into_recorder(void **st)
+/* Runs `tw rig` with extra flags into a real `tw record` writing to g_dir/outname (path in out),
+ * stops the recorder with SIGINT; returns the rig's exit status. */
+static int rig_into_recorder(const char *outname, const char *const *extra, char *out, size_t outsz)
 {
     tts *probe;
-    char url[96], port[16], listen[64], out[512], tok[512], log[512], insp[512];
+    char url[96], listen[64], tok[512], log[512];
     assert_int_equal(tts_start(TOKEN, 0, &probe), 0); /* a free port */
-    snprintf(port, sizeof port, "%d", tts_port(probe));
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", tts_port(probe));
     tts_stop(probe);
-    snprintf(listen, sizeof listen, "127.0.0.1:%s", port);
     snprintf(url, sizeof url, "ws://%s", listen);
-    path_in(out, sizeof out, "rec");
+    path_in(out, outsz, outname);
     path_in(tok, sizeof tok, "token");
     path_in(log, sizeof log, "record.log");
     const char *rec_argv[] = {tw_bin(), "record", "--listen", listen, "--out", out, "--token-file", tok, NULL};
     pid_t rec = spawn(rec_argv, log, "/dev/null");
-    const char *extra[] = {"--speed", "0", "--episodes", "2", "--duration", "3", "--camera-size", "320x240",
-                           "--retries", "8", NULL};
     int rc = run_rig(url, "token", extra);
     kill(rec, SIGINT);
     int wst;
     waitpid(rec, &wst, 0);
-    assert_int_equal(rc, 0);
+    return rc;
+}
+
+static void test_rig_into_recorder(void **st)
+{
+    char out[512], insp[512];
+    const char *extra[] = {"--speed", "0", "--episodes", "2", "--duration", "3", "--camera-size", "320x240",
+                           "--retries", "8", NULL};
+    assert_int_equal(rig_into_recorder("rec", extra, out, sizeof out), 0);
     DIR *dir = opendir(out);
     assert_non_null(dir);
     struct dirent *e;
@@ -272,11 +280,56 @@ static void test_rig_into_recorder(void **st)
         assert_int_equal(stream_samples(j, "action"), 300);
         assert_int_equal(stream_samples(j, "object_state"), 1500);
         assert_int_equal(stream_samples(j, "cam0"), 90);
+        /* the signal's duration (not the write's wall time), a short robot name, events counted */
+        double dur = json_real_value(json_object_get(j, "duration_s"));
+        assert_true(dur > 2.9 && dur <= 3.0);
+        assert_null(strchr(json_string_value(json_object_get(j, "robot")), '/'));
+        assert_int_equal(json_integer_value(json_object_get(j, "events")),
+                         json_integer_value(json_object_get(j, "annotations")) + stream_samples(j, "events"));
+        assert_true(json_integer_value(json_object_get(j, "clock_samples")) > 0);
         json_decref(j);
         neps++;
     }
     closedir(dir);
     assert_int_equal(neps, 2);
+}
+
+/* A model under a path longer than any fixed buffer once was: the robot is the model's short
+ * name, and the rig works wherever the checkout lives (fusion_fuse_recorded failed one
+ * directory deeper: "robot: 73 bytes (limit 63)"). */
+static void test_long_model_path(void **st)
+{
+    const char *shared = getenv("TW_SHARED");
+    char src[512], deep[1024], model[1100], out[512], insp[512], ep[1400];
+    snprintf(src, sizeof src, "%s/models/franka_emika_panda", shared ? shared : "../shared");
+    if (access(src, R_OK) != 0)
+        skip();
+    path_in(deep, sizeof deep, "a-rather-long-directory-name-for-a-checkout");
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(mkdir(deep, 0755), 0);
+        strcat(deep, "/and-another-level-below-it-to-make-the-path-long");
+    }
+    assert_int_equal(symlink(src, deep), 0);
+    snprintf(model, sizeof model, "%s/panda.xml", deep);
+    assert_true(strlen(model) > 200);
+    const char *extra[] = {"--speed", "0", "--duration", "0.5", "--camera", "none", "--model", model,
+                           "--retries", "8", NULL};
+    assert_int_equal(rig_into_recorder("rec-long", extra, out, sizeof out), 0);
+    int wst;
+    DIR *dir = opendir(out);
+    struct dirent *e;
+    while ((e = readdir(dir)) && e->d_name[0] == '.')
+        ;
+    assert_non_null(e);
+    snprintf(ep, sizeof ep, "%s/%s", out, e->d_name);
+    closedir(dir);
+    path_in(insp, sizeof insp, "inspect-long.json");
+    const char *iargv[] = {tw_bin(), "inspect", ep, "--json", NULL};
+    waitpid(spawn(iargv, insp, "/dev/null"), &wst, 0);
+    json_t *j = json_load_file(insp, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "robot")), "panda");
+    json_decref(j);
 }
 
 static void test_bad_flags_are_usage_errors(void **st)
@@ -319,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_reconnects_after_a_dropped_connection),
         cmocka_unit_test(test_bad_flags_are_usage_errors),
         cmocka_unit_test(test_rig_into_recorder),
+        cmocka_unit_test(test_long_model_path),
     };
     return cmocka_run_group_tests_name("tw rig streaming", tests, setup, teardown);
 }

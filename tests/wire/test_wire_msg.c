@@ -121,8 +121,8 @@ static void test_server_messages_round_trip(void **s)
     m = (tw_msg){.type = TW_MSG_STATUS,
                  .u.status = {.queue_bytes = 1 << 20, .queue_cap_bytes = 256u << 20, .write_lag_ms = 3.5,
                               .clock_offset_ns = -250000000, .nstreams = 2}};
-    m.u.status.streams[0] = (tw_stream_status){1, 5000, 4990, 10, 2, 840000};
-    m.u.status.streams[1] = (tw_stream_status){4, 300, 300, 0, 0, 9000000};
+    m.u.status.streams[0] = (tw_stream_status){1, 5000, 4990, 10, 2, 840000, 3, 1, 0, 4, 2};
+    m.u.status.streams[1] = (tw_stream_status){4, 300, 300, 0, 0, 9000000, 0, 0, 1, 0, 0};
     round_trip(&m, &b);
     assert_memory_equal(b.u.status.streams, m.u.status.streams, 2 * sizeof(tw_stream_status));
     assert_true(b.u.status.write_lag_ms == 3.5 && b.u.status.clock_offset_ns == -250000000);
