@@ -125,7 +125,8 @@ static int bench_write(const char *path, const char *outpath, int64_t rg)
         int64_t n = rows - row < rg ? rows - row : rg;
         for (size_t i = 0; i < ncols; i++)
             in[i].values = (char *)c[i].data + (size_t)row * c[i].per_row * elem_size(c[i].f.type);
-        if ((rc = tw_parquet_writer_write(w, n, in, msg, sizeof msg)) || (rc = tw_parquet_writer_flush(w, msg, sizeof msg)))
+        if ((rc = tw_parquet_writer_write(w, n, in, msg, sizeof msg)) ||
+            (rc = tw_parquet_writer_flush(w, msg, sizeof msg)))
             die("write", rc, msg);
     }
     if ((rc = tw_parquet_writer_close(w, msg, sizeof msg)))

@@ -87,15 +87,16 @@ typedef struct {
     size_t values_cap;   /* capacity in elements (UTF8: bytes) */
     int64_t *offsets;    /* UTF8: string i is values[offsets[i], offsets[i+1]); needs nvalues + 1 entries */
     size_t offsets_cap;
-    int64_t *lengths;    /* optional [nrows]: leaf values in each row (1 for a scalar; 0 for a null list) */
+    int64_t *lengths;    /* optional [nrows]: leaf values per row (scalar 1; null list 0; null fixed list n) */
     uint8_t *valid;      /* optional [values_cap] (UTF8: [offsets_cap - 1]): 1 = present, 0 = null (0, NaN, "") */
     size_t nvalues;      /* out: values written; with TW_EFULL the count needed */
     size_t nbytes;       /* out, UTF8: bytes written; with TW_EFULL the bytes needed */
 } tw_parquet_out;
 
 /* Reads rows [row0, row0 + nrows) of column col as type `as`, one row group at a time: memory holds at most
- * one decoded row group per column, whatever the file's size. Buffers too small: TW_EFULL with the needed
- * sizes in out (call with zero capacities to ask). Type not convertible: TW_EDTYPE. */
+ * one decoded row group per column, whatever the file's size. One thread at a time per reader. Buffers too
+ * small: TW_EFULL with the needed sizes in out (call with zero capacities to ask). Type not convertible:
+ * TW_EDTYPE. */
 int tw_parquet_read(tw_parquet_reader *r, size_t col, int64_t row0, int64_t nrows, tw_parquet_type as,
                     tw_parquet_out *out, char *msg, size_t msgsz);
 
@@ -137,7 +138,8 @@ typedef struct {
     const uint8_t *valid;     /* optional [nvalues]: 0 = null leaf value */
 } tw_parquet_in;
 
-/* Creates path.tmp; nothing appears at path before tw_parquet_writer_close() succeeds. */
+/* Creates path.tmp; nothing appears at path before tw_parquet_writer_close() succeeds. Memory: the encoded
+ * pages of the current row group (bounded by row_group_rows). */
 int tw_parquet_writer_open(const char *path, const tw_parquet_field *fields, size_t nfields,
                            const tw_parquet_write_options *opt, tw_parquet_writer **out, char *msg, size_t msgsz);
 /* File key/value metadata (e.g. "huggingface" with the HF datasets features JSON); before the first write. */

@@ -4,6 +4,7 @@ schema that pyarrow itself gives for the same table written by pyarrow.
 
 Usage: check_written.py all PATH NROWS CODEC ROWS_PER_GROUP
        check_written.py lerobot PATH
+       check_written.py tasks PATH      (meta/tasks.parquet: pandas must restore the "task" index)
 Exit 0 when every check holds; otherwise prints what differs and exits 1.
 The formulas match test_parquet_writer.c."""
 import json
@@ -120,12 +121,29 @@ def check_lerobot(path, errors):
     os.unlink(ref)
 
 
+def check_tasks(path, errors):
+    """LeRobot's load_tasks is pd.read_parquet: the frame must equal the one pandas itself wrote."""
+    import pandas as pd
+    tasks = ["pick the cube", "place it", "push"]
+    want = pd.DataFrame({"task_index": range(3)}, index=pd.Index(tasks, name="task"))
+    with tempfile.TemporaryDirectory() as d:
+        ref = os.path.join(d, "tasks.parquet")
+        want.to_parquet(ref)
+        a, b = pd.read_parquet(path), pd.read_parquet(ref)
+    try:
+        pd.testing.assert_frame_equal(a, b)
+    except AssertionError as e:
+        errors.append(f"pandas frame differs from pandas' own file: {e}\n{a}\nvs\n{b}")
+
+
 def main():
     errors = []
     if sys.argv[1] == "all":
         check_all(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), errors)
     elif sys.argv[1] == "lerobot":
         check_lerobot(sys.argv[2], errors)
+    elif sys.argv[1] == "tasks":
+        check_tasks(sys.argv[2], errors)
     else:
         sys.exit(f"unknown case {sys.argv[1]}")
     for e in errors:

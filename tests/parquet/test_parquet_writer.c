@@ -243,6 +243,32 @@ static void test_writes_lerobot_v3_data_like_lerobot(void **state)
     check_with_pyarrow(args);
 }
 
+static const char PANDAS[] =
+    "{\"index_columns\": [\"task\"], \"column_indexes\": [{\"name\": null, \"field_name\": null, "
+    "\"pandas_type\": \"unicode\", \"numpy_type\": \"str\", \"metadata\": {\"encoding\": \"UTF-8\"}}], "
+    "\"columns\": [{\"name\": \"task_index\", \"field_name\": \"task_index\", \"pandas_type\": \"int64\", "
+    "\"numpy_type\": \"int64\", \"metadata\": null}, {\"name\": \"task\", \"field_name\": \"task\", "
+    "\"pandas_type\": \"object\", \"numpy_type\": \"str\", \"metadata\": null}], \"attributes\": {}, "
+    "\"creator\": {\"library\": \"pyarrow\", \"version\": \"26.0.1\"}, \"pandas_version\": \"3.1.1\"}";
+
+static void test_writes_lerobot_v3_tasks_that_pandas_indexes(void **state)
+{
+    /* meta/tasks.parquet: LeRobot reads it with pd.read_parquet and expects the task strings as the index,
+     * which pandas restores from the "pandas" metadata. Values given as bytes + offsets this time. */
+    static const tw_parquet_field f[] = {{"task_index", TW_PQ_INT64, 0, {{0}}, 0}, {"task", TW_PQ_UTF8, 0, {{0}}, 0}};
+    char path[1024], args[1200], msg[512] = "";
+    snprintf(path, sizeof path, "%s/tasks.parquet", g_dir);
+    tw_parquet_writer *w = NULL;
+    assert_int_equal(tw_parquet_writer_open(path, f, 2, NULL, &w, msg, sizeof msg), 0);
+    assert_int_equal(tw_parquet_writer_set_metadata(w, "pandas", PANDAS, msg, sizeof msg), 0);
+    int64_t idx[3] = {0, 1, 2}, off[4] = {0, 13, 21, 25};
+    tw_parquet_in in[2] = {{.values = idx}, {.values = "pick the cubeplace itpush", .offsets = off}};
+    assert_int_equal(tw_parquet_writer_write(w, 3, in, msg, sizeof msg), 0);
+    assert_int_equal(tw_parquet_writer_close(w, msg, sizeof msg), 0);
+    snprintf(args, sizeof args, "tasks '%s'", path);
+    check_with_pyarrow(args);
+}
+
 static void test_abort_leaves_nothing(void **state)
 {
     char path[1024], tmp[1100], msg[512];
@@ -305,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_codecs_and_page_v2),
         cmocka_unit_test(test_our_reader_reads_what_we_write),
         cmocka_unit_test(test_writes_lerobot_v3_data_like_lerobot),
+        cmocka_unit_test(test_writes_lerobot_v3_tasks_that_pandas_indexes),
         cmocka_unit_test(test_abort_leaves_nothing),
         cmocka_unit_test(test_rejects_bad_shapes_types_and_order),
     };

@@ -27,11 +27,21 @@ macro_rules! float_num {
             const NAME: &'static str = $name;
             const FLOAT: bool = true;
             const TIME: bool = false;
-            fn of_i64(v: i64) -> Option<Self> { Some(v as $t) }
-            fn of_u64(v: u64) -> Option<Self> { Some(v as $t) }
-            fn of_f64(v: f64) -> Self { v as $t }
-            fn of_bool(v: bool) -> Self { v as u8 as $t }
-            fn null() -> Self { <$t>::NAN }
+            fn of_i64(v: i64) -> Option<Self> {
+                Some(v as $t)
+            }
+            fn of_u64(v: u64) -> Option<Self> {
+                Some(v as $t)
+            }
+            fn of_f64(v: f64) -> Self {
+                v as $t
+            }
+            fn of_bool(v: bool) -> Self {
+                v as u8 as $t
+            }
+            fn null() -> Self {
+                <$t>::NAN
+            }
         }
     };
 }
@@ -44,11 +54,21 @@ macro_rules! int_num {
             const NAME: &'static str = $name;
             const FLOAT: bool = false;
             const TIME: bool = $time;
-            fn of_i64(v: i64) -> Option<Self> { <$t>::try_from(v).ok() }
-            fn of_u64(v: u64) -> Option<Self> { <$t>::try_from(v).ok() }
-            fn of_f64(_: f64) -> Self { 0 }
-            fn of_bool(v: bool) -> Self { v as $t }
-            fn null() -> Self { 0 }
+            fn of_i64(v: i64) -> Option<Self> {
+                <$t>::try_from(v).ok()
+            }
+            fn of_u64(v: u64) -> Option<Self> {
+                <$t>::try_from(v).ok()
+            }
+            fn of_f64(_: f64) -> Self {
+                0
+            }
+            fn of_bool(v: bool) -> Self {
+                v as $t
+            }
+            fn null() -> Self {
+                0
+            }
         }
     };
 }
@@ -63,11 +83,21 @@ impl Num for Bool {
     const NAME: &'static str = "bool";
     const FLOAT: bool = false;
     const TIME: bool = false;
-    fn of_i64(_: i64) -> Option<Self> { None }
-    fn of_u64(_: u64) -> Option<Self> { None }
-    fn of_f64(_: f64) -> Self { Bool(0) }
-    fn of_bool(v: bool) -> Self { Bool(v as u8) }
-    fn null() -> Self { Bool(0) }
+    fn of_i64(_: i64) -> Option<Self> {
+        None
+    }
+    fn of_u64(_: u64) -> Option<Self> {
+        None
+    }
+    fn of_f64(_: f64) -> Self {
+        Bool(0)
+    }
+    fn of_bool(v: bool) -> Self {
+        Bool(v as u8)
+    }
+    fn null() -> Self {
+        Bool(0)
+    }
 }
 
 /// A dictionary-encoded leaf becomes its plain values (only the [lo, hi) slice is materialised).

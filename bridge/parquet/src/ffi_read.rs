@@ -41,7 +41,12 @@ fn publish(r: TwResult<Reader>, out: *mut *mut Reader) -> TwResult<()> {
 }
 
 #[no_mangle]
-pub extern "C" fn tw_parquet_open(path: *const c_char, out: *mut *mut Reader, msg: *mut c_char, msgsz: usize) -> c_int {
+pub extern "C" fn tw_parquet_open(
+    path: *const c_char,
+    out: *mut *mut Reader,
+    msg: *mut c_char,
+    msgsz: usize,
+) -> c_int {
     guard(msg, msgsz, error::INTEGRITY, || {
         if out.is_null() {
             return Err(TwError::inval("out is NULL"));
@@ -182,9 +187,7 @@ pub extern "C" fn tw_parquet_metadata_at(
 pub extern "C" fn tw_parquet_metadata_get(r: *const Reader, key: *const c_char) -> *const c_char {
     with(r, ptr::null(), |r| {
         let Ok(key) = c_str(key, "key") else { return ptr::null() };
-        r.kv.iter()
-            .find(|(k, _)| k.to_bytes() == key.as_bytes())
-            .map_or(ptr::null(), |(_, v)| v.as_ptr())
+        r.kv.iter().find(|(k, _)| k.to_bytes() == key.as_bytes()).map_or(ptr::null(), |(_, v)| v.as_ptr())
     })
 }
 
@@ -221,7 +224,10 @@ fn read(r: &mut Reader, col: usize, row0: i64, nrows: i64, as_ty: c_int, out: &m
     };
     if leaf.ty == schema::T_OTHER {
         let l = leaf.logical.to_string_lossy().into_owned();
-        return Err(TwError::new(error::UNSUPPORTED, format!("{}: column type {l} is not readable", r.place(col, 0))));
+        return Err(TwError::new(
+            error::UNSUPPORTED,
+            format!("{}: column type {l} is not readable", r.place(col, 0)),
+        ));
     }
     let total = r.num_rows();
     if row0 < 0 || nrows < 0 || row0 > total || nrows > total - row0 {
@@ -259,7 +265,17 @@ fn read(r: &mut Reader, col: usize, row0: i64, nrows: i64, as_ty: c_int, out: &m
 
 /// Rows [a, b) of row group rg into the output at row `orow` and the cursor's value/byte positions.
 #[allow(clippy::too_many_arguments)]
-fn chunk(r: &mut Reader, col: usize, rg: usize, a: usize, b: usize, orow: usize, as_ty: c_int, out: &mut Out, cur: &mut Cursor) -> TwResult<()> {
+fn chunk(
+    r: &mut Reader,
+    col: usize,
+    rg: usize,
+    a: usize,
+    b: usize,
+    orow: usize,
+    as_ty: c_int,
+    out: &mut Out,
+    cur: &mut Cursor,
+) -> TwResult<()> {
     let top = r.column_chunk(col, rg)?;
     let mut bounds: Vec<usize> = (a..=b).collect();
     let leaf_arr = descend(&top, &r.leaves[col].steps, &mut bounds)?;
@@ -287,7 +303,10 @@ fn chunk(r: &mut Reader, col: usize, rg: usize, a: usize, b: usize, orow: usize,
         schema::T_INT64 => convert::numbers::<i64>(arr.as_ref(), lo, hi, slot(out, at, n)),
         schema::T_INT32 => convert::numbers::<i32>(arr.as_ref(), lo, hi, slot(out, at, n)),
         schema::T_BOOL => convert::numbers::<Bool>(arr.as_ref(), lo, hi, slot(out, at, n)),
-        _ => Err(TwError::new(error::DTYPE, format!("cannot read as type {as_ty}: use BOOL, INT32, INT64, FLOAT32, FLOAT64 or UTF8"))),
+        _ => Err(TwError::new(
+            error::DTYPE,
+            format!("cannot read as type {as_ty}: use BOOL, INT32, INT64, FLOAT32, FLOAT64 or UTF8"),
+        )),
     }?;
     validity(arr.as_ref(), lo, hi, out, at);
     cur.vals += n;

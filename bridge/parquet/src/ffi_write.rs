@@ -5,8 +5,8 @@ use crate::schema::{self, Level, MAX_LEVELS};
 use crate::writer::{Options, Spec, Writer, DEFAULT_OPTIONS};
 use crate::{c_str, guard};
 use arrow_array::builder::StringBuilder;
-use arrow_array::{ArrayRef, ArrowPrimitiveType, BooleanArray, PrimitiveArray};
 use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, BooleanArray, PrimitiveArray};
 use arrow_buffer::{NullBuffer, ScalarBuffer};
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
@@ -109,7 +109,9 @@ pub extern "C" fn tw_parquet_writer_write(
         let ins = unsafe { from_raw_parts(cols, w.specs.len()) };
         let mut arrays = Vec::with_capacity(ins.len());
         for (s, i) in w.specs.iter().zip(ins) {
-            arrays.push(column(s, nrows as usize, i).map_err(|e| e.at(&format!("{place}: field '{}'", s.name)))?);
+            arrays.push(
+                column(s, nrows as usize, i).map_err(|e| e.at(&format!("{place}: field '{}'", s.name)))?,
+            );
         }
         w.write(arrays).map_err(|e| e.at(&place))
     })
@@ -158,13 +160,19 @@ fn shape(s: &Spec, nrows: usize, i: &In) -> TwResult<(usize, Option<Vec<i32>>)> 
             let (mut total, mut outer) = (0usize, Vec::with_capacity(nrows));
             for (r, &n) in lens.iter().enumerate() {
                 if n < 0 || n as usize % inner != 0 || n as usize / inner > i32::MAX as usize {
-                    return Err(TwError::new(error::SHAPE, format!("row {r}: length {n} is not a multiple of {inner}")));
+                    return Err(TwError::new(
+                        error::SHAPE,
+                        format!("row {r}: length {n} is not a multiple of {inner}"),
+                    ));
                 }
                 total += n as usize;
                 outer.push((n as usize / inner) as i32);
             }
             if total > i32::MAX as usize {
-                return Err(TwError::new(error::TOO_BIG, "more than 2^31 list values in one batch: write smaller batches"));
+                return Err(TwError::new(
+                    error::TOO_BIG,
+                    "more than 2^31 list values in one batch: write smaller batches",
+                ));
             }
             Ok((total, Some(outer)))
         }
@@ -186,7 +194,8 @@ fn prim<P: ArrowPrimitiveType>(i: &In, n: usize, nb: Option<NullBuffer>) -> TwRe
     if i.values.is_null() && n > 0 {
         return Err(TwError::inval("values is NULL"));
     }
-    let v = if n == 0 { Vec::new() } else { unsafe { from_raw_parts(i.values as *const P::Native, n) }.to_vec() };
+    let v =
+        if n == 0 { Vec::new() } else { unsafe { from_raw_parts(i.values as *const P::Native, n) }.to_vec() };
     Ok(Arc::new(PrimitiveArray::<P>::new(ScalarBuffer::from(v), nb)))
 }
 

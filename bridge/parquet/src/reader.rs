@@ -6,7 +6,9 @@ use crate::error::{self, TwError, TwResult};
 use crate::schema::{self, Leaf, Step};
 use arrow_array::{Array, ArrayRef, FixedSizeListArray, LargeListArray, ListArray, MapArray, StructArray};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
 use parquet::file::reader::ChunkReader;
 use std::ffi::CString;
@@ -34,10 +36,16 @@ fn check_magic(head: &[u8], tail: &[u8], len: u64) -> TwResult<()> {
         return Err(TwError::new(error::BAD_MAGIC, "not a Parquet file (no PAR1 magic at offset 0)"));
     }
     if len < 12 {
-        return Err(TwError::new(error::TRUNCATED, format!("truncated: {len} bytes is too short for Parquet")));
+        return Err(TwError::new(
+            error::TRUNCATED,
+            format!("truncated: {len} bytes is too short for Parquet"),
+        ));
     }
     if tail != b"PAR1" {
-        return Err(TwError::new(error::TRUNCATED, "truncated or damaged: no PAR1 magic at the end (no footer)"));
+        return Err(TwError::new(
+            error::TRUNCATED,
+            "truncated or damaged: no PAR1 magic at the end (no footer)",
+        ));
     }
     Ok(())
 }
@@ -81,7 +89,10 @@ impl Reader {
         for rg in md.row_groups() {
             let n = rg.num_rows();
             if n < 0 {
-                return Err(TwError::new(error::INTEGRITY, format!("{label}: negative row count in a row group")));
+                return Err(TwError::new(
+                    error::INTEGRITY,
+                    format!("{label}: negative row count in a row group"),
+                ));
             }
             rg_start.push(rg_start.last().unwrap().saturating_add(n));
         }
@@ -89,9 +100,7 @@ impl Reader {
             .file_metadata()
             .key_value_metadata()
             .map(|kvs| {
-                kvs.iter()
-                    .map(|kv| (cstr(&kv.key), cstr(kv.value.as_deref().unwrap_or(""))))
-                    .collect()
+                kvs.iter().map(|kv| (cstr(&kv.key), cstr(kv.value.as_deref().unwrap_or("")))).collect()
             })
             .unwrap_or_default();
         let n = leaves.len();
@@ -148,7 +157,9 @@ impl Reader {
             ));
         }
         match parts.len() {
-            0 => Ok(arrow_array::new_empty_array(&self.meta.schema().field_with_name(&self.leaves[col].top)?.data_type().clone())),
+            0 => Ok(arrow_array::new_empty_array(
+                &self.meta.schema().field_with_name(&self.leaves[col].top)?.data_type().clone(),
+            )),
             1 => Ok(parts.pop().unwrap()),
             _ => {
                 let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
@@ -173,7 +184,10 @@ pub fn descend(top: &ArrayRef, steps: &[Step], bounds: &mut [usize]) -> TwResult
                 s.column_by_name(name).ok_or_else(|| bad("struct field"))?.clone()
             }
             Step::Fixed(n) => {
-                let l = arr.as_any().downcast_ref::<FixedSizeListArray>().ok_or_else(|| bad("fixed_size_list"))?;
+                let l = arr
+                    .as_any()
+                    .downcast_ref::<FixedSizeListArray>()
+                    .ok_or_else(|| bad("fixed_size_list"))?;
                 for b in bounds.iter_mut() {
                     *b *= n; // offset() of a fixed_size_list is always 0: slicing slices its values
                 }
@@ -200,7 +214,10 @@ fn list_step(arr: &ArrayRef, bounds: &mut [usize]) -> TwResult<ArrayRef> {
     } else if let Some(l) = any.downcast_ref::<LargeListArray>() {
         (bounds.iter().map(|&b| l.value_offsets()[b] as usize).collect(), l.values().clone())
     } else if let Some(m) = any.downcast_ref::<MapArray>() {
-        (bounds.iter().map(|&b| m.value_offsets()[b] as usize).collect(), std::sync::Arc::new(m.entries().clone()))
+        (
+            bounds.iter().map(|&b| m.value_offsets()[b] as usize).collect(),
+            std::sync::Arc::new(m.entries().clone()),
+        )
     } else {
         return Err(bad("list"));
     };

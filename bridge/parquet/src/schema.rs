@@ -104,9 +104,10 @@ impl Walk<'_> {
                     self.name.pop();
                 }
             }
-            DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) | DataType::LargeListView(f) => {
-                self.nested(Step::List, Level { size: 0, fixed: 0 }, f)
-            }
+            DataType::List(f)
+            | DataType::LargeList(f)
+            | DataType::ListView(f)
+            | DataType::LargeListView(f) => self.nested(Step::List, Level { size: 0, fixed: 0 }, f),
             DataType::Map(f, _) => self.nested(Step::List, Level { size: 0, fixed: 0 }, f),
             DataType::FixedSizeList(f, n) => {
                 self.nested(Step::Fixed((*n).max(0) as usize), Level { size: *n, fixed: 1 }, f)
@@ -120,10 +121,13 @@ impl Walk<'_> {
         self.levels.push(level);
         match child.data_type() {
             // A map's entries struct is an implementation detail: its fields name the leaves directly.
-            DataType::Struct(_) | DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)
-            | DataType::Map(_, _) | DataType::ListView(_) | DataType::LargeListView(_) => {
-                self.visit(child.data_type(), child.is_nullable())
-            }
+            DataType::Struct(_)
+            | DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(_, _)
+            | DataType::Map(_, _)
+            | DataType::ListView(_)
+            | DataType::LargeListView(_) => self.visit(child.data_type(), child.is_nullable()),
             dt => self.leaf(dt, child.is_nullable()),
         }
         self.levels.pop();

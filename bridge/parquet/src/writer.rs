@@ -48,7 +48,15 @@ impl Spec {
         if self.name.is_empty() {
             return bad("empty name");
         }
-        if !matches!(self.ty, schema::T_BOOL | schema::T_INT32 | schema::T_INT64 | schema::T_FLOAT32 | schema::T_FLOAT64 | schema::T_UTF8) {
+        if !matches!(
+            self.ty,
+            schema::T_BOOL
+                | schema::T_INT32
+                | schema::T_INT64
+                | schema::T_FLOAT32
+                | schema::T_FLOAT64
+                | schema::T_UTF8
+        ) {
             return bad("type must be BOOL, INT32, INT64, FLOAT32, FLOAT64 or UTF8");
         }
         if self.levels.len() > MAX_LEVELS {
@@ -72,7 +80,7 @@ impl Spec {
             _ => DataType::Utf8,
         };
         for l in self.levels.iter().rev() {
-            // pyarrow names list items "item" in Arrow; coerce_types writes Parquet's "element" as pyarrow does.
+            // pyarrow names list items "item" in Arrow; coerce_types writes Parquet's "element" like pyarrow.
             let item = Arc::new(Field::new("item", dt, !self.required));
             dt = if l.fixed != 0 { DataType::FixedSizeList(item, l.size) } else { DataType::List(item) };
         }
@@ -103,7 +111,10 @@ impl Spec {
             };
         }
         if arr.len() != nrows {
-            return Err(TwError::new(error::SHAPE, format!("field '{}': {} rows built, {nrows} expected", self.name, arr.len())));
+            return Err(TwError::new(
+                error::SHAPE,
+                format!("field '{}': {} rows built, {nrows} expected", self.name, arr.len()),
+            ));
         }
         Ok(arr)
     }
@@ -137,7 +148,11 @@ fn props(o: &Options, kv: &BTreeMap<String, String>) -> TwResult<WriterPropertie
         .set_compression(codec)
         .set_max_row_group_row_count(Some(o.row_group_rows as usize))
         .set_dictionary_enabled(o.dictionary != 0)
-        .set_writer_version(if o.page_v2 != 0 { WriterVersion::PARQUET_2_0 } else { WriterVersion::PARQUET_1_0 })
+        .set_writer_version(if o.page_v2 != 0 {
+            WriterVersion::PARQUET_2_0
+        } else {
+            WriterVersion::PARQUET_1_0
+        })
         .set_coerce_types(true)
         .set_key_value_metadata(if kvs.is_empty() { None } else { Some(kvs) })
         .build())
@@ -156,7 +171,11 @@ impl Writer {
         let mut tmp = path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let file = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
             .map_err(|e| TwError::from(e).at(&tmp.display().to_string()))?;
         let schema = Arc::new(Schema::new(specs.iter().map(Spec::field).collect::<Vec<_>>()));
         Ok(Writer { path, tmp, specs, schema, opts, kv: BTreeMap::new(), file: Some(file), w: None })
