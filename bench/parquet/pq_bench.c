@@ -2,8 +2,8 @@
  *   pq_bench read FILE            every column of every row, one row group at a time, into C buffers
  *   pq_bench write FILE OUT RG    FILE's columns loaded into memory (untimed), then written to OUT with
  *                                 snappy, a row group every RG rows (LeRobot: one per episode)
- * Prints "seconds=S value_bytes=B maxrss_kb=K" (B: the decoded values, what a caller gets; K: peak RSS). Scalars and fixed-size
- * lists of BOOL, INT32, INT64, FLOAT32, FLOAT64 (a LeRobot v3.0 data file). */
+ * Prints "seconds=S value_bytes=B maxrss_kb=K" (B: the decoded values, what a caller gets; K: peak RSS).
+ * Scalars and fixed-size lists of BOOL, INT32, INT64, FLOAT32, FLOAT64 (a LeRobot v3.0 data file). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
