@@ -17,40 +17,14 @@ from mcap.records import Message, Chunk
 from mcap.writer import CompressionType, Writer
 from mcap_ros2.writer import Writer as Ros2Writer
 
-JOINT_STATE = """std_msgs/Header header
-string[] name
-float64[] position
-float64[] velocity
-float64[] effort
-================================================================================
-MSG: std_msgs/Header
-builtin_interfaces/Time stamp
-string frame_id
-================================================================================
-MSG: builtin_interfaces/Time
-int32 sec
-uint32 nanosec
-"""
-WRENCH = """std_msgs/Header header
-geometry_msgs/Wrench wrench
-================================================================================
-MSG: std_msgs/Header
-builtin_interfaces/Time stamp
-string frame_id
-================================================================================
-MSG: builtin_interfaces/Time
-int32 sec
-uint32 nanosec
-================================================================================
-MSG: geometry_msgs/Wrench
-Vector3 force
-Vector3 torque
-================================================================================
-MSG: geometry_msgs/Vector3
-float64 x
-float64 y
-float64 z
-"""
+SEP = "=" * 80 + "\n"
+HEADER_DEFS = (SEP + "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n"
+               + SEP + "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n")
+JOINT_STATE = ("std_msgs/Header header\nstring[] name\nfloat64[] position\nfloat64[] velocity\nfloat64[] effort\n"
+               + HEADER_DEFS)
+WRENCH = ("std_msgs/Header header\ngeometry_msgs/Wrench wrench\n" + HEADER_DEFS
+          + SEP + "MSG: geometry_msgs/Wrench\nVector3 force\nVector3 torque\n"
+          + SEP + "MSG: geometry_msgs/Vector3\nfloat64 x\nfloat64 y\nfloat64 z\n")
 T0 = 1_700_000_000_000_000_000
 N = 1500
 

@@ -135,7 +135,7 @@ fn overlap_bytes(chunks: &[ChunkIndex]) -> u64 {
             sum -= sz;
         }
         live.push(Reverse((c.message_end_time, c.uncompressed_size)));
-        sum += c.uncompressed_size;
+        sum = sum.saturating_add(c.uncompressed_size);
         worst = worst.max(sum);
     }
     worst
