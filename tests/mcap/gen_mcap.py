@@ -149,6 +149,12 @@ def main():
         b[i] ^= 0x5A
     open(p("corrupt.mcap"), "wb").write(b)
     expect["corrupt.mcap"] = {"chunk_offset": start}
+    # a flipped byte in the summary section (the footer's summary CRC catches it)
+    sstart = struct.unpack_from("<Q", data, len(data) - 37 + 9)[0]
+    b = bytearray(data)
+    b[sstart + 20] ^= 0x01
+    open(p("badsummary.mcap"), "wb").write(b)
+    expect["badsummary.mcap"] = {"summary_offset": sstart}
     # the same damage in a file without summary: found while scanning at open
     nos = open(p("nosummary.mcap"), "rb").read()
     cstart = 8 + 9 + struct.unpack_from("<Q", nos, 9)[0]  # the record after the header

@@ -158,6 +158,19 @@ static void expect_next_error(const mcap_fx *fx, const char *name, const char *n
 static void test_crc_mismatch_names_chunk_offset(void **state) { expect_next_error(*state, "badcrc.mcap", "CRC mismatch"); }
 static void test_corrupt_chunk_names_chunk_offset(void **state) { expect_next_error(*state, "corrupt.mcap", "zstd"); }
 
+static void test_summary_crc_mismatch_is_an_error(void **state)
+{
+    mcap_fx *fx = *state;
+    tw_mcap_reader *r = NULL;
+    char msg[512], want[64];
+    assert_int_equal(tw_mcap_reader_open(mcap_fx_path(fx, "badsummary.mcap"), NULL, &r, msg, sizeof msg), TW_EINTEGRITY);
+    assert_null(r);
+    json_int_t off = json_integer_value(json_object_get(json_object_get(fx->expect, "badsummary.mcap"), "summary_offset"));
+    snprintf(want, sizeof want, "summary section at byte %lld: CRC mismatch", (long long)off);
+    if (!strstr(msg, want) || !strstr(msg, "badsummary.mcap"))
+        fail_msg("message '%s' lacks '%s'", msg, want);
+}
+
 static void test_rejects_a_file_that_is_not_mcap(void **state)
 {
     mcap_fx *fx = *state;
@@ -208,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_small_buffer_budget_falls_back_to_file_order),
         cmocka_unit_test(test_crc_mismatch_names_chunk_offset),
         cmocka_unit_test(test_corrupt_chunk_names_chunk_offset),
+        cmocka_unit_test(test_summary_crc_mismatch_is_an_error),
         cmocka_unit_test(test_rejects_a_file_that_is_not_mcap),
         cmocka_unit_test(test_bad_arguments_are_errors),
         cmocka_unit_test(test_error_codes_match_tw_err),

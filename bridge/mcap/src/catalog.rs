@@ -91,35 +91,4 @@ impl Catalog {
     pub fn add_metadata(&mut self, m: &mcap::records::Metadata) {
         self.metadata.push(MetadataC { name: cstr(&m.name), kv: KvC::new(&m.metadata) });
     }
-
-    /// Adds schemas and channels from a summary read by the mcap crate.
-    pub fn add_summary(&mut self, s: &mcap::Summary) {
-        for (id, sc) in &s.schemas {
-            self.schemas.entry(*id).or_insert_with(|| SchemaC {
-                id: *id,
-                name: cstr(&sc.name),
-                encoding: cstr(&sc.encoding),
-                data: sc.data.to_vec(),
-            });
-        }
-        for (id, ch) in &s.channels {
-            self.channels.entry(*id).or_insert_with(|| ChannelC {
-                id: *id,
-                schema_id: ch.schema.as_ref().map_or(0, |s| s.id),
-                topic: cstr(&ch.topic),
-                encoding: cstr(&ch.message_encoding),
-                meta: KvC::new(&ch.metadata),
-            });
-        }
-        for a in &s.attachment_indexes {
-            self.attachments.push(AttachmentC {
-                offset: a.offset,
-                name: cstr(&a.name),
-                media_type: cstr(&a.media_type),
-                log_time: a.log_time,
-                create_time: a.create_time,
-                data_size: a.data_size,
-            });
-        }
-    }
 }

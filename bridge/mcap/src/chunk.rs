@@ -4,7 +4,7 @@
 
 use crate::err::{self, Error, Result, TW_EINTEGRITY, TW_ETOO_BIG, TW_ETRUNCATED, TW_EUNSUPPORTED};
 use mcap::records::{op, ChunkHeader};
-use mcap::read::parse_record;
+use crate::validate;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
@@ -53,10 +53,10 @@ impl ChunkLoader {
     /// Loads the chunk record at `start` into `self.raw` (its uncompressed records).
     pub fn load(&mut self, f: &File, path: &str, start: u64, size: u64) -> Result<ChunkHeader> {
         read_body(f, path, start, size, op::CHUNK, self.max_record, &mut self.comp)?;
-        let (header, data) = match parse_record(op::CHUNK, &self.comp) {
+        let (header, data) = match validate::parse(op::CHUNK, &self.comp) {
             Ok(mcap::records::Record::Chunk { header, data }) => (header, data),
             Ok(_) => unreachable!("parse_record(CHUNK) yields a chunk"),
-            Err(e) => return Err(err::at(path, start, "chunk", &e)),
+            Err(m) => return Err(Error::new(TW_EINTEGRITY, format!("{path}: chunk at byte {start}: {m}"))),
         };
         if header.uncompressed_size > self.max_record {
             return Err(Error::new(TW_ETOO_BIG, format!("{path}: chunk at byte {start}: uncompressed size {} exceeds the record limit of {}",

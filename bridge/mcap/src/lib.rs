@@ -7,6 +7,8 @@ mod err;
 mod ffi_write;
 mod reader;
 mod scan;
+mod summary;
+mod validate;
 mod writer;
 
 use err::{Error, Result, TW_EINTEGRITY, TW_EINVAL, TW_ENOT_FOUND};

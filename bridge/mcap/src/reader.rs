@@ -10,21 +10,20 @@ use crate::catalog::{cstr, Catalog};
 use crate::chunk::{read_body, record_head, ChunkLoader};
 use crate::err::{self, Error, Result, TW_EBAD_MAGIC, TW_EINTEGRITY, TW_EVERSION};
 use crate::scan::{scan, Ctx};
-use mcap::read::parse_record;
+use crate::summary;
+use crate::validate;
 use mcap::records::{op, ChunkIndex, MessageHeader, Record};
 use mcap::sans_io::indexed_reader::ReadOrder;
-use mcap::sans_io::{IndexedReadEvent, IndexedReader, IndexedReaderOptions, SummaryReadEvent, SummaryReader, SummaryReaderOptions};
+use mcap::sans_io::{IndexedReadEvent, IndexedReader, IndexedReaderOptions};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ffi::CString;
 use std::fs::File;
-use std::io::{Read, Seek};
 use std::os::unix::fs::FileExt;
 
 /// Offset of a chunk's records field when its compression string is empty (see
 /// ChunkIndex::compressed_data_offset): opcode, length, 2 times, size, CRC, string length, size.
 const RECORDS_AT: u64 = 1 + 8 + 8 + 8 + 8 + 4 + 4 + 8;
-const FOOTER_AND_MAGIC: u64 = 9 + 20 + 8;
 
 pub struct Options {
     pub max_record: u64,
@@ -77,43 +76,11 @@ fn open_file(path: &str) -> Result<(File, u64)> {
     Ok((f, size))
 }
 
-/// The footer's summary start, or None when the file has no footer (cut or never finished).
-fn footer_summary_start(f: &File, size: u64) -> Option<u64> {
-    if size < 8 + FOOTER_AND_MAGIC {
-        return None;
-    }
-    let mut b = [0u8; FOOTER_AND_MAGIC as usize];
-    f.read_exact_at(&mut b, size - FOOTER_AND_MAGIC).ok()?;
-    if b[0] != op::FOOTER || b[29..] != *mcap::MAGIC {
-        return None;
-    }
-    Some(u64::from_le_bytes(b[9..17].try_into().unwrap()))
-}
-
-fn read_summary(f: &mut File, path: &str, size: u64, at: u64, max: u64) -> Result<mcap::Summary> {
-    let what = "summary section";
-    let opts = SummaryReaderOptions::default().with_file_size(size).with_record_length_limit(max as usize);
-    let mut r = SummaryReader::new_with_options(opts);
-    while let Some(ev) = r.next_event() {
-        match ev.map_err(|e| err::at(path, at, what, &e))? {
-            SummaryReadEvent::ReadRequest(n) => {
-                let got = f.read(r.insert(n)).map_err(|e| err::io_at(path, at, what, &e))?;
-                r.notify_read(got);
-            }
-            SummaryReadEvent::SeekRequest(to) => {
-                let p = f.seek(to).map_err(|e| err::io_at(path, at, what, &e))?;
-                r.notify_seeked(p);
-            }
-        }
-    }
-    r.finish().ok_or_else(|| Error::new(TW_EINTEGRITY, format!("{path}: {what} at byte {at}: unreadable")))
-}
-
 /// The profile string of the header record at byte 8 ("" when absent or unreadable).
 fn profile(cx: &Ctx) -> CString {
     let mut body = Vec::new();
     if read_body(cx.f, cx.path, 8, cx.size, op::HEADER, cx.max_record.min(1 << 20), &mut body).is_ok() {
-        if let Ok(Record::Header(h)) = parse_record(op::HEADER, &body) {
+        if let Ok(Record::Header(h)) = validate::parse(op::HEADER, &body) {
             return cstr(&h.profile);
         }
     }
@@ -143,34 +110,33 @@ fn overlap_bytes(chunks: &[ChunkIndex]) -> u64 {
 
 impl Reader {
     pub fn open(path: &str, opts: Options) -> Result<Reader> {
-        let (mut f, size) = open_file(path)?;
+        let (f, size) = open_file(path)?;
         let mut cat = Catalog::default();
         let mut loader = ChunkLoader::new(opts.max_record);
-        let footer = footer_summary_start(&f, size);
+        let cx = Ctx { f: &f, path, size, max_record: opts.max_record };
+        let footer = summary::footer(&cx);
         let mut info = Info {
             size, stop: size, message_count: 0, chunk_count: 0, indexed: false, recovered: footer.is_none(),
-            log_time_order: true, profile: CString::default(), warning: CString::default(),
+            log_time_order: true, profile: profile(&cx), warning: CString::default(),
         };
-        let cx = Ctx { f: &f, path, size, max_record: opts.max_record };
-        info.profile = profile(&cx);
         let summary = match footer {
-            Some(at) if at != 0 && at < size => Some((at, read_summary(&mut f, path, size, at, opts.max_record)?)),
+            Some((at, crc)) if at != 0 => Some((at, summary::read(&cx, at, crc, &mut cat)?)),
             _ => None,
         };
-        let cx = Ctx { f: &f, path, size, max_record: opts.max_record };
         let (chunks, linear) = match summary {
-            Some((at, s)) if !s.channels.is_empty() || s.chunk_indexes.is_empty() => {
-                cat.add_summary(&s);
-                for mi in &s.metadata_indexes {
-                    read_metadata(&cx, mi.offset, &mut cat)?;
+            // A summary without channels cannot name the chunks' channels: scan instead.
+            Some((at, s)) if s.has_channels || s.chunks.is_empty() => {
+                for off in &s.metadata_offsets {
+                    read_metadata(&cx, *off, &mut cat)?;
                 }
                 info.indexed = true;
                 info.stop = at;
-                info.message_count = s.stats.as_ref().map_or(0, |st| st.message_count);
-                let lin = s.chunk_indexes.is_empty().then_some((8, at));
-                (s.chunk_indexes, lin)
+                info.message_count = s.message_count;
+                let lin = s.chunks.is_empty().then_some((8, at));
+                (s.chunks, lin)
             }
             _ => {
+                cat = Catalog::default();
                 let sc = scan(&cx, 8, &mut cat, &mut loader)?;
                 info.stop = sc.stop;
                 if info.recovered {
@@ -276,10 +242,10 @@ impl Reader {
             }
             read_body(&self.f, &self.path, at, end, op::MESSAGE, self.opts.max_record, &mut self.buf)?;
             self.linear = Some((pos, end));
-            return match parse_record(op::MESSAGE, &self.buf) {
+            return match validate::parse(op::MESSAGE, &self.buf) {
                 Ok(Record::Message { header, data }) => Ok(Some(Msg { header, data: data.as_ptr(), len: data.len() })),
                 Ok(_) => unreachable!("parse_record(MESSAGE) yields a message"),
-                Err(e) => Err(err::at(&self.path, at, "message", &e)),
+                Err(m) => Err(Error::new(TW_EINTEGRITY, format!("{}: message record at byte {at}: {m}", self.path))),
             };
         }
         self.linear = None;
@@ -290,10 +256,10 @@ impl Reader {
     pub fn attachment_data(&mut self, i: usize) -> Result<(*const u8, usize)> {
         let off = self.cat.attachments[i].offset;
         read_body(&self.f, &self.path, off, self.info.size, op::ATTACHMENT, self.opts.max_record, &mut self.buf)?;
-        match parse_record(op::ATTACHMENT, &self.buf) {
+        match validate::parse(op::ATTACHMENT, &self.buf) {
             Ok(Record::Attachment { data, .. }) => Ok((data.as_ptr(), data.len())),
             Ok(_) => unreachable!("parse_record(ATTACHMENT) yields an attachment"),
-            Err(e) => Err(err::at(&self.path, off, "attachment", &e)),
+            Err(m) => Err(Error::new(TW_EINTEGRITY, format!("{}: attachment record at byte {off}: {m}", self.path))),
         }
     }
 }
@@ -301,9 +267,9 @@ impl Reader {
 fn read_metadata(cx: &Ctx, off: u64, cat: &mut Catalog) -> Result<()> {
     let mut body = Vec::new();
     read_body(cx.f, cx.path, off, cx.size, op::METADATA, cx.max_record, &mut body)?;
-    match parse_record(op::METADATA, &body) {
+    match validate::parse(op::METADATA, &body) {
         Ok(Record::Metadata(m)) => Ok(cat.add_metadata(&m)),
         Ok(_) => unreachable!("parse_record(METADATA) yields metadata"),
-        Err(e) => Err(err::at(cx.path, off, "metadata", &e)),
+        Err(m) => Err(Error::new(TW_EINTEGRITY, format!("{}: metadata record at byte {off}: {m}", cx.path))),
     }
 }

@@ -6,7 +6,7 @@
 use crate::catalog::{cstr, AttachmentC, Catalog};
 use crate::chunk::{for_each_record, read_body, record_head, ChunkLoader};
 use crate::err::{self, Error, Result, TW_EINTEGRITY};
-use mcap::read::parse_record;
+use crate::validate;
 use mcap::records::{op, ChunkIndex, Record};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -69,7 +69,7 @@ fn bad(cx: &Ctx, pos: u64, opc: u8, m: &str) -> Error {
 }
 
 fn add_record(cat: &mut Catalog, opc: u8, body: &[u8]) -> std::result::Result<(), String> {
-    match parse_record(opc, body).map_err(|e| e.to_string())? {
+    match validate::parse(opc, body)? {
         Record::Schema { header, data } => cat.add_schema(&header, &data),
         Record::Channel(c) => cat.add_channel(&c),
         Record::Metadata(m) => cat.add_metadata(&m),
