@@ -39,8 +39,6 @@ static int write_file(const char *path, int secs, const char *comp)
     tw_mcap_writer_add_channel(w, s, "/camera/compressed", "cdr", NULL, NULL, 0, &ci, msg, sizeof msg);
     static uint8_t img[40000], js[232], wr[96];
     uint32_t x = 12345;
-    for (size_t i = 0; i < sizeof img; i++) /* noisy like JPEG data: compresses little */
-        img[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 24);
     for (uint64_t ms = 0; ms < (uint64_t)secs * 1000; ms++) {
         uint64_t t = 1700000000000000000ull + ms * 1000000ull;
         for (size_t k = 0; k < sizeof js; k += 8) /* slowly changing doubles */
@@ -51,7 +49,8 @@ static int write_file(const char *path, int secs, const char *comp)
         m = (tw_mcap_message){cw, (uint32_t)ms, t + 30000, t, wr, sizeof wr};
         rc |= tw_mcap_writer_write(w, &m, msg, sizeof msg);
         if (ms % 33 == 0) {
-            img[ms % sizeof img] ^= 1;
+            for (size_t i = 0; i < sizeof img; i++) /* a new frame each time, noisy like JPEG data */
+                img[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 24);
             m = (tw_mcap_message){ci, (uint32_t)(ms / 33), t + 40000, t, img, sizeof img};
             rc |= tw_mcap_writer_write(w, &m, msg, sizeof msg);
         }
