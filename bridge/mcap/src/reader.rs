@@ -208,11 +208,12 @@ impl Reader {
     /// Sets up the IndexedReader over chunk indexes rewritten as uncompressed: ChunkLoader
     /// decompresses and checks the CRC first (the crate's IndexedReader checks no CRC).
     fn start_indexed(&mut self, chunks: Vec<ChunkIndex>) -> Result<()> {
-        if chunks.is_empty() {
-            return Ok(());
-        }
+        // Messages outside chunks have no index: they come in file order (after the chunks').
         if self.linear.is_some() {
             self.info.log_time_order = false;
+        }
+        if chunks.is_empty() {
+            return Ok(());
         }
         let mut order = ReadOrder::LogTime;
         let worst = overlap_bytes(&chunks);
