@@ -82,7 +82,7 @@ pub extern "C" fn tw_mcap_writer_open(
     guard(msg, msgsz, || {
         let w = out(w)?;
         *w = ptr::null_mut();
-        let path = cs(path, "path")?;
+        let path = crate::cpath(path)?;
         let mut o = Options {
             compression: COMPRESS_ZSTD,
             chunk_size: 4 << 20,

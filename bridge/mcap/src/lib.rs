@@ -84,6 +84,17 @@ pub(crate) fn cs<'a>(p: *const c_char, what: &str) -> Result<Cow<'a, str>> {
     Ok(unsafe { CStr::from_ptr(p) }.to_string_lossy())
 }
 
+/// A file path from C, byte for byte (a Linux path need not be UTF-8).
+pub(crate) fn cpath(p: *const c_char) -> Result<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    if p.is_null() {
+        return Err(Error::new(TW_EINVAL, "path is NULL"));
+    }
+    // SAFETY: a non-NULL pointer from C is a NUL-terminated string.
+    let b = unsafe { CStr::from_ptr(p) }.to_bytes();
+    Ok(std::ffi::OsStr::from_bytes(b).into())
+}
+
 fn reader_ref<'a>(r: *const Reader) -> Result<&'a Reader> {
     // SAFETY: r is NULL or a pointer returned by tw_mcap_reader_open and not yet closed.
     unsafe { r.as_ref() }.ok_or_else(|| Error::new(TW_EINVAL, "reader is NULL"))
@@ -126,7 +137,7 @@ pub extern "C" fn tw_mcap_reader_open(
     guard(msg, msgsz, || {
         let out = out_ref(out)?;
         *out = ptr::null_mut();
-        let path = cs(path, "path")?;
+        let path = cpath(path)?;
         // SAFETY: opts is NULL or points to a caller's tw_mcap_read_opts.
         let (rec, buf) = match unsafe { opts.as_ref() } {
             Some(o) => (o.max_record_bytes, o.max_buffer_bytes),

@@ -20,6 +20,7 @@ use std::collections::BinaryHeap;
 use std::ffi::CString;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 /// Offset of a chunk's records field when its compression string is empty (see
 /// ChunkIndex::compressed_data_offset): opcode, length, 2 times, size, CRC, string length, size.
@@ -62,8 +63,8 @@ pub struct Reader {
     failed: Option<Error>,
 }
 
-fn open_file(path: &str) -> Result<(File, u64)> {
-    let f = File::open(path).map_err(|e| Error::new(err::io_code(&e), format!("{path}: open: {e}")))?;
+fn open_file(os_path: &Path, path: &str) -> Result<(File, u64)> {
+    let f = File::open(os_path).map_err(|e| Error::new(err::io_code(&e), format!("{path}: open: {e}")))?;
     let size = f
         .metadata()
         .map_err(|e| Error::new(err::io_code(&e), format!("{path}: stat: {e}")))?
@@ -131,8 +132,10 @@ fn overlap_bytes(chunks: &[ChunkIndex]) -> u64 {
 }
 
 impl Reader {
-    pub fn open(path: &str, opts: Options) -> Result<Reader> {
-        let (f, size) = open_file(path)?;
+    pub fn open(os_path: &Path, opts: Options) -> Result<Reader> {
+        let shown = os_path.to_string_lossy();
+        let path: &str = &shown;
+        let (f, size) = open_file(os_path, path)?;
         let mut cat = Catalog::default();
         let mut loader = ChunkLoader::new(opts.max_record);
         let cx = Ctx {

@@ -49,11 +49,11 @@ fn compression(c: i32) -> Result<Option<Compression>> {
 }
 
 impl Writer {
-    pub fn open(path: &str, o: &Options) -> Result<Writer> {
+    pub fn open(path: &Path, o: &Options) -> Result<Writer> {
         if o.use_chunks && o.chunk_size == 0 {
-            return Err(Error::new(TW_EINVAL, format!("{path}: chunk size 0")));
+            return Err(Error::new(TW_EINVAL, format!("{}: chunk size 0", path.display())));
         }
-        let path = PathBuf::from(path);
+        let path = path.to_path_buf();
         let mut tmp = path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
