@@ -46,18 +46,15 @@ static void usage(FILE *f)
                "the cut and says where it stopped. Exit status 0 ok, 1 failure, 2 usage.\n");
 }
 
-static tw_mcap_reader *open_reader(const char *file, char *note, size_t notesz, char *err, size_t errsz)
+/* bridge/mcap's messages name the file, the byte offset and the record. */
+static tw_mcap_reader *open_reader(const char *file, char *note, size_t notesz, int *rc, char *err, size_t errsz)
 {
     tw_mcap_reader *r = NULL;
-    char m[1024] = "";
-    int rc = tw_mcap_reader_open(file, NULL, &r, m, sizeof m);
-    if (rc < 0) {
-        tw_errf(err, errsz, rc, "%s: %s", file, m);
+    if ((*rc = tw_mcap_reader_open(file, NULL, &r, err, errsz)) < 0)
         return NULL;
-    }
     tw_mcap_info info;
     if (tw_mcap_reader_info(r, &info) == 0 && info.recovered && note && !note[0])
-        snprintf(note, notesz, "%s: %s (imported every message before offset %llu of %llu)", file, info.warning,
+        snprintf(note, notesz, "%s (imported every message before offset %llu of %llu)", info.warning,
                  (unsigned long long)info.stop_offset, (unsigned long long)info.file_size);
     return r;
 }
@@ -66,10 +63,11 @@ static tw_mcap_reader *open_reader(const char *file, char *note, size_t notesz, 
 static int plan(imp_run *R, char **files, size_t nfiles, char *err, size_t errsz)
 {
     for (size_t f = 0; f < nfiles; f++) {
-        tw_mcap_reader *r = open_reader(files[f], NULL, 0, err, errsz);
+        int rc, more = 1;
+        tw_mcap_reader *r = open_reader(files[f], NULL, 0, &rc, err, errsz);
         if (!r)
-            return TW_EIO;
-        int rc = imp_map_channels(&R->im, r, files[f], err, errsz), more = 1;
+            return rc;
+        rc = imp_map_channels(&R->im, r, files[f], err, errsz);
         tw_mcap_message msg;
         char m[1024] = "";
         while (rc >= 0 && more && (rc = tw_mcap_reader_next(r, &msg, m, sizeof m)) == 1) {
@@ -92,7 +90,7 @@ static int plan(imp_run *R, char **files, size_t nfiles, char *err, size_t errsz
                 more |= R->im.m[i].n_plan < IMP_PLAN_SAMPLES;
         }
         if (rc < 0 && m[0] && !err[0])
-            tw_errf(err, errsz, rc, "%s: %s", files[f], m);
+            snprintf(err, errsz, "%s", m);
         tw_mcap_reader_close(r);
         if (rc < 0)
             return rc;
@@ -236,16 +234,17 @@ static int one_message(imp_run *R, tw_mcap_reader *r, const char *file, const tw
 static int import_files(imp_run *R, char **files, size_t nfiles, char *err, size_t errsz)
 {
     for (size_t f = 0; f < nfiles; f++) {
-        tw_mcap_reader *r = open_reader(files[f], R->note, sizeof R->note, err, errsz);
+        int rc;
+        tw_mcap_reader *r = open_reader(files[f], R->note, sizeof R->note, &rc, err, errsz);
         if (!r)
-            return TW_EIO;
-        int rc = imp_map_channels(&R->im, r, files[f], err, errsz);
+            return rc;
+        rc = imp_map_channels(&R->im, r, files[f], err, errsz);
         tw_mcap_message msg;
         char m[1024] = "";
         while (rc >= 0 && (rc = tw_mcap_reader_next(r, &msg, m, sizeof m)) == 1)
             rc = one_message(R, r, files[f], &msg, err, errsz);
         if (rc < 0 && m[0] && !err[0])
-            tw_errf(err, errsz, rc, "%s: %s", files[f], m);
+            snprintf(err, errsz, "%s", m);
         tw_mcap_reader_close(r);
         if (rc < 0)
             return rc;

@@ -212,15 +212,14 @@ def bad(kind, path):
             body = o + 9 + 8 + 8 + 8 + 4
             cl = struct.unpack_from("<I", data, body)[0]
             struct.pack_into("<Q", data, body + 4 + cl, 1 << 40)
-    elif kind == "schema":
-        from mcap_ros2.writer import Writer as Ros2Writer
+    elif kind == "schema":  # a JointState channel whose ros2msg text does not parse
+        from mcap.writer import Writer
         f = open(path, "wb")
-        w = Ros2Writer(f)
-        s = w.register_msgdef("sensor_msgs/msg/JointState", "std_msgs/Header header\nfloat64[ position\n")
-        try:
-            w.write_message("/joint_states", s, {}, log_time=T0, publish_time=T0)
-        except Exception:
-            pass
+        w = Writer(f)
+        w.start(profile="ros2", library="tw-test")
+        sid = w.register_schema("sensor_msgs/msg/JointState", "ros2msg", b"std_msgs/Header header\nfloat64[ position\n")
+        cid = w.register_channel("/joint_states", "cdr", sid)
+        w.add_message(cid, T0, b"\x00\x01\x00\x00" + bytes(16), T0, 0)
         w.finish()
         f.close()
         return
