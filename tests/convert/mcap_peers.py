@@ -227,9 +227,10 @@ def bad(kind, path):
 
 
 def readback(path, out):
+    import hashlib
     from mcap.reader import make_reader
     from mcap_ros2.decoder import DecoderFactory
-    got = {}
+    got, sha = {}, {}
     with open(path, "rb") as f:
         r = make_reader(f, decoder_factories=[DecoderFactory()])
         summ = r.get_summary()
@@ -240,6 +241,7 @@ def readback(path, out):
                                           "t_src": [], "log": []})
             e["n"] += 1
             e["log"].append(msg.log_time)
+            sha.setdefault(ch.topic, hashlib.sha256()).update(msg.data)
             if schema.name == "sensor_msgs/msg/JointState":
                 e["rows"].append([list(dec.position), list(dec.velocity), list(dec.effort)])
                 e["names"] = list(dec.name)
@@ -251,10 +253,13 @@ def readback(path, out):
             elif "CompressedVideo" in schema.name:
                 e["formats"] = sorted(set(e.get("formats", [])) | {dec.format})
                 e["bytes"] = e.get("bytes", 0) + len(dec.data)
+                e.setdefault("first_bytes", bytes(dec.data[:5]).hex())
             h = getattr(dec, "header", None) or dec
             st = getattr(h, "stamp", None) or getattr(h, "timestamp", None)
             if st is not None:
                 e["t_src"].append(st.sec * 10**9 + st.nanosec)
+    for topic, h in sha.items():
+        got[topic]["sha256"] = h.hexdigest()
     json.dump(got, open(out, "w"))
 
 
