@@ -234,6 +234,7 @@ int tw_fox_connect(const tw_fox_opts *o, int timeout_ms, tw_fox **out, char *err
         f->o.max_message = 16u << 20;
     snprintf(f->url, sizeof f->url, "%s", o->url ? o->url : "");
     f->o.url = f->url;
+    *out = f; /* callbacks during the handshake (advertise right after serverInfo) may subscribe */
     int rc = start(f, err, errsz);
     double end = tw_mono_s() + timeout_ms / 1000.0;
     while (rc == 0 && !f->got_info && !f->closed && tw_mono_s() < end)
@@ -243,10 +244,10 @@ int tw_fox_connect(const tw_fox_opts *o, int timeout_ms, tw_fox **out, char *err
                                  f->refused ? f->cause : "closed before serverInfo (not a foxglove.websocket.v1 server?)")
                        : tw_errf(err, errsz, TW_ETIMEOUT, "%s: no serverInfo within %d ms", f->url, timeout_ms);
     if (rc < 0) {
+        *out = NULL;
         tw_fox_close(f);
         return rc;
     }
-    *out = f;
     return 0;
 }
 

@@ -50,7 +50,8 @@ typedef struct {
 } tw_fox_stats;
 
 void tw_fox_opts_init(tw_fox_opts *o);
-/* Connects and waits up to timeout_ms for the server's serverInfo. TW_ECONNECT when refused or not a
+/* Connects and waits up to timeout_ms for the server's serverInfo. *out is set at once, so callbacks
+ * run meanwhile (channels advertised with serverInfo) may call tw_fox_subscribe; NULL on failure. TW_ECONNECT when refused or not a
  * foxglove.websocket.v1 server, TW_ETIMEOUT. */
 int tw_fox_connect(const tw_fox_opts *o, int timeout_ms, tw_fox **out, char *err, size_t errsz);
 /* Subscribes to a channel (subscription id = channel id). */
