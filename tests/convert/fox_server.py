@@ -9,7 +9,7 @@ Message i of a topic carries header.stamp = T0 + i * period and values that are 
 recording can be checked exactly. Publishing starts when a client subscribes and runs --seconds (or
 until killed). Prints "listening PORT" once the server is up and "done N_JS N_WR N_CAM" at the end.
 
-Usage: fox_server.py --port P [--seconds S] [--t0 NS]"""
+Usage: fox_server.py --port P [--seconds S] [--t0 NS] [--jpeg FILE]"""
 import argparse
 import io
 import sys
@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--seconds", type=float, default=0)
     ap.add_argument("--t0", type=int, default=0)
+    ap.add_argument("--jpeg", help="publish this picture at 30 Hz instead of generated 160x120 ones")
     a = ap.parse_args()
     ts = get_typestore(Stores.ROS2_HUMBLE)
     T = ts.types
@@ -61,6 +62,7 @@ def main():
         text = ts.generate_msgdef(typ, ros_version=2)[0]
         chans[topic] = foxglove.Channel(topic, schema=foxglove.Schema(name=typ, encoding="ros2msg", data=text.encode()),
                                         message_encoding="cdr")
+    picture = open(a.jpeg, "rb").read() if a.jpeg else None
     lis = Listener()
     server = foxglove.start_server(name="tw-test-robot", host="127.0.0.1", port=a.port, server_listener=lis,
                                    message_backlog_size=1 << 16)
@@ -90,7 +92,7 @@ def main():
             if n_js * 30 // 1000 >= n_cam:  # 30 Hz, one picture every 33.3 ms
                 t = t0 + n_cam * 33_333_333
                 m = T["sensor_msgs/msg/CompressedImage"](header=hdr(t, "cam"), format="jpeg",
-                                                         data=np.frombuffer(jpeg(n_cam), dtype=np.uint8))
+                                                         data=np.frombuffer(picture or jpeg(n_cam), dtype=np.uint8))
                 chans["/camera/image/compressed"].log(bytes(ts.serialize_cdr(m, "sensor_msgs/msg/CompressedImage")),
                                                       log_time=time.time_ns())
                 n_cam += 1
