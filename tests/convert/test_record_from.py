@@ -105,43 +105,41 @@ class RecordFrom(unittest.TestCase):
             self.assertLess(np.abs(off).max(), 1_000_000_000)  # same host: offset well under a second
             return f.attrs["status"], len(i)
 
-    def test_records_exact_values_with_zero_loss(self):
-        out = tempfile.mkdtemp(prefix="tw-record-from-")
-        port = free_port()
-        srv = server(port, 3)
-        srv.wait_line("listening")
-        rec = Proc([TW, "record", "--from", "ws://127.0.0.1:%d" % port, "--out", out])
+    def record_until_done(self, srv, rec, out, n_episodes):
+        """Waits for the server's last message, stops the recorder like an operator, returns the episodes."""
         done = srv.wait_line("done").split()
         time.sleep(0.5)  # the last messages reach the recorder before the operator stops
         self.assertEqual(rec.finish(), 0, "\n".join(rec.lines))
         srv.finish()
         eps = episodes(out)
-        self.assertEqual(len(eps), 1, "\n".join(rec.lines))
-        status, n = self.check_exact(os.path.join(out, eps[0], "episode.h5"), int(done[4]), int(done[1]), int(done[3]))
+        self.assertEqual(len(eps), n_episodes, "\n".join(rec.lines))
+        return eps, int(done[4]), int(done[1]), int(done[3])
+
+    def start(self, seconds):
+        out, port = tempfile.mkdtemp(prefix="tw-record-from-"), free_port()
+        srv = server(port, seconds)
+        srv.wait_line("listening")
+        return out, port, srv, Proc([TW, "record", "--from", "ws://127.0.0.1:%d" % port, "--out", out])
+
+    def test_records_exact_values_with_zero_loss(self):
+        out, port, srv, rec = self.start(3)
+        eps, t0, n_js, n_cam = self.record_until_done(srv, rec, out, 1)
+        status, n = self.check_exact(os.path.join(out, eps[0], "episode.h5"), t0, n_js, n_cam)
         self.assertEqual(status, "complete")
 
     def test_server_killed_mid_episode_then_reconnect(self):
-        out = tempfile.mkdtemp(prefix="tw-record-from-kill-")
-        port = free_port()
-        srv = server(port, 0)
-        srv.wait_line("listening")
-        rec = Proc([TW, "record", "--from", "ws://127.0.0.1:%d" % port, "--out", out])
+        out, port, srv, rec = self.start(0)
         rec.wait_line("episode")
         time.sleep(1.5)
         srv.finish(signal.SIGKILL)
         rec.wait_line("episode interrupted")
         srv2 = server(port, 2)
         srv2.wait_line("listening")
-        done = srv2.wait_line("done").split()
-        time.sleep(0.5)
-        self.assertEqual(rec.finish(), 0, "\n".join(rec.lines))
-        srv2.finish()
-        eps = episodes(out)
-        self.assertEqual(len(eps), 2, "\n".join(rec.lines))
+        eps, t0, n_js, n_cam = self.record_until_done(srv2, rec, out, 2)
         with h5py.File(os.path.join(out, eps[0], "episode.h5"), "r") as f:
             self.assertEqual(f.attrs["status"], "interrupted")
             self.assertGreater(f["streams/joint_states/data"].shape[0], 500)
-        status, n = self.check_exact(os.path.join(out, eps[1], "episode.h5"), int(done[4]), int(done[1]), int(done[3]))
+        status, n = self.check_exact(os.path.join(out, eps[1], "episode.h5"), t0, n_js, n_cam)
         self.assertEqual(status, "complete")
 
 
