@@ -37,7 +37,8 @@ typedef struct {
     int indexed;            /* 1: schemas, channels and chunks come from the summary section */
     int recovered;          /* 1: no footer/summary (recorder killed) or cut: read by scanning records;
                                everything before stop_offset is available, see warning */
-    int log_time_order;     /* 1: tw_mcap_reader_next yields messages in log-time order, else file order */
+    int log_time_order;     /* 1: tw_mcap_reader_next yields messages in log-time order; 0: file order
+                               (unchunked files, or chunks overlapping beyond max_buffer_bytes) */
     const char *profile;    /* header profile, e.g. "ros2"; "" when none */
     const char *warning;    /* "" or why the file was read partly or in file order (names offset) */
 } tw_mcap_info;

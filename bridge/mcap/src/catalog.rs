@@ -25,7 +25,12 @@ impl KvC {
         let vals: Vec<CString> = m.values().map(|v| cstr(v)).collect();
         let key_ptrs = keys.iter().map(|s| s.as_ptr()).collect();
         let val_ptrs = vals.iter().map(|s| s.as_ptr()).collect();
-        KvC { _keys: keys, _vals: vals, key_ptrs, val_ptrs }
+        KvC {
+            _keys: keys,
+            _vals: vals,
+            key_ptrs,
+            val_ptrs,
+        }
     }
 }
 
@@ -89,6 +94,9 @@ impl Catalog {
     }
 
     pub fn add_metadata(&mut self, m: &mcap::records::Metadata) {
-        self.metadata.push(MetadataC { name: cstr(&m.name), kv: KvC::new(&m.metadata) });
+        self.metadata.push(MetadataC {
+            name: cstr(&m.name),
+            kv: KvC::new(&m.metadata),
+        });
     }
 }

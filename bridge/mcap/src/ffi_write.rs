@@ -19,7 +19,12 @@ pub struct WriteOpts {
 pub extern "C" fn tw_mcap_write_opts_init(o: *mut WriteOpts) {
     // SAFETY: o is NULL or points to a caller's tw_mcap_write_opts.
     if let Some(o) = unsafe { o.as_mut() } {
-        *o = WriteOpts { compression: COMPRESS_ZSTD, chunk_size: 4 << 20, use_chunks: 1, profile: ptr::null() };
+        *o = WriteOpts {
+            compression: COMPRESS_ZSTD,
+            chunk_size: 4 << 20,
+            use_chunks: 1,
+            profile: ptr::null(),
+        };
     }
 }
 
@@ -45,12 +50,18 @@ fn kv(keys: *const *const c_char, vals: *const *const c_char, n: usize) -> Resul
         return Ok(m);
     }
     if keys.is_null() || vals.is_null() {
-        return Err(Error::new(TW_EINVAL, format!("{n} metadata pairs but keys or values is NULL")));
+        return Err(Error::new(
+            TW_EINVAL,
+            format!("{n} metadata pairs but keys or values is NULL"),
+        ));
     }
     for i in 0..n {
         // SAFETY: the caller gives n entries in each array.
         let (k, v) = unsafe { (*keys.add(i), *vals.add(i)) };
-        m.insert(cs(k, "metadata key")?.into_owned(), cs(v, "metadata value")?.into_owned());
+        m.insert(
+            cs(k, "metadata key")?.into_owned(),
+            cs(v, "metadata value")?.into_owned(),
+        );
     }
     Ok(m)
 }
@@ -61,13 +72,23 @@ fn out<'a, T>(p: *mut T) -> Result<&'a mut T> {
 }
 
 #[no_mangle]
-pub extern "C" fn tw_mcap_writer_open(path: *const c_char, opts: *const WriteOpts, w: *mut *mut Writer,
-                                      msg: *mut c_char, msgsz: usize) -> c_int {
+pub extern "C" fn tw_mcap_writer_open(
+    path: *const c_char,
+    opts: *const WriteOpts,
+    w: *mut *mut Writer,
+    msg: *mut c_char,
+    msgsz: usize,
+) -> c_int {
     guard(msg, msgsz, || {
         let w = out(w)?;
         *w = ptr::null_mut();
-        let path = cs(path, "path")?;
-        let mut o = Options { compression: COMPRESS_ZSTD, chunk_size: 4 << 20, use_chunks: true, profile: String::new() };
+        let path = crate::cpath(path)?;
+        let mut o = Options {
+            compression: COMPRESS_ZSTD,
+            chunk_size: 4 << 20,
+            use_chunks: true,
+            profile: String::new(),
+        };
         // SAFETY: opts is NULL or points to a caller's tw_mcap_write_opts.
         if let Some(c) = unsafe { opts.as_ref() } {
             o.compression = c.compression;
@@ -83,10 +104,22 @@ pub extern "C" fn tw_mcap_writer_open(path: *const c_char, opts: *const WriteOpt
 }
 
 #[no_mangle]
-pub extern "C" fn tw_mcap_writer_add_schema(w: *mut Writer, name: *const c_char, encoding: *const c_char, data: *const u8,
-                                            len: usize, id: *mut u16, msg: *mut c_char, msgsz: usize) -> c_int {
+pub extern "C" fn tw_mcap_writer_add_schema(
+    w: *mut Writer,
+    name: *const c_char,
+    encoding: *const c_char,
+    data: *const u8,
+    len: usize,
+    id: *mut u16,
+    msg: *mut c_char,
+    msgsz: usize,
+) -> c_int {
     guard(msg, msgsz, || {
-        let (name, enc, data) = (cs(name, "schema name")?, cs(encoding, "schema encoding")?, bytes(data, len)?);
+        let (name, enc, data) = (
+            cs(name, "schema name")?,
+            cs(encoding, "schema encoding")?,
+            bytes(data, len)?,
+        );
         let id = out(id)?;
         *id = writer(w)?.add_schema(&name, &enc, data)?;
         Ok(0)
@@ -94,9 +127,18 @@ pub extern "C" fn tw_mcap_writer_add_schema(w: *mut Writer, name: *const c_char,
 }
 
 #[no_mangle]
-pub extern "C" fn tw_mcap_writer_add_channel(w: *mut Writer, schema_id: u16, topic: *const c_char, enc: *const c_char,
-                                             keys: *const *const c_char, vals: *const *const c_char, n: usize,
-                                             id: *mut u16, msg: *mut c_char, msgsz: usize) -> c_int {
+pub extern "C" fn tw_mcap_writer_add_channel(
+    w: *mut Writer,
+    schema_id: u16,
+    topic: *const c_char,
+    enc: *const c_char,
+    keys: *const *const c_char,
+    vals: *const *const c_char,
+    n: usize,
+    id: *mut u16,
+    msg: *mut c_char,
+    msgsz: usize,
+) -> c_int {
     guard(msg, msgsz, || {
         let (topic, enc, meta) = (cs(topic, "topic")?, cs(enc, "message encoding")?, kv(keys, vals, n)?);
         let id = out(id)?;
@@ -111,7 +153,10 @@ pub extern "C" fn tw_mcap_writer_write(w: *mut Writer, m: *const MessageC, msg: 
         // SAFETY: m is NULL or points to a caller's tw_mcap_message.
         let m = unsafe { m.as_ref() }.ok_or_else(|| Error::new(TW_EINVAL, "message is NULL"))?;
         let h = mcap::records::MessageHeader {
-            channel_id: m.channel_id, sequence: m.sequence, log_time: m.log_time, publish_time: m.publish_time,
+            channel_id: m.channel_id,
+            sequence: m.sequence,
+            log_time: m.log_time,
+            publish_time: m.publish_time,
         };
         writer(w)?.write(&h, bytes(m.data, m.data_len)?)?;
         Ok(0)
@@ -119,8 +164,15 @@ pub extern "C" fn tw_mcap_writer_write(w: *mut Writer, m: *const MessageC, msg: 
 }
 
 #[no_mangle]
-pub extern "C" fn tw_mcap_writer_add_metadata(w: *mut Writer, name: *const c_char, keys: *const *const c_char,
-                                              vals: *const *const c_char, n: usize, msg: *mut c_char, msgsz: usize) -> c_int {
+pub extern "C" fn tw_mcap_writer_add_metadata(
+    w: *mut Writer,
+    name: *const c_char,
+    keys: *const *const c_char,
+    vals: *const *const c_char,
+    n: usize,
+    msg: *mut c_char,
+    msgsz: usize,
+) -> c_int {
     guard(msg, msgsz, || {
         let (name, m) = (cs(name, "metadata name")?, kv(keys, vals, n)?);
         writer(w)?.metadata(&name, m)?;
@@ -129,11 +181,23 @@ pub extern "C" fn tw_mcap_writer_add_metadata(w: *mut Writer, name: *const c_cha
 }
 
 #[no_mangle]
-pub extern "C" fn tw_mcap_writer_add_attachment(w: *mut Writer, name: *const c_char, media: *const c_char, log_time: u64,
-                                                create_time: u64, data: *const u8, len: usize,
-                                                msg: *mut c_char, msgsz: usize) -> c_int {
+pub extern "C" fn tw_mcap_writer_add_attachment(
+    w: *mut Writer,
+    name: *const c_char,
+    media: *const c_char,
+    log_time: u64,
+    create_time: u64,
+    data: *const u8,
+    len: usize,
+    msg: *mut c_char,
+    msgsz: usize,
+) -> c_int {
     guard(msg, msgsz, || {
-        let (name, media, data) = (cs(name, "attachment name")?, cs(media, "media type")?, bytes(data, len)?);
+        let (name, media, data) = (
+            cs(name, "attachment name")?,
+            cs(media, "media type")?,
+            bytes(data, len)?,
+        );
         writer(w)?.attachment(&name, &media, log_time, create_time, data)?;
         Ok(0)
     })

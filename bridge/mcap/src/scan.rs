@@ -30,7 +30,12 @@ pub struct Ctx<'a> {
 }
 
 pub fn scan(cx: &Ctx, start: u64, cat: &mut Catalog, loader: &mut ChunkLoader) -> Result<Scan> {
-    let mut s = Scan { chunks: Vec::new(), top_level_messages: false, stop: start, cut: None };
+    let mut s = Scan {
+        chunks: Vec::new(),
+        top_level_messages: false,
+        stop: start,
+        cut: None,
+    };
     let mut pos = start;
     let mut body = Vec::new();
     loop {
@@ -45,7 +50,10 @@ pub fn scan(cx: &Ctx, start: u64, cat: &mut Catalog, loader: &mut ChunkLoader) -
             s.cut = Some(if opc == 0 {
                 format!("no record at byte {pos} (zero opcode)")
             } else {
-                format!("the {} record at byte {pos} ({len} bytes) is cut by the end of the file", err::kind(opc))
+                format!(
+                    "the {} record at byte {pos} ({len} bytes) is cut by the end of the file",
+                    err::kind(opc)
+                )
             });
             return Ok(s);
         }
@@ -65,7 +73,10 @@ pub fn scan(cx: &Ctx, start: u64, cat: &mut Catalog, loader: &mut ChunkLoader) -
 }
 
 fn bad(cx: &Ctx, pos: u64, opc: u8, m: &str) -> Error {
-    Error::new(TW_EINTEGRITY, format!("{}: {} record at byte {pos}: {m}", cx.path, err::kind(opc)))
+    Error::new(
+        TW_EINTEGRITY,
+        format!("{}: {} record at byte {pos}: {m}", cx.path, err::kind(opc)),
+    )
 }
 
 fn add_record(cat: &mut Catalog, opc: u8, body: &[u8]) -> std::result::Result<(), String> {
@@ -100,8 +111,15 @@ fn scan_chunk(cx: &Ctx, pos: u64, len: u64, cat: &mut Catalog, loader: &mut Chun
         }
         Ok(())
     })
-    .map_err(|(at, m)| Error::new(TW_EINTEGRITY, format!(
-        "{}: chunk at byte {pos}: record at byte {at} of its uncompressed records: {m}", cx.path)))?;
+    .map_err(|(at, m)| {
+        Error::new(
+            TW_EINTEGRITY,
+            format!(
+                "{}: chunk at byte {pos}: record at byte {at} of its uncompressed records: {m}",
+                cx.path
+            ),
+        )
+    })?;
     if n == 0 {
         return Ok(None);
     }
@@ -127,7 +145,8 @@ fn attachment_head(cx: &Ctx, pos: u64, len: u64) -> Result<AttachmentC> {
             return Err(bad(cx, pos, op::ATTACHMENT, "header fields run past the record"));
         }
         let mut b = vec![0u8; n as usize];
-        cx.f.read_exact_at(&mut b, at).map_err(|e| err::io_at(cx.path, pos, "attachment", &e))?;
+        cx.f.read_exact_at(&mut b, at)
+            .map_err(|e| err::io_at(cx.path, pos, "attachment", &e))?;
         at += n;
         Ok(b)
     };
@@ -139,5 +158,12 @@ fn attachment_head(cx: &Ctx, pos: u64, len: u64) -> Result<AttachmentC> {
     let ml = u32::from_le_bytes(take(4)?[..4].try_into().unwrap());
     let media = String::from_utf8_lossy(&take(ml as u64)?).into_owned();
     let data_size = u64_of(take(8)?);
-    Ok(AttachmentC { offset: pos, name: cstr(&name), media_type: cstr(&media), log_time, create_time, data_size })
+    Ok(AttachmentC {
+        offset: pos,
+        name: cstr(&name),
+        media_type: cstr(&media),
+        log_time,
+        create_time,
+        data_size,
+    })
 }

@@ -16,7 +16,10 @@ type R<T> = Result<T, String>;
 impl<'a> Cur<'a> {
     fn take(&mut self, n: u64, what: &str) -> R<&'a [u8]> {
         if n > self.b.len() as u64 {
-            return Err(format!("{what}: {n} bytes declared, {} left in the record", self.b.len()));
+            return Err(format!(
+                "{what}: {n} bytes declared, {} left in the record",
+                self.b.len()
+            ));
         }
         let (h, t) = self.b.split_at(n as usize);
         self.b = t;
@@ -39,7 +42,9 @@ impl<'a> Cur<'a> {
     /// A u32-byte-length-prefixed map whose entries `entry` checks.
     fn map(&mut self, what: &str, entry: fn(&mut Cur<'a>) -> R<()>) -> R<()> {
         let n = self.u32(what)?;
-        let mut inner = Cur { b: self.take(n as u64, what)? };
+        let mut inner = Cur {
+            b: self.take(n as u64, what)?,
+        };
         while !inner.b.is_empty() {
             entry(&mut inner)?;
         }

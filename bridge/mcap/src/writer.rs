@@ -31,37 +31,62 @@ pub struct Writer {
 fn compression(c: i32) -> Result<Option<Compression>> {
     match c {
         #[cfg(feature = "zstd")]
-        COMPRESS_ZSTD => Ok(Some(Compression::Zstd)),
+        COMPRESS_ZSTD => return Ok(Some(Compression::Zstd)),
         #[cfg(feature = "lz4")]
-        COMPRESS_LZ4 => Ok(Some(Compression::Lz4)),
-        COMPRESS_NONE => Ok(None),
-        _ => Err(Error::new(err::TW_EUNSUPPORTED, format!("compression {c} is not built in"))),
+        COMPRESS_LZ4 => return Ok(Some(Compression::Lz4)),
+        COMPRESS_NONE => return Ok(None),
+        _ => {}
     }
+    let what = match c {
+        COMPRESS_ZSTD => "zstd",
+        COMPRESS_LZ4 => "lz4",
+        _ => "unknown",
+    };
+    Err(Error::new(
+        err::TW_EUNSUPPORTED,
+        format!("{what} compression ({c}) is not built in"),
+    ))
 }
 
 impl Writer {
-    pub fn open(path: &str, o: &Options) -> Result<Writer> {
+    pub fn open(path: &Path, o: &Options) -> Result<Writer> {
         if o.use_chunks && o.chunk_size == 0 {
-            return Err(Error::new(TW_EINVAL, format!("{path}: chunk size 0")));
+            return Err(Error::new(TW_EINVAL, format!("{}: chunk size 0", path.display())));
         }
-        let path = PathBuf::from(path);
+        let path = path.to_path_buf();
         let mut tmp = path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
             .map_err(|e| Error::new(err::io_code(&e), format!("{}: create: {e}", tmp.display())))?;
         let opts = WriteOptions::new()
             .compression(compression(o.compression)?)
             .chunk_size(Some(o.chunk_size))
             .use_chunks(o.use_chunks)
             .profile(o.profile.clone())
-            .library(format!("teleworld tw_mcap {} (mcap-rust {})", env!("CARGO_PKG_VERSION"), mcap::VERSION))
-            .compression_threads(0);
+            .library(format!(
+                "teleworld tw_mcap {} (mcap-rust {})",
+                env!("CARGO_PKG_VERSION"),
+                mcap::VERSION
+            ));
+        // Compress on the caller's thread: the crate would otherwise start one thread per core,
+        // competing with the recorder's own threads on a small machine.
+        #[cfg(feature = "zstd")]
+        let opts = opts.compression_threads(0);
         let w = opts.create(BufWriter::with_capacity(1 << 20, f)).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             err::at(&tmp.display().to_string(), 0, "header", &e)
         })?;
-        Ok(Writer { w: Some(w), path, tmp, failed: false })
+        Ok(Writer {
+            w: Some(w),
+            path,
+            tmp,
+            failed: false,
+        })
     }
 
     fn fail(&mut self, what: &str, e: mcap::McapError) -> Error {
@@ -71,7 +96,10 @@ impl Writer {
 
     fn live(&mut self) -> Result<&mut McapWriter<BufWriter<File>>> {
         if self.failed {
-            return Err(Error::new(TW_ESTATE, format!("{}: an earlier write failed; abort the writer", self.tmp.display())));
+            return Err(Error::new(
+                TW_ESTATE,
+                format!("{}: an earlier write failed; abort the writer", self.tmp.display()),
+            ));
         }
         Ok(self.w.as_mut().expect("writer present until close"))
     }
@@ -81,7 +109,13 @@ impl Writer {
         r.map_err(|e| self.fail(&format!("schema '{name}'"), e))
     }
 
-    pub fn add_channel(&mut self, schema_id: u16, topic: &str, encoding: &str, meta: &BTreeMap<String, String>) -> Result<u16> {
+    pub fn add_channel(
+        &mut self,
+        schema_id: u16,
+        topic: &str,
+        encoding: &str,
+        meta: &BTreeMap<String, String>,
+    ) -> Result<u16> {
         let r = self.live()?.add_channel(schema_id, topic, encoding, meta);
         r.map_err(|e| self.fail(&format!("channel '{topic}'"), e))
     }
@@ -92,15 +126,31 @@ impl Writer {
     }
 
     pub fn metadata(&mut self, name: &str, kv: BTreeMap<String, String>) -> Result<()> {
-        let m = Metadata { name: name.to_string(), metadata: kv };
+        let m = Metadata {
+            name: name.to_string(),
+            metadata: kv,
+        };
         let r = self.live()?.write_metadata(&m);
         r.map_err(|e| self.fail(&format!("metadata '{name}'"), e))
     }
 
-    pub fn attachment(&mut self, name: &str, media_type: &str, log_time: u64, create_time: u64, data: &[u8]) -> Result<()> {
-        let h = AttachmentHeader { log_time, create_time, name: name.to_string(), media_type: media_type.to_string() };
+    pub fn attachment(
+        &mut self,
+        name: &str,
+        media_type: &str,
+        log_time: u64,
+        create_time: u64,
+        data: &[u8],
+    ) -> Result<()> {
+        let h = AttachmentHeader {
+            log_time,
+            create_time,
+            name: name.to_string(),
+            media_type: media_type.to_string(),
+        };
         let w = self.live()?;
-        let r = w.start_attachment(data.len() as u64, h)
+        let r = w
+            .start_attachment(data.len() as u64, h)
             .and_then(|_| w.put_attachment_bytes(data))
             .and_then(|_| w.finish_attachment());
         r.map_err(|e| self.fail(&format!("attachment '{name}'"), e))
@@ -118,19 +168,32 @@ impl Writer {
     fn finish(&mut self) -> Result<()> {
         let tmpname = self.tmp.display().to_string();
         if self.failed {
-            return Err(Error::new(TW_ESTATE, format!("{tmpname}: an earlier write failed; nothing was renamed")));
+            return Err(Error::new(
+                TW_ESTATE,
+                format!("{tmpname}: an earlier write failed; nothing was renamed"),
+            ));
         }
         let mut w = self.w.take().expect("writer present until close");
-        w.finish().map_err(|e| Error::new(err::code_of(&e), format!("{tmpname}: finish (summary and footer): {e}")))?;
+        w.finish()
+            .map_err(|e| Error::new(err::code_of(&e), format!("{tmpname}: finish (summary and footer): {e}")))?;
         let f = w.into_inner().into_inner().map_err(|e| {
             let e = e.into_error();
             Error::new(err::io_code(&e), format!("{tmpname}: flush: {e}"))
         })?;
-        f.sync_all().map_err(|e| Error::new(err::io_code(&e), format!("{tmpname}: fsync: {e}")))?;
+        f.sync_all()
+            .map_err(|e| Error::new(err::io_code(&e), format!("{tmpname}: fsync: {e}")))?;
         drop(f);
-        std::fs::rename(&self.tmp, &self.path)
-            .map_err(|e| Error::new(err::io_code(&e), format!("{tmpname}: rename to {}: {e}", self.path.display())))?;
-        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| {
+            Error::new(
+                err::io_code(&e),
+                format!("{tmpname}: rename to {}: {e}", self.path.display()),
+            )
+        })?;
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::new(err::io_code(&e), format!("{}: fsync directory: {e}", dir.display())))
