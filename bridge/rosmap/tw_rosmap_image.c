@@ -78,7 +78,7 @@ int tw_rosmap_decode_image(const uint8_t *data, size_t len, tw_ros2_format fmt, 
     enum AVPixelFormat src = unjpeg((enum AVPixelFormat)fr->format);
     struct SwsContext *sws = sws_getContext(fr->width, fr->height, src, fr->width, fr->height, AV_PIX_FMT_RGB24,
                                             SWS_BILINEAR, NULL, NULL, NULL);
-    uint8_t *out = malloc((size_t)fr->width * fr->height * 3);
+    uint8_t *out = malloc((size_t)fr->width * fr->height * 3 + 64); /* swscale may write a little past */
     if (!sws || !out) {
         rc = tw_errf(err, errsz, sws ? TW_ENOMEM : TW_EAV, "cannot convert a %dx%d %s picture to rgb24", fr->width,
                      fr->height, av_get_pix_fmt_name(src));
@@ -121,11 +121,15 @@ int tw_rosmap_h264_idr(const uint8_t *au, size_t len)
     return 0;
 }
 
+/* rgb24 pictures go to swscale (the episode's H.264 encoder), whose SIMD reads up to 16 bytes past
+ * the last row: the scratch buffer carries that slack. */
+#define RM_PIX_SLACK 64
+
 static int grow_pix(tw_rostopic *t, size_t n, char *err, size_t errsz)
 {
     if (n <= t->pix_cap)
         return 0;
-    uint8_t *p = realloc(t->pix, n);
+    uint8_t *p = realloc(t->pix, n + RM_PIX_SLACK);
     if (!p)
         return tw_errf(err, errsz, TW_ENOMEM, "topic %s: out of memory for a %zu-byte picture", t->topic, n);
     t->pix = p;
