@@ -109,7 +109,7 @@ static int one_connection(rf_state *s)
         fprintf(stderr, "tw record: %s\n", err);
         return rc;
     }
-    if (rc == 0 && !s->episode_topic && !g_stop)
+    if (rc == 0 && (!s->episode_topic || s->want_episode) && !g_stop)
         rf_episode_start(s);
     while (rc == 0 && !g_stop) {
         if (g_next) {

@@ -42,6 +42,7 @@ typedef struct {
     tw_stream_decl decls[TW_MAX_STREAMS];
     size_t ndecls;
     int episode_open;
+    int want_episode;    /* --episode-topic said "start" (kept across a session that is not open yet) */
     uint64_t episodes, interrupted, connects;
     _Atomic int64_t server_offset_ns; /* foxglove time messages: server clock minus ours */
     _Atomic int have_server_time;

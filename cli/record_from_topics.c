@@ -87,10 +87,13 @@ static void episode_control(rf_state *s, const uint8_t *data, size_t len)
                           : tw_ros2_decode_json(s->ep_msg, (const char *)data, len, NULL, 0);
     if (rc < 0 || tw_ros2_get_string(s->ep_msg, "data", &text, &n) < 0)
         return;
-    if (!strcmp(text, "start") && !s->episode_open)
-        rf_episode_start(s);
-    else if (!strcmp(text, "stop") && s->episode_open)
+    if (!strcmp(text, "start")) {
+        s->want_episode = 1;
+        rf_episode_start(s); /* no session yet: it starts when the session opens */
+    } else if (!strcmp(text, "stop")) {
+        s->want_episode = 0;
         rf_episode_stop(s);
+    }
 }
 
 void rf_on_message(void *user, uint32_t channel_id, uint64_t recv_ns, int64_t t_local_ns, const uint8_t *data,

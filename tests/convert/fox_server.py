@@ -52,6 +52,8 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--seconds", type=float, default=0)
     ap.add_argument("--t0", type=int, default=0)
+    ap.add_argument("--episode-topic", action="store_true",
+                    help="also publish std_msgs/String on /episode: start at 0.5 s, stop 1.5 s, start 2 s, stop 3 s")
     ap.add_argument("--jpeg", help="publish this picture at 30 Hz instead of generated 160x120 ones")
     a = ap.parse_args()
     ts = get_typestore(Stores.ROS2_HUMBLE)
@@ -63,6 +65,11 @@ def main():
         chans[topic] = foxglove.Channel(topic, schema=foxglove.Schema(name=typ, encoding="ros2msg", data=text.encode()),
                                         message_encoding="cdr")
     picture = open(a.jpeg, "rb").read() if a.jpeg else None
+    marks = [(500, "start"), (1500, "stop"), (2000, "start"), (3000, "stop")] if a.episode_topic else []
+    if marks:
+        text = ts.generate_msgdef("std_msgs/msg/String", ros_version=2)[0]
+        chans["/episode"] = foxglove.Channel("/episode", schema=foxglove.Schema(
+            name="std_msgs/msg/String", encoding="ros2msg", data=text.encode()), message_encoding="cdr")
     lis = Listener()
     server = foxglove.start_server(name="tw-test-robot", host="127.0.0.1", port=a.port, server_listener=lis,
                                    message_backlog_size=1 << 16)
@@ -89,6 +96,9 @@ def main():
                                                                                     torque=V(x=tq[0], y=tq[1], z=tq[2])))
             chans["/wrench"].log(bytes(ts.serialize_cdr(m, "geometry_msgs/msg/WrenchStamped")), log_time=time.time_ns())
             n_js += 1
+            if marks and n_js == marks[0][0]:  # after joint state n_js - 1
+                m = T["std_msgs/msg/String"](data=marks.pop(0)[1])
+                chans["/episode"].log(bytes(ts.serialize_cdr(m, "std_msgs/msg/String")), log_time=time.time_ns())
             if n_js * 30 // 1000 >= n_cam:  # 30 Hz, one picture every 33.3 ms
                 t = t0 + n_cam * 33_333_333
                 m = T["sensor_msgs/msg/CompressedImage"](header=hdr(t, "cam"), format="jpeg",

@@ -65,8 +65,9 @@ class Proc:
         return self.p.returncode
 
 
-def server(port, seconds):
-    return Proc([sys.executable, os.path.join(HERE, "fox_server.py"), "--port", str(port), "--seconds", str(seconds)])
+def server(port, seconds, *extra):
+    return Proc([sys.executable, os.path.join(HERE, "fox_server.py"), "--port", str(port), "--seconds", str(seconds)]
+                + list(extra))
 
 
 def episodes(out):
@@ -115,11 +116,21 @@ class RecordFrom(unittest.TestCase):
         self.assertEqual(len(eps), n_episodes, "\n".join(rec.lines))
         return eps, int(done[4]), int(done[1]), int(done[3])
 
-    def start(self, seconds):
+    def start(self, seconds, *extra):
         out, port = tempfile.mkdtemp(prefix="tw-record-from-"), free_port()
-        srv = server(port, seconds)
+        srv = server(port, seconds, *(["--episode-topic"] if extra else []))
         srv.wait_line("listening")
-        return out, port, srv, Proc([TW, "record", "--from", "ws://127.0.0.1:%d" % port, "--out", out])
+        return out, port, srv, Proc([TW, "record", "--from", "ws://127.0.0.1:%d" % port, "--out", out] + list(extra))
+
+    def test_episode_topic_starts_and_stops_episodes(self):
+        out, port, srv, rec = self.start(3.5, "--episode-topic", "/episode")
+        eps, t0, n_js, n_cam = self.record_until_done(srv, rec, out, 2)
+        for ep, (a, b) in zip(eps, [(500, 1500), (2000, 3000)]):  # "start" after message a-1, "stop" after b-1
+            with h5py.File(os.path.join(out, ep, "episode.h5"), "r") as f:
+                self.assertEqual(f.attrs["status"], "complete")
+                for s in ("joint_states", "wrench"):
+                    i = (f["streams"][s]["t_src_ns"][:] - t0) // 1_000_000
+                    np.testing.assert_array_equal(i, np.arange(a, b), err_msg=ep + " " + s)
 
     def test_records_exact_values_with_zero_loss(self):
         out, port, srv, rec = self.start(3)
