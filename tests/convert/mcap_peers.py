@@ -4,7 +4,8 @@ check what tw wrote. Each writer also saves expect.json: the exact values it pub
 
   mcap_peers.py rosbag2 DIR            rosbag2 directory (metadata.yaml + .mcap) written by `rosbags`
   mcap_peers.py mcapfile FILE [MODE]   one MCAP file by Foxglove's mcap + mcap-ros2-support;
-                                       MODE: full (default), nosummary, cut (cut in the middle of a chunk)
+                                       MODE: full (default), nosummary, cut (cut in the middle of a chunk),
+                                       gap (log times after 0.3 s shifted by 2 s)
   mcap_peers.py bad KIND FILE          damaged inputs: crc, chunk, schema, notmcap
   mcap_peers.py readback FILE OUT.json what Python mcap + mcap-ros2-support read from an exported file
 """
@@ -145,8 +146,10 @@ def write_mcap(path, mode="full"):
     w = Ros2Writer(f, chunk_size=16 * 1024, compression=CompressionType.ZSTD)
     sch = {k: w.register_msgdef(v, msgdef(ts, v)) for k, v in TYPES.items()}
     for log, topic, kind, i in messages():
+        if mode == "gap" and log >= T0 + 300_000_000:  # the operator paused 2 s after 0.3 s
+            log += 2_000_000_000
         w.write_message(topic, sch[kind], ros_dict(kind, i), log_time=log, publish_time=log, sequence=i)
-    if mode == "full":
+    if mode in ("full", "gap"):
         w.finish()
     else:  # a killed recorder: chunks written so far reach the disk, no summary, no footer
         w._writer._Writer__stream.flush()
@@ -157,7 +160,7 @@ def write_mcap(path, mode="full"):
         open(path, "wb").write(data[:cut])
         json.dump({"cut_at": cut}, open(str(path) + ".cut.json", "w"))
     json.dump(expect(path), open(str(path) + ".expect.json", "w"))
-    if mode != "full":
+    if mode not in ("full", "gap"):
         json.dump(stream_counts(path), open(str(path) + ".stream.json", "w"))
 
 

@@ -119,6 +119,18 @@ class ImportMcap(unittest.TestCase):
                 total += f["streams/joint_states"]["data"].shape[0] if "joint_states" in f["streams"] else 0
         self.assertEqual(total, 600)
 
+    def test_episode_gap_splits_at_the_pause(self):
+        peer("mcapfile", self.path("gap.mcap"), "gap")
+        self.imported("gap.mcap", "out_gap", "--episode-gap", "1.5")
+        self.assertEqual(sorted(os.listdir(self.path("out_gap"))), ["gap-000", "gap-001"])
+        n = []
+        for e in ["gap-000", "gap-001"]:
+            with h5py.File(self.path("out_gap/%s/episode.h5" % e), "r") as f:
+                t = f["streams/joint_states"]["t_recv_ns"][:]
+                n.append(len(t))
+                self.assertLess(t[-1] - t[0], 1_000_000_000)
+        self.assertEqual(n, [300, 300])
+
     def assert_refused(self, src, out, *want, extra=()):
         r = tw("import", "mcap", self.path(src), "--out", self.path(out), *extra)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
