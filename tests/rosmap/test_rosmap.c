@@ -200,6 +200,41 @@ static void test_json_channel_kind_from_first_message(void **state)
     tw_rostopic_close(t);
 }
 
+static void test_json_imu_and_raw_image(void **state)
+{
+    (void)state;
+    tw_rostopic *t;
+    tw_rostopic_src s = {"/imu", "sensor_msgs/msg/Imu", "jsonschema", NULL, 0, "json"};
+    assert_int_equal(tw_rostopic_open(NULL, &s, 0, &t, err, sizeof err), 1);
+    const char *imu = "{\"header\":{\"stamp\":{\"sec\":2,\"nanosec\":0},\"frame_id\":\"imu\"},"
+                      "\"orientation\":{\"x\":0.1,\"y\":0.2,\"z\":0.3,\"w\":0.9},"
+                      "\"orientation_covariance\":[0,0,0,0,0,0,0,0,0],"
+                      "\"angular_velocity\":{\"x\":1,\"y\":2,\"z\":3},\"angular_velocity_covariance\":[0,0,0,0,0,0,0,0,0],"
+                      "\"linear_acceleration\":{\"x\":4,\"y\":5,\"z\":6},"
+                      "\"linear_acceleration_covariance\":[0,0,0,0,0,0,0,0,0]}";
+    tw_rossample smp;
+    assert_int_equal(tw_rostopic_sample(t, (const uint8_t *)imu, strlen(imu), 0, &smp, err, sizeof err), 0);
+    const double *v = (const double *)smp.payload;
+    assert_true(v[0] == 0.9 && v[1] == 0.1 && v[4] == 1 && v[9] == 6); /* w first (protocol.md) */
+    assert_int_equal(tw_rostopic_decl(t)->kind, TW_KIND_IMU);
+    tw_rostopic_close(t);
+
+    tw_rostopic_src im = {"/camera/raw", "sensor_msgs/msg/Image", "jsonschema", NULL, 0, "json"};
+    assert_int_equal(tw_rostopic_open(NULL, &im, 0, &t, err, sizeof err), 1);
+    const char *img = "{\"header\":{\"stamp\":{\"sec\":3,\"nanosec\":0},\"frame_id\":\"c\"},\"height\":2,"
+                      "\"width\":2,\"encoding\":\"bgr8\",\"is_bigendian\":0,\"step\":8,"
+                      "\"data\":[1,2,3,4,5,6,0,0,7,8,9,10,11,12,0,0]}";
+    assert_int_equal(tw_rostopic_sample(t, (const uint8_t *)img, strlen(img), 0, &smp, err, sizeof err), 0);
+    const tw_stream_decl *d = tw_rostopic_decl(t);
+    assert_int_equal(d->encoding, TW_VIDEO_RGB24);
+    assert_int_equal(d->width, 2);
+    assert_int_equal(smp.len, 12); /* tight rows, padding dropped, BGR -> RGB */
+    static const uint8_t want[12] = {3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10};
+    assert_memory_equal(smp.payload, want, 12);
+    assert_int_equal(smp.t_src_ns, 3000000000LL);
+    tw_rostopic_close(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_joint_state_as_action_keeps_positions),
         cmocka_unit_test(test_wrench_and_f64_array),
         cmocka_unit_test(test_json_channel_kind_from_first_message),
+        cmocka_unit_test(test_json_imu_and_raw_image),
     };
     return cmocka_run_group_tests_name("rosmap", tests, NULL, NULL);
 }
