@@ -5,6 +5,7 @@
  * whole bag imported; on any error nothing appears in OUT. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,12 +267,17 @@ static void bag_id_of(const char *src, char *out, size_t outsz)
     tw_rosmap_stream_name(b, out, outsz);
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path) < 0 ? -1 : 0;
+}
+
+/* The temporary directory and whatever an interrupted import left in it (depth first, no symlinks followed). */
 static void rm_tree(const char *dir)
 {
-    char cmd[8400];
-    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "tw import mcap: could not remove %s\n", dir);
+    if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+        fprintf(stderr, "tw import mcap: could not remove %s: %s\n", dir, strerror(errno));
 }
 
 /* Moves every finished episode from the temporary directory into OUT and makes the renames durable. */
