@@ -119,6 +119,7 @@ static int one_connection(rf_state *s)
         }
         if (s->duration_s > 0 && tw_mono_s() - s->t_start >= s->duration_s)
             g_stop = 1;
+        rf_check_rates(s);
         rc = tw_fox_service(s->fox, 50);
     }
     if (rc == TW_ECLOSED) {

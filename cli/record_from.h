@@ -20,6 +20,8 @@ typedef struct {
     uint16_t sid;        /* stream id once declared (0: not recorded) */
     uint64_t received, sent, refused, failed;
     int64_t first_ns, last_ns; /* arrival of the first and latest message (the stream's nominal rate) */
+    uint64_t window_start;     /* received count at the start of the current 1-s rate window */
+    int collapsed;             /* the receive rate is below half the nominal one (marked once) */
 } rf_topic;
 
 typedef struct {
@@ -43,7 +45,8 @@ typedef struct {
     size_t ndecls;
     int episode_open;
     int want_episode;    /* --episode-topic said "start" (kept across a session that is not open yet) */
-    uint64_t episodes, interrupted, connects;
+    uint64_t episodes, interrupted, connects, collapses;
+    double window_t;      /* tw_mono_s() at the start of the rate window */
     _Atomic int64_t server_offset_ns; /* foxglove time messages: server clock minus ours */
     _Atomic int have_server_time;
     tw_fox *fox;
@@ -62,6 +65,10 @@ int rf_session_open(rf_state *s, char *err, size_t errsz);
 void rf_session_close(rf_state *s, int lost);
 void rf_episode_start(rf_state *s);
 void rf_episode_stop(rf_state *s);
+/* Once a second: a topic whose receive rate fell below half its nominal rate while the episode
+ * records is marked with an annotation "receive_rate_collapse" (the foxglove protocol reports no
+ * sequence numbers: a server dropping for a slow link is only visible as a rate collapse). */
+void rf_check_rates(rf_state *s);
 void rf_forget_channels(rf_state *s); /* a new connection numbers channels anew */
 void rf_report(const rf_state *s);
 void rf_free(rf_state *s);

@@ -214,6 +214,7 @@ void rf_episode_start(rf_state *s)
     snprintf(meta, sizeof meta, "{\"source\":\"foxglove.websocket.v1\",\"url\":\"%s\"}", s->url);
     if (tw_client_episode_start(s->cli, s->task, NULL, s->robot, meta, err, sizeof err) == 0) {
         s->episode_open = 1;
+        s->window_t = 0;
         s->episodes++;
     } else if (!s->quiet)
         fprintf(stderr, "tw record: episode_start: %s\n", err);
@@ -230,6 +231,34 @@ void rf_episode_stop(rf_state *s)
         fprintf(stderr, "tw record: episode_stop: %s\n", err);
 }
 
+void rf_check_rates(rf_state *s)
+{
+    double now = tw_mono_s(), dt = now - s->window_t;
+    if (s->window_t == 0 || dt < 1.0) { /* a window opens with each episode */
+        for (size_t i = 0; s->window_t == 0 && i < s->n; i++)
+            s->tp[i].window_start = s->tp[i].received;
+        s->window_t = s->window_t == 0 ? now : s->window_t;
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        rf_topic *t = &s->tp[i];
+        double got = (double)(t->received - t->window_start) / dt;
+        double want = t->sid ? s->decls[t->sid - 1].rate_hz : 0;
+        int low = s->episode_open && t->subscribed && want >= 5 && got < 0.5 * want;
+        if (low && !t->collapsed) {
+            char data[512], err[256];
+            snprintf(data, sizeof data, "{\"topic\":\"%s\",\"nominal_hz\":%.1f,\"received_hz\":%.1f}", t->topic,
+                     want, got);
+            if (tw_client_annotate(s->cli, tw_clock_ns(CLOCK_REALTIME), "receive_rate_collapse", data, err,
+                                   sizeof err) == 0)
+                s->collapses++;
+        }
+        t->collapsed = low;
+        t->window_start = t->received;
+    }
+    s->window_t = now;
+}
+
 void rf_forget_channels(rf_state *s)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -241,9 +270,9 @@ void rf_report(const rf_state *s)
 {
     if (s->quiet)
         return;
-    fprintf(stderr, "tw record: %llu episode(s) (%llu interrupted), %llu connection(s) to %s\n",
+    fprintf(stderr, "tw record: %llu episode(s) (%llu interrupted), %llu connection(s) to %s, %llu rate collapse(s)\n",
             (unsigned long long)s->episodes, (unsigned long long)s->interrupted, (unsigned long long)s->connects,
-            s->url);
+            s->url, (unsigned long long)s->collapses);
     for (size_t i = 0; i < s->n; i++)
         fprintf(stderr, "  %-28s -> stream %-3u received %llu, sent %llu, refused %llu, undecodable %llu\n",
                 s->tp[i].topic, s->tp[i].sid, (unsigned long long)s->tp[i].received,

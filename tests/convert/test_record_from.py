@@ -138,6 +138,21 @@ class RecordFrom(unittest.TestCase):
         status, n = self.check_exact(os.path.join(out, eps[0], "episode.h5"), t0, n_js, n_cam)
         self.assertEqual(status, "complete")
 
+    def test_stalled_server_is_marked_as_a_rate_collapse(self):
+        out, port, srv, rec = self.start(4)
+        rec.wait_line("episode")
+        time.sleep(1.0)
+        srv.p.send_signal(signal.SIGSTOP)  # the robot's bridge stalls: nothing arrives for 2.5 s
+        time.sleep(2.5)
+        srv.p.send_signal(signal.SIGCONT)
+        eps, t0, n_js, n_cam = self.record_until_done(srv, rec, out, 1)
+        with h5py.File(os.path.join(out, eps[0], "episode.h5"), "r") as f:
+            ev = f["events"]
+            marks = [json.loads(d) for k, lab, d in zip(ev["kind"][:], ev["label"][:], ev["data"][:])
+                     if k.decode() == "annotate" and lab.decode() == "receive_rate_collapse"]
+        self.assertIn("/joint_states", {m["topic"] for m in marks}, marks)
+        self.assertTrue(all(m["received_hz"] < 0.5 * m["nominal_hz"] for m in marks))
+
     def test_server_killed_mid_episode_then_reconnect(self):
         out, port, srv, rec = self.start(0)
         rec.wait_line("episode")
