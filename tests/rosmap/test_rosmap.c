@@ -235,6 +235,29 @@ static void test_json_imu_and_raw_image(void **state)
     tw_rostopic_close(t);
 }
 
+static void test_png_and_jpeg_pictures_decode_to_rgb24(void **state)
+{
+    (void)state;
+    static const uint8_t png[] = { /* a 1x1 red PNG */
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00,
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53, 0xde, 0x00, 0x00, 0x00,
+        0x0c, 0x49, 0x44, 0x41, 0x54, 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0x18,
+        0xdd, 0x8d, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    uint8_t *rgb = NULL;
+    uint32_t w = 0, h = 0;
+    assert_int_equal(tw_rosmap_decode_image(png, sizeof png, TW_ROS2_FMT_PNG, &rgb, &w, &h, err, sizeof err), 0);
+    assert_int_equal(w, 1);
+    assert_int_equal(h, 1);
+    assert_int_equal(rgb[0], 255);
+    assert_int_equal(rgb[1], 0);
+    free(rgb);
+    static const uint8_t junk[] = {0xff, 0xd8, 0xff, 0x00, 1, 2, 3};
+    assert_int_equal(tw_rosmap_decode_image(junk, sizeof junk, TW_ROS2_FMT_JPEG, &rgb, &w, &h, err, sizeof err),
+                     TW_EAV);
+    assert_non_null(strstr(err, "does not decode"));
+    assert_null(rgb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_wrench_and_f64_array),
         cmocka_unit_test(test_json_channel_kind_from_first_message),
         cmocka_unit_test(test_json_imu_and_raw_image),
+        cmocka_unit_test(test_png_and_jpeg_pictures_decode_to_rgb24),
     };
     return cmocka_run_group_tests_name("rosmap", tests, NULL, NULL);
 }
