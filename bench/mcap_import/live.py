@@ -20,14 +20,8 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 BUILD, SECS, JPEG = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 TW = os.path.join(BUILD, "cli", "tw")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(ROOT, "tests", "convert"))
+from test_record_from import free_port  # noqa: E402  (the live test's helpers)
 
 
 def wait_port(port, timeout=20):
