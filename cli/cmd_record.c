@@ -91,7 +91,7 @@ int tw_cmd_record(int argc, char **argv)
         {"status-ms", required_argument, 0, 's'}, {"max-sessions", required_argument, 0, 'm'},
         {"compress", required_argument, 0, 'z'}, {"quiet", no_argument, 0, 'Q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    for (int i = 1; i < argc; i++) /* --from: recording a foxglove.websocket.v1 server (cmd_record_from.c) */
+    for (int i = 1; i < argc; i++) /* --from: recording a foxglove.websocket.v1 server (record_from/) */
         if (!strcmp(argv[i], "--from") || !strncmp(argv[i], "--from=", 7))
             return tw_cmd_record_from(argc, argv);
     tw_recorder_opts o;
