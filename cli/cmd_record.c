@@ -9,6 +9,7 @@
 
 #include "tw_cli.h"
 #include "tw_recorder.h"
+#include "record_from.h" /* tw record --from: a ROS 2 robot through its Foxglove bridge */
 
 static tw_recorder *g_rec;
 
@@ -22,7 +23,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: tw record --out DIR [--listen HOST:PORT] [--token-file F] [--cert C --key K]\n"
+        "usage: tw record --from ws://HOST:PORT --out DIR ...   (a ROS 2 robot: tw record --from --help)\n"
+        "       tw record --out DIR [--listen HOST:PORT] [--token-file F] [--cert C --key K]\n"
         "                 [--flush-ms MS] [--queue-mb MB] [--policy backpressure|drop-newest]\n"
         "                 [--status-ms MS] [--max-sessions N] [--compress LEVEL] [--ping-timeout S] [--quiet]\n\n"
         "Records teleop sessions (websocket subprotocol teleworld.v1, schemas/protocol.md) from any\n"
@@ -94,6 +96,9 @@ int tw_cmd_record(int argc, char **argv)
         {"compress", required_argument, 0, 'z'}, {"quiet", no_argument, 0, 'Q'},
         {"ping-timeout", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    for (int i = 1; i < argc; i++) /* --from: recording a foxglove.websocket.v1 server (record_from/) */
+        if (!strcmp(argv[i], "--from") || !strncmp(argv[i], "--from=", 7))
+            return tw_cmd_record_from(argc, argv);
     tw_recorder_opts o;
     tw_recorder_opts_init(&o);
     char host[256] = "127.0.0.1", tok[128];

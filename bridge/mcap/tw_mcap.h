@@ -1,7 +1,7 @@
 /* tw_mcap: read and write MCAP files (storage only: no ROS, no transport).
  * Implemented in Rust on Foxglove's `mcap` crate (bridge/mcap/src); this header is the whole API.
  *
- * Every function returns 0 or a negative tw_err code (tw_err.h) and, where it takes msg/msgsz,
+ * Every function returns 0 or a negative tw_err code (tw_core.h) and, where it takes msg/msgsz,
  * writes what went wrong and where (file, byte offset, record kind) into msg. No function
  * panics across the boundary or crashes on a corrupt file. Handles are opaque; close(NULL) and
  * abort(NULL) do nothing. A handle is used by one thread at a time. */

@@ -19,4 +19,8 @@ typedef struct {
 extern const tw_converter tw_importers[];
 extern const tw_converter tw_exporters[];
 
+/* mcap (import_mcap.c, export_mcap.c) */
+int tw_import_mcap(int argc, char **argv);
+int tw_export_mcap(int argc, char **argv);
+
 #endif
