@@ -3,7 +3,9 @@
 
 #include "tw_convert.h"
 
+int tw_import_robomimic(int argc, char **argv);
 const tw_converter tw_importers[] = {
+    {"robomimic", "robomimic HDF5 (data/demo_N) -> episodes", tw_import_robomimic},
     {NULL, NULL, NULL},
 };
 
