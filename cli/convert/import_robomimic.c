@@ -32,7 +32,7 @@ typedef struct {
     const char *path, *out, *domain;
     double rate;
     const char *rate_from;
-    char stem[128];
+    char stem[48];
     hid_t f;
     json_t *env_args;
     json_t *masks; /* {"train": ["demo_0", ...], ...} */

@@ -4,7 +4,9 @@
 #include "tw_convert.h"
 
 int tw_import_robomimic(int argc, char **argv);
+int tw_import_lerobot(int argc, char **argv);
 const tw_converter tw_importers[] = {
+    {"lerobot", "LeRobot dataset (v3.0, v2.1) -> episodes", tw_import_lerobot},
     {"robomimic", "robomimic HDF5 (data/demo_N) -> episodes", tw_import_robomimic},
     {NULL, NULL, NULL},
 };
