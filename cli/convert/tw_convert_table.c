@@ -11,6 +11,8 @@ const tw_converter tw_importers[] = {
     {NULL, NULL, NULL},
 };
 
+int tw_export_lerobot(int argc, char **argv);
 const tw_converter tw_exporters[] = {
+    {"lerobot", "episodes or a tw fuse output -> LeRobot v3.0 dataset", tw_export_lerobot},
     {NULL, NULL, NULL},
 };
