@@ -114,17 +114,25 @@ static void read_masks(rm_ctx *c)
         snprintf(p, sizeof p, "mask/%s", json_string_value(n));
         tw_h5_lock();
         hid_t ds = H5Dopen2(c->f, p, H5P_DEFAULT);
-        if (ds >= 0) {
-            hid_t sp = H5Dget_space(ds), mt = tw_h5_vlstr();
+        if (ds >= 0) { /* h5py writes np.array(names, dtype="S"): fixed-length; vlen strings also occur */
+            hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds);
             hssize_t cnt = H5Sget_simple_extent_npoints(sp);
-            char **v = cnt > 0 ? calloc((size_t)cnt, sizeof *v) : NULL;
-            if (v && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) {
-                for (hssize_t k = 0; k < cnt; k++)
-                    json_array_append_new(list, json_string(v[k] ? v[k] : ""));
-                H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, v);
+            int vl = H5Tis_variable_str(ft) > 0;
+            size_t w = vl ? sizeof(char *) : H5Tget_size(ft);
+            hid_t mt = vl ? tw_h5_vlstr() : H5Tcopy(H5T_C_S1);
+            if (!vl)
+                H5Tset_size(mt, w + 1);
+            char *buf = cnt > 0 ? calloc((size_t)cnt, vl ? w : w + 1) : NULL;
+            if (buf && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) {
+                for (hssize_t k = 0; k < cnt; k++) {
+                    const char *v = vl ? ((char **)buf)[k] : buf + (size_t)k * (w + 1);
+                    json_array_append_new(list, json_string(v ? v : ""));
+                }
+                if (vl)
+                    H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf);
             }
-            free(v);
-            H5Tclose(mt), H5Sclose(sp), H5Dclose(ds);
+            free(buf);
+            H5Tclose(mt), H5Tclose(ft), H5Sclose(sp), H5Dclose(ds);
         }
         tw_h5_unlock();
         json_object_set_new(c->masks, json_string_value(n), list);

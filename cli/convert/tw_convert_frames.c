@@ -68,7 +68,7 @@ static int plan_native(cv_plan *p, const tw_stream_decl *d)
         for (int r = 0; r < 3; r++) {
             if (!(f = add(p, rows[r], d->name)))
                 return TW_ETOO_BIG;
-            set_1d(f, "float32", d->shape[1]);
+            set_1d(f, dtype_name(d->dtype), d->shape[1]);
             f->row = r, f->names = axes_json(d);
         }
         return 0;
@@ -79,7 +79,7 @@ static int plan_native(cv_plan *p, const tw_stream_decl *d)
         snprintf(key, sizeof key, "observation.%s", d->name);
     if (!(f = add(p, key, d->name)))
         return TW_ETOO_BIG;
-    set_1d(f, d->kind == TW_KIND_TENSOR ? dtype_name(d->dtype) : "float32", tw_decl_elems(d));
+    set_1d(f, dtype_name(d->dtype), tw_decl_elems(d));
     if (d->ndim == 1)
         f->names = axes_json(d);
     return 0;

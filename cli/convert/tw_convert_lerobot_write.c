@@ -19,7 +19,7 @@ static tw_parquet_type pq_type(const char *dtype)
         return TW_PQ_FLOAT64;
     if (!strcmp(dtype, "int64"))
         return TW_PQ_INT64;
-    if (!strcmp(dtype, "int32"))
+    if (!strcmp(dtype, "int32") || !strcmp(dtype, "uint8")) /* no uint8 writer type: HF datasets casts on load */
         return TW_PQ_INT32;
     if (!strcmp(dtype, "bool"))
         return TW_PQ_BOOL;

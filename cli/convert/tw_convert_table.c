@@ -12,7 +12,9 @@ const tw_converter tw_importers[] = {
 };
 
 int tw_export_lerobot(int argc, char **argv);
+int tw_export_robomimic(int argc, char **argv);
 const tw_converter tw_exporters[] = {
+    {"robomimic", "episodes or a tw fuse output -> robomimic HDF5", tw_export_robomimic},
     {"lerobot", "episodes or a tw fuse output -> LeRobot v3.0 dataset", tw_export_lerobot},
     {NULL, NULL, NULL},
 };
