@@ -322,6 +322,7 @@ int tw_export_lerobot(int argc, char **argv)
     if (!strcmp(c.vcodec, "h264"))
         c.vcodec = "copy"; /* episode video is H.264 (recorded, or encoded by the episode writer) */
     tw_media_use_for_episodes();
+    cv_quiet_ffmpeg();
     char msg[2048];
     struct stat st;
     cv_src_episode *src = NULL;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "tw_convert.h"
+#include "tw_convert_video.h"
 #include "tw_convert_frames.h"
 #include "tw_h5.h"
 #include "tw_media.h"
@@ -294,6 +295,7 @@ int tw_export_robomimic(int argc, char **argv)
     if (optind + 1 != argc || !c.out)
         return usage(stderr), 2;
     tw_media_use_for_episodes();
+    cv_quiet_ffmpeg();
     char msg[2048];
     cv_src_episode *src = NULL;
     size_t n = 0;

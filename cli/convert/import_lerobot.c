@@ -26,6 +26,7 @@ typedef struct {
     char stem[48];
     char cur_path[CV_PATH + 1024]; /* the data file open in r (v3.0 holds many episodes per file) */
     tw_parquet_reader *r;
+    cv_batch batch;
 } lr_ctx;
 
 typedef struct {
@@ -83,6 +84,26 @@ static void set_axes(tw_stream_decl *d, json_t *names)
     d->naxes = (uint32_t)json_array_size(list);
 }
 
+/* The data file's column against info.json: values per row (fixed-size lists) must match the declared shape. */
+static int check_shape(const lr_ctx *c, const lr_feature *f, char *msg, size_t msgsz)
+{
+    size_t col;
+    tw_parquet_column_info ci;
+    if (tw_parquet_find(c->r, f->key, &col) != 0 || tw_parquet_column(c->r, col, &ci) != 0)
+        return tw_errf(msg, msgsz, TW_ESCHEMA, "%s: column '%s' missing (info.json features.%s declares it)",
+                       c->cur_path, f->key, f->key);
+    size_t per = 1;
+    for (int l = 0; l < ci.nlevels; l++) {
+        if (!ci.levels[l].fixed)
+            return 0; /* variable lists: checked row by row while reading */
+        per *= (size_t)ci.levels[l].size;
+    }
+    if (per != f->elems)
+        return tw_errf(msg, msgsz, TW_ESHAPE, "%s: column '%s' holds %zu values per row, but info.json "
+                       "features.%s.shape says %zu", c->cur_path, f->key, per, f->key, f->elems);
+    return 0;
+}
+
 /* The streams of one episode, roles decided by --map (else observation.state and action). */
 static int plan(lr_ctx *c, const lr_episode *e, lr_stream *s, size_t *n, json_t *notes, char *msg, size_t msgsz)
 {
@@ -119,6 +140,8 @@ static int plan(lr_ctx *c, const lr_episode *e, lr_stream *s, size_t *n, json_t 
                 json_array_append_new(notes, json_sprintf("feature %s (dtype %s) not imported", f->key, f->dtype));
                 continue;
             }
+            if ((rc = check_shape(c, f, msg, msgsz)))
+                break;
             d->kind = TW_KIND_TENSOR, d->dtype = (tw_dtype)dt, d->ndim = (uint32_t)f->ndim;
             memcpy(d->shape, f->shape, sizeof d->shape);
             set_axes(d, f->names);
@@ -129,13 +152,8 @@ static int plan(lr_ctx *c, const lr_episode *e, lr_stream *s, size_t *n, json_t 
     for (int role = 0; role < 2 && !rc; role++) {
         tw_kind k = role ? TW_KIND_ACTION : TW_KIND_JOINT_STATE;
         int idx = -1;
-        if (c->map) {
-            for (size_t i = 0; i < *n; i++) /* find_role looks for the kind: offer every tensor as candidate */
-                s[i].decl.kind = s[i].decl.kind == TW_KIND_TENSOR ? k : s[i].decl.kind;
+        if (c->map) /* only a stream the map names: every feature is still a tensor here */
             tw_map_find_role(c->map, dp, *n, k, &idx, msg, msgsz);
-            for (size_t i = 0; i < *n; i++)
-                s[i].decl.kind = s[i].decl.kind == k ? TW_KIND_TENSOR : s[i].decl.kind;
-        }
         for (size_t i = 0; idx < 0 && i < *n; i++)
             if (!strcmp(c->d.f[s[i].feature].key, role ? "action" : "observation.state"))
                 idx = (int)i;
@@ -322,7 +340,7 @@ static int import_episode(lr_ctx *c, const lr_episode *e, char *msg, size_t msgs
     if (!rc && json_array_size(notes)) /* notes found while writing (frame counts) */
         tw_episode_set_meta(ep.w, "import_notes", json_dumps(notes, JSON_COMPACT));
     if (!rc)
-        rc = cv_episode_commit(&ep, msg, msgsz);
+        rc = cv_episode_commit(&ep, &c->batch, msg, msgsz);
     if (rc)
         cv_episode_abort(&ep);
     for (size_t i = 0; i < json_array_size(notes); i++)
@@ -358,6 +376,7 @@ int tw_import_lerobot(int argc, char **argv)
         return usage(stderr), 2;
     c.root = argv[optind];
     tw_media_use_for_episodes();
+    cv_quiet_ffmpeg();
     char msg[2048];
     lr_episode *eps = NULL;
     size_t ne = 0, done = 0;
@@ -376,6 +395,10 @@ int tw_import_lerobot(int argc, char **argv)
         rc = import_episode(&c, &eps[i], msg, sizeof msg);
         done += !rc;
     }
+    if (!rc)
+        rc = cv_batch_publish(&c.batch, msg, sizeof msg);
+    else
+        cv_batch_abort(&c.batch);
     if (!rc)
         fprintf(stderr, "tw import lerobot: %zu of %zu episodes of %s (%s, %.17g fps) -> %s\n", done, ne, c.root,
                 c.d.version, c.d.fps, c.out);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "tw_convert.h"
+#include "tw_convert_video.h"
 #include "tw_convert_h5.h"
 #include "tw_media.h"
 
@@ -36,6 +37,7 @@ typedef struct {
     hid_t f;
     json_t *env_args;
     json_t *masks; /* {"train": ["demo_0", ...], ...} */
+    cv_batch batch;
 } rm_ctx;
 
 static void usage(FILE *f)
@@ -403,7 +405,7 @@ static int import_demo(rm_ctx *c, const char *demo_name, char *msg, size_t msgsz
         rc = it[i].d.kind == TW_KIND_JOINT_STATE ? write_joint_state(c, &e, i, demo, where, &it[i], T, msg, msgsz)
                                                  : write_plain(c, &e, i, demo, where, &it[i], T, msg, msgsz);
     if (!rc)
-        rc = cv_episode_commit(&e, msg, msgsz);
+        rc = cv_episode_commit(&e, &c->batch, msg, msgsz);
     if (rc)
         cv_episode_abort(&e);
     free(meta), free(it);
@@ -454,6 +456,7 @@ int tw_import_robomimic(int argc, char **argv)
         return usage(stderr), 2;
     c.path = argv[optind];
     tw_media_use_for_episodes();
+    cv_quiet_ffmpeg();
     char msg[1024];
     int rc = open_file(&c, msg, sizeof msg);
     json_t *demos = NULL;
@@ -472,10 +475,11 @@ int tw_import_robomimic(int argc, char **argv)
         rc = tw_errf(msg, sizeof msg, TW_ESCHEMA, "%s: group 'data' holds no demo", c.path);
     for (size_t i = 0; !rc && i < nd; i++) {
         rc = import_demo(&c, json_string_value(order[i]), msg, sizeof msg);
-        if (!rc)
-            fprintf(stderr, "tw import robomimic: %s -> %s/%s-%s\n", json_string_value(order[i]), c.out, c.stem,
-                    json_string_value(order[i]));
     }
+    if (!rc)
+        rc = cv_batch_publish(&c.batch, msg, sizeof msg);
+    else
+        cv_batch_abort(&c.batch);
     if (!rc)
         fprintf(stderr, "tw import robomimic: %zu episodes at %.17g Hz (%s)\n", nd, c.rate, c.rate_from);
     free(order);

@@ -148,13 +148,54 @@ int cv_episode_put(cv_episode *e, size_t i, int64_t t_ns, const void *payload, s
     return tw_episode_append(e->w, &f, t_ns, msg, msgsz);
 }
 
-int cv_episode_commit(cv_episode *e, char *msg, size_t msgsz)
+int cv_episode_commit(cv_episode *e, cv_batch *b, char *msg, size_t msgsz)
 {
     int rc = tw_episode_close(e->w, TW_EP_COMPLETE, -1, msg, msgsz);
     e->w = NULL;
     if (rc)
         return rc;
-    return cv_commit(e->tmp, e->final, msg, msgsz);
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? 2 * b->cap : 16;
+        void *t = realloc(b->tmp, nc * sizeof *b->tmp), *f = t ? realloc(b->final, nc * sizeof *b->final) : NULL;
+        if (t)
+            b->tmp = t;
+        if (!t || !f)
+            return TW_ENOMEM;
+        b->final = f, b->cap = nc;
+    }
+    memcpy(b->tmp[b->n], e->tmp, CV_PATH);
+    memcpy(b->final[b->n++], e->final, CV_PATH);
+    e->tmp[0] = 0; /* the batch owns it now */
+    return 0;
+}
+
+static void batch_free(cv_batch *b)
+{
+    free(b->tmp), free(b->final);
+    memset(b, 0, sizeof *b);
+}
+
+int cv_batch_publish(cv_batch *b, char *msg, size_t msgsz)
+{
+    int rc = 0;
+    for (size_t i = 0; i < b->n && !rc; i++)
+        if (rename(b->tmp[i], b->final[i]) != 0)
+            rc = tw_errf(msg, msgsz, TW_EIO, "rename %s -> %s: %s", b->tmp[i], b->final[i], strerror(errno));
+    if (!rc && b->n) {
+        char dir[CV_PATH];
+        parent_of(b->final[0], dir, sizeof dir);
+        if (cv_fsync_path(dir) != 0)
+            rc = tw_errf(msg, msgsz, TW_EIO, "fsync %s: %s", dir, strerror(errno));
+    }
+    batch_free(b);
+    return rc;
+}
+
+void cv_batch_abort(cv_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        cv_rmtree(b->tmp[i]);
+    batch_free(b);
 }
 
 void cv_episode_abort(cv_episode *e)

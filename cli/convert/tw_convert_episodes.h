@@ -31,8 +31,17 @@ int cv_episode_begin(cv_episode *e, const char *out_root, const tw_episode_info 
 /* One sample of stream i at source time t_ns (also used as the receive time). */
 int cv_episode_put(cv_episode *e, size_t i, int64_t t_ns, const void *payload, size_t len, int keyframe, char *msg,
                    size_t msgsz);
-/* Closes (status complete), renames OUT/.ID.part to OUT/ID and fsyncs OUT. */
-int cv_episode_commit(cv_episode *e, char *msg, size_t msgsz);
+/* A whole import is published at once: episodes stay under their .part names until every one is complete. */
+typedef struct {
+    char (*tmp)[CV_PATH], (*final)[CV_PATH];
+    size_t n, cap;
+} cv_batch;
+/* Closes (status complete) and adds the episode to b. */
+int cv_episode_commit(cv_episode *e, cv_batch *b, char *msg, size_t msgsz);
+/* Renames every OUT/.ID.part of b to OUT/ID, fsyncs OUT; then frees b. */
+int cv_batch_publish(cv_batch *b, char *msg, size_t msgsz);
+/* Removes every episode of b (a later one failed); frees b. */
+void cv_batch_abort(cv_batch *b);
 /* Drops everything written (safe after a failed begin or commit). */
 void cv_episode_abort(cv_episode *e);
 

@@ -39,4 +39,7 @@ int cv_vout_close(cv_vout *o, int abandon, char *msg, size_t msgsz);
 /* Codec the output holds ("h264", "av1", ...) and pixel format name. */
 void cv_vout_info(const cv_vout *o, const char **codec, const char **pix_fmt, int *width, int *height);
 
+/* FFmpeg's own log lines (muxer notes, encoder level warnings) off: the converters report errors themselves. */
+void cv_quiet_ffmpeg(void);
+
 #endif

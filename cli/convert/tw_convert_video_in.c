@@ -196,3 +196,9 @@ void cv_vin_close(cv_vin *v)
     free(v->rgb);
     free(v);
 }
+
+void cv_quiet_ffmpeg(void)
+{
+    av_log_set_level(AV_LOG_ERROR);
+    setenv("SVT_LOG", "1", 0); /* SVT-AV1 prints its configuration banner to stderr otherwise */
+}

@@ -135,6 +135,8 @@ static int write_encoded(cv_vout *o, AVFrame *f, char *msg, size_t msgsz)
             return 0;
         if (e < 0)
             break;
+        if (o->pkt->duration <= 0) /* else the MP4 edit list leaves the last frame out */
+            o->pkt->duration = 1;
         av_packet_rescale_ts(o->pkt, o->enc->time_base, o->st->time_base);
         o->pkt->stream_index = o->st->index;
         e = av_interleaved_write_frame(o->out, o->pkt);

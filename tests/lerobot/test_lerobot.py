@@ -1,0 +1,284 @@
+"""tw import lerobot / tw export lerobot against LeRobot's own code (integration; needs .venv: lerobot 0.4.4,
+pyarrow, datasets, av). Datasets come from gen_lerobot.py (LeRobot's writer for v3.0, pyarrow for v2.1).
+
+Checks: import of v3.0 (H.264 with B-frames, AV1) and v2.1 (H.264 without B-frames: copied) gives the values and
+frame counts of the source; export is read by pyarrow (every file), HF datasets (data with info.json's
+features) and LeRobotDataset (offline, same values); round trips LeRobot -> tw -> LeRobot (same values, stats
+within tolerance of LeRobot's) and tw -> LeRobot -> tw (video packets copied both ways, byte-identical);
+--episodes and --map; AV1 export decodes with PyAV; bad input fails naming file and field and leaves nothing."""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import av
+import h5py
+import numpy as np
+import pyarrow.parquet as pq
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TW = os.environ.get("TW_BIN", os.path.join(HERE, "../../build/cli/tw"))
+PY = sys.executable
+FAILS = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        FAILS.append(what)
+
+
+def tw(*args, ok=True):
+    r = subprocess.run([TW, *args], capture_output=True, text=True)
+    if ok and r.returncode != 0:
+        print(r.stderr)
+        raise SystemExit(f"tw {' '.join(args)} failed")
+    return r
+
+
+def gen(*args):
+    subprocess.run([PY, os.path.join(HERE, "gen_lerobot.py"), *args], check=True, capture_output=True)
+
+
+def episode_dirs(out):
+    return sorted(d for d in glob.glob(f"{out}/*") if os.path.isdir(d))
+
+
+def read_stream(ep, name):
+    with h5py.File(f"{ep}/episode.h5") as f:
+        g = f[f"streams/{name}"]
+        return json.loads(g.attrs["declaration"]), g["t_src_ns"][()], g["data"][()] if "data" in g else None
+
+
+def n_video(ep, name):
+    with h5py.File(f"{ep}/episode.h5") as f:
+        return len(f[f"video/{name}/pts"])
+
+
+def source_rows(ds):
+    """All rows of a LeRobot dataset's data files, as {column: array} (pyarrow)."""
+    files = sorted(glob.glob(f"{ds}/data/*/*.parquet"))
+    t = [pq.read_table(p).to_pydict() for p in files]
+    return {k: np.concatenate([np.asarray(x[k]) for x in t]) for k in t[0]}
+
+
+def test_import(tmp, ds, version, copied):
+    out = f"{tmp}/imp-{version}"
+    tw("import", "lerobot", ds, "--out", out)
+    src = source_rows(ds)
+    eps = episode_dirs(out)
+    check(len(eps) == len(set(src["episode_index"])), f"{version}: one episode folder per source episode")
+    for e, ep in enumerate(eps):
+        rows = src["episode_index"] == e
+        decl, t, js = read_stream(ep, "observation.state")
+        check(decl["kind"] == "joint_state" and js.shape[1:] == (3, 6), f"{version} ep{e}: observation.state -> joint_state")
+        check(np.array_equal(js[:, 0, :].astype(np.float32), np.stack(src["observation.state"][rows])),
+              f"{version} ep{e}: positions equal the parquet values")
+        check(np.all(np.isnan(js[:, 1:, :])), f"{version} ep{e}: velocity and effort NaN (not in the source)")
+        check(np.array_equal(t, np.round(src["timestamp"][rows].astype(np.float64) * 10) * 1e8),
+              f"{version} ep{e}: timestamp -> t_src_ns")
+        decl, _, act = read_stream(ep, "action")
+        check(decl["kind"] == "action" and np.array_equal(act, np.stack(src["action"][rows])), f"{version} ep{e}: action")
+        decl, _, ex = read_stream(ep, "observation.extra")
+        check(decl["kind"] == "tensor" and np.array_equal(ex, np.stack(src["observation.extra"][rows])),
+              f"{version} ep{e}: unmapped feature kept as tensor")
+        if os.path.exists(f"{ep}/observation.images.cam.mkv"):
+            decl, _, _ = read_stream(ep, "observation.images.cam")
+            check(n_video(ep, "observation.images.cam") == rows.sum(), f"{version} ep{e}: one video frame per row")
+            check(decl["encoding"] == ("h264" if copied else "rgb24"),
+                  f"{version} ep{e}: video {'copied (H.264, no B-frames)' if copied else 'decoded for re-encoding'}")
+            with av.open(f"{ep}/observation.images.cam.mkv") as c:
+                frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+            red = [int(np.median(f[:, :, 0])) for f in frames]
+            want = [(10 * k + 40 * e) % 256 for k in range(rows.sum())]
+            check(max(abs(a - b) for a, b in zip(red, want)) <= 6, f"{version} ep{e}: frames are the episode's frames")
+        with h5py.File(f"{ep}/episode.h5") as f:
+            src_meta = json.loads(f.attrs["metadata"])["source"]
+        check(src_meta["format"] == "lerobot" and src_meta["codebase_version"] == ("v3.0" if version.startswith("v3") else "v2.1")
+              and src_meta["episode_index"] == e and "observation.state" in src_meta["streams"],
+              f"{version} ep{e}: provenance in metadata")
+        r = subprocess.run([TW, "inspect", ep], capture_output=True, text=True)
+        check(r.returncode == 0, f"{version} ep{e}: tw inspect passes")
+    return out
+
+
+def test_export(tmp, imported, ds, version):
+    out = f"{tmp}/exp-{version}"
+    tw("export", "lerobot", imported, "--out", out)
+    for p in glob.glob(f"{out}/**/*.parquet", recursive=True):
+        pq.read_table(p)
+    check(True, f"{version}: pyarrow reads every parquet file of the export")
+    a, b = source_rows(ds), source_rows(out)
+    for k in a:
+        check(np.array_equal(np.stack(a[k]) if a[k].dtype == object else a[k],
+                             np.stack(b[k]) if b[k].dtype == object else b[k]), f"{version} round trip: column {k} equal")
+    info = json.load(open(f"{out}/meta/info.json"))
+    src_info = json.load(open(f"{ds}/meta/info.json"))
+    check(info["codebase_version"] == "v3.0" and info["total_frames"] == src_info["total_frames"]
+          and info["total_episodes"] == src_info["total_episodes"], f"{version}: info.json totals")
+    for k, f in src_info["features"].items():
+        check(info["features"][k]["dtype"] == f["dtype"] and info["features"][k]["shape"] == f["shape"],
+              f"{version}: feature {k} dtype and shape kept")
+    if not os.path.exists(f"{ds}/meta/stats.json"):  # v2.1 keeps per-episode stats only
+        return out
+    stats, src_stats = json.load(open(f"{out}/meta/stats.json")), json.load(open(f"{ds}/meta/stats.json"))
+    for k in ["observation.state", "action", "observation.extra", "timestamp", "index"]:
+        if k not in src_stats:
+            continue
+        for s in ["min", "max", "mean", "std", "q01", "q10", "q50", "q90", "q99", "count"]:
+            x, y = np.array(stats[k][s], float), np.array(src_stats[k][s], float)
+            check(np.allclose(x, y, rtol=1e-5, atol=1e-5), f"{version}: stats {k}/{s} as LeRobot computes them")
+    return out
+
+
+def test_readers(out, version):
+    code = f"""
+import os, json, numpy as np, datasets, pyarrow.parquet as pq, glob
+os.environ['HF_HUB_OFFLINE'] = '1'
+from pathlib import Path
+from lerobot.datasets.lerobot_dataset import LeRobotDataset
+from lerobot.datasets.utils import get_hf_features_from_features, load_info
+info = load_info(Path({out!r}))
+h = datasets.load_dataset('parquet', data_files=sorted(glob.glob({out!r} + '/data/*/*.parquet')),
+                          features=get_hf_features_from_features(info['features']), split='train')
+ds = LeRobotDataset('local/x', root={out!r}, download_videos=False)
+assert len(ds) == len(h) == info['total_frames'], (len(ds), len(h))
+for i in [0, len(h) // 2, len(h) - 1]:
+    row = ds.hf_dataset[i]
+    for k in ['observation.state', 'action', 'timestamp', 'episode_index', 'index']:
+        assert np.array_equal(np.asarray(row[k]), np.asarray(h[i][k], dtype=np.asarray(row[k]).dtype)), k
+print(ds.meta.total_episodes, len(ds))
+"""
+    r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if r.returncode:
+        print(r.stderr[-2000:])
+    check(r.returncode == 0, f"{version}: HF datasets loads data/ with info.json's features; LeRobotDataset opens the "
+                             "export offline with the same values")
+
+
+def test_video_passthrough(tmp, imported_copy):
+    """tw -> LeRobot -> tw: H.264 packets copied both ways (no re-encode): identical packet bytes."""
+    out = f"{tmp}/exp-pass"
+    tw("export", "lerobot", imported_copy, "--out", out)
+    back = f"{tmp}/imp-pass"
+    tw("import", "lerobot", out, "--out", back)
+    for a, b in zip(episode_dirs(imported_copy), episode_dirs(back)):
+        def packets(p):  # NAL units of each packet, parameter sets aside (a demuxer may repeat them in front)
+            with av.open(p) as c:
+                out = []
+                for x in c.demux(video=0):
+                    b, nals, i = bytes(x), [], 0
+                    while i + 4 <= len(b):
+                        n = int.from_bytes(b[i:i + 4], "big")
+                        if b[i + 4] & 0x1F not in (7, 8):
+                            nals.append(b[i + 4:i + 4 + n])
+                        i += 4 + n
+                    if b:
+                        out.append(nals)
+                return out
+        pa_, pb = packets(f"{a}/observation.images.cam.mkv"), packets(f"{b}/observation.images.cam.mkv")
+        check(len(pa_) == len(pb) and pa_ == pb,
+              f"{os.path.basename(a)}: video slices byte-identical after tw -> LeRobot -> tw (copied, not re-encoded)")
+        mp4 = sorted(glob.glob(f"{out}/videos/observation.images.cam/*/*.mp4"))
+    with av.open(mp4[0]) as c:
+        check(c.streams.video[0].codec_context.name == "h264", "export without --video-codec keeps H.264")
+
+
+def test_av1_export(tmp, imported):
+    out = f"{tmp}/exp-av1"
+    tw("export", "lerobot", imported, "--out", out, "--video-codec", "av1")
+    mp4 = sorted(glob.glob(f"{out}/videos/observation.images.cam/*/*.mp4"))
+    with av.open(mp4[0]) as c:
+        s = c.streams.video[0]
+        n = sum(1 for _ in c.decode(video=0))
+        check(s.codec_context.name in ("libdav1d", "av1", "libaom-av1"), "--video-codec av1 writes AV1")
+    info = json.load(open(f"{out}/meta/info.json"))
+    check(info["features"]["observation.images.cam"]["info"]["video.codec"] == "av1", "info.json says av1")
+    eps = pq.read_table(glob.glob(f"{out}/meta/episodes/*/*.parquet")[0]).to_pydict()
+    check(n == eps["length"][0], "AV1 file holds one frame per row of its episode")
+
+
+def test_episodes_and_map(tmp, ds):
+    out = f"{tmp}/sel"
+    tw("import", "lerobot", ds, "--out", out, "--episodes", "0,2")
+    check([os.path.basename(d)[-2:] for d in episode_dirs(out)] == ["00", "02"], "--episodes 0,2 imports those two")
+    m = f"{tmp}/map.json"
+    json.dump({"streams": {"observation.extra": "joint_state"}}, open(m, "w"))
+    out = f"{tmp}/mapped"
+    tw("import", "lerobot", ds, "--out", out, "--episodes", "1", "--map", m)
+    d1, _, _ = read_stream(episode_dirs(out)[0], "observation.extra")
+    d2, _, _ = read_stream(episode_dirs(out)[0], "observation.state")
+    check(d1["kind"] == "joint_state" and d2["kind"] == "tensor", "--map picks the joint_state feature")
+
+
+def expect_fail(tmp, name, ds, needles):
+    out = f"{tmp}/bad-{name}"
+    r = tw("import", "lerobot", ds, "--out", out, ok=False)
+    leftovers = [p for p in glob.glob(f"{out}/*") + glob.glob(f"{out}/.*")]
+    ok = r.returncode != 0 and all(n in r.stderr for n in needles) and not leftovers
+    if not ok:
+        print(r.returncode, r.stderr, leftovers)
+    check(ok, f"bad input ({name}): non-zero exit, message names {needles}, nothing left in --out")
+
+
+def test_bad(tmp, v3, v21):
+    b = f"{tmp}/b-version"
+    shutil.copytree(v3, b)
+    info = json.load(open(f"{b}/meta/info.json"))
+    info["codebase_version"] = "v1.6"
+    json.dump(info, open(f"{b}/meta/info.json", "w"))
+    expect_fail(tmp, "version", b, ["info.json", "codebase_version", "v1.6"])
+    b = f"{tmp}/b-trunc"
+    shutil.copytree(v3, b)
+    p = glob.glob(f"{b}/data/*/*.parquet")[0]
+    data = open(p, "rb").read()
+    open(p, "wb").write(data[: len(data) // 2])
+    expect_fail(tmp, "truncated", b, ["file-000.parquet"])
+    b = f"{tmp}/b-corrupt"
+    shutil.copytree(v3, b)
+    p = glob.glob(f"{b}/data/*/*.parquet")[0]
+    data = bytearray(open(p, "rb").read())
+    for i in range(200, len(data) - 400, 7):
+        data[i] ^= 0x5A
+    open(p, "wb").write(bytes(data))
+    expect_fail(tmp, "corrupt", b, ["file-000.parquet"])
+    b = f"{tmp}/b-video"
+    shutil.copytree(v21, b)
+    os.remove(f"{b}/videos/chunk-000/observation.images.cam/episode_000001.mp4")
+    expect_fail(tmp, "missing video", b, ["episode_000001.mp4", "missing"])
+    b = f"{tmp}/b-shape"
+    shutil.copytree(v3, b)
+    info = json.load(open(f"{b}/meta/info.json"))
+    info["features"]["action"]["shape"] = [7]
+    json.dump(info, open(f"{b}/meta/info.json", "w"))
+    expect_fail(tmp, "shape", b, ["'action'", "shape"])
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tw-lerobot-")
+    try:
+        v3h, v3a, v21 = f"{tmp}/v3h264", f"{tmp}/v3av1", f"{tmp}/v21"
+        gen("v3", v3h, "--video", "h264")
+        gen("v3", v3a, "--video", "libsvtav1")
+        gen("v21", v21, "--video")
+        i3h = test_import(tmp, v3h, "v3-h264", copied=False)  # LeRobot's x264 uses B-frames: decoded
+        i3a = test_import(tmp, v3a, "v3-av1", copied=False)
+        i21 = test_import(tmp, v21, "v21", copied=True)
+        e3 = test_export(tmp, i3h, v3h, "v3-h264")
+        test_export(tmp, i21, v21, "v21")
+        test_readers(e3, "v3-h264")
+        test_video_passthrough(tmp, i3a)
+        test_av1_export(tmp, i21)
+        test_episodes_and_map(tmp, v3h)
+        test_bad(tmp, v3h, v21)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{len(FAILS)} failures")
+    sys.exit(1 if FAILS else 0)
+
+
+if __name__ == "__main__":
+    main()
