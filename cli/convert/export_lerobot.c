@@ -105,11 +105,12 @@ static int image_stats(const tw_episode *e, const cv_feature *f, cv_stats *st, c
     return rc;
 }
 
-static int export_videos(lx_ctx *c, const tw_episode *e, lw_episode *ep, char *msg, size_t msgsz)
+static int export_videos(lx_ctx *c, const cv_plan *q, const tw_episode *e, lw_episode *ep, char *msg,
+                         size_t msgsz)
 {
     int rc = 0;
-    for (size_t i = 0; !rc && i < c->plan.nf; i++) {
-        const cv_feature *f = &c->plan.f[i];
+    for (size_t i = 0; !rc && i < q->nf; i++) {
+        const cv_feature *f = &q->f[i];
         if (!f->video)
             continue;
         int si = tw_episode_find_stream(e, f->stream);
@@ -163,16 +164,20 @@ static void book_stats(lx_ctx *c, const cv_rows *r, lw_episode *ep)
 static int export_one(lx_ctx *c, const cv_src_episode *s, const char *first, char *msg, size_t msgsz)
 {
     tw_episode *e = NULL;
+    cv_plan q = {0}; /* this episode's streams for the dataset's features */
     int rc = tw_episode_open(s->dir, &e, msg, msgsz);
-    if (!rc && c->nep == 0)
+    if (!rc)
+        rc = cv_plan_make(&q, e, c->nep ? c->plan.fps : c->fps, msg, msgsz);
+    if (!rc && c->nep == 0) {
         rc = cv_plan_make(&c->plan, e, c->fps, msg, msgsz);
-    else if (!rc)
-        rc = cv_plan_check(&c->plan, e, first, msg, msgsz);
-    if (!rc && c->nep == 0)
-        rc = lw_open(&c->w, &c->plan, c->tmp, msg, msgsz);
+        if (!rc)
+            rc = lw_open(&c->w, &c->plan, c->tmp, msg, msgsz);
+    } else if (!rc) {
+        rc = cv_plan_check(&c->plan, &q, first, s->dir, msg, msgsz);
+    }
     cv_rows r = {0};
     if (!rc)
-        rc = cv_rows_read(&c->plan, e, &r, msg, msgsz);
+        rc = cv_rows_read(&q, e, &r, msg, msgsz);
     lw_episode ep = {0};
     const tw_episode_meta *m = e ? tw_episode_get_meta(e) : NULL;
     if (!rc) {
@@ -187,7 +192,7 @@ static int export_one(lx_ctx *c, const cv_src_episode *s, const char *first, cha
     if (!rc)
         rc = lw_data(&c->w, &r, &ep, msg, msgsz);
     if (!rc)
-        rc = export_videos(c, e, &ep, msg, msgsz);
+        rc = export_videos(c, &q, e, &ep, msg, msgsz);
     if (!rc)
         rc = lw_episode_row(&c->w, &ep, msg, msgsz);
     for (size_t i = 0; i < c->plan.nf + LW_NBOOK && !rc; i++) { /* keep the stats for meta/stats.json */
@@ -211,6 +216,7 @@ static int export_one(lx_ctx *c, const cv_src_episode *s, const char *first, cha
         c->nep++, c->total += ep.length;
     }
     cv_rows_free(&r);
+    cv_plan_free(&q);
     tw_episode_close_reader(e);
     return rc;
 }

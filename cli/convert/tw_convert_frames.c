@@ -137,22 +137,19 @@ int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t 
     return rc;
 }
 
-int cv_plan_check(const cv_plan *p, const tw_episode *e, const char *first_dir, char *msg, size_t msgsz)
+int cv_plan_check(const cv_plan *p, const cv_plan *q, const char *first_dir, const char *dir, char *msg,
+                  size_t msgsz)
 {
-    cv_plan q;
-    int rc = cv_plan_make(&q, e, p->fps, msg, msgsz);
-    for (size_t i = 0; !rc && i < p->nf; i++) {
-        const cv_feature *a = &p->f[i], *b = i < q.nf ? &q.f[i] : NULL;
+    for (size_t i = 0; i < p->nf; i++) {
+        const cv_feature *a = &p->f[i], *b = i < q->nf ? &q->f[i] : NULL;
         if (!b || strcmp(a->key, b->key) || strcmp(a->dtype, b->dtype) || a->elems != b->elems ||
             (a->video && memcmp(a->shape, b->shape, sizeof a->shape)))
-            rc = tw_errf(msg, msgsz, TW_EMISMATCH, "feature %s (%s, %zu values) of %s differs in %s", a->key, a->dtype,
-                         a->elems, first_dir, tw_episode_path(e));
+            return tw_errf(msg, msgsz, TW_EMISMATCH, "feature %s (%s, %zu values) of %s differs in %s", a->key,
+                           a->dtype, a->elems, first_dir, dir);
     }
-    if (!rc && q.nf != p->nf)
-        rc = tw_errf(msg, msgsz, TW_EMISMATCH, "%s has %zu features, %s has %zu", first_dir, p->nf,
-                     tw_episode_path(e), q.nf);
-    cv_plan_free(&q);
-    return rc;
+    if (q->nf != p->nf)
+        return tw_errf(msg, msgsz, TW_EMISMATCH, "%s has %zu features, %s has %zu", first_dir, p->nf, dir, q->nf);
+    return 0;
 }
 
 void cv_plan_free(cv_plan *p)

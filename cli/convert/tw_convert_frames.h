@@ -34,8 +34,10 @@ typedef struct {
 
 /* The plan of an episode; fps <= 0 picks the source's (LeRobot provenance, else the base stream's nominal rate). */
 int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t msgsz);
-/* Whether another episode yields the same features (names, dtypes, shapes): else TW_EMISMATCH naming both. */
-int cv_plan_check(const cv_plan *p, const tw_episode *e, const char *first_dir, char *msg, size_t msgsz);
+/* Whether another episode's plan q has the same features (names, dtypes, shapes) as p: else TW_EMISMATCH naming
+ * both. Streams may differ (an imported and a recorded episode): rows are read with each episode's own plan. */
+int cv_plan_check(const cv_plan *p, const cv_plan *q, const char *first_dir, const char *dir, char *msg,
+                  size_t msgsz);
 void cv_plan_free(cv_plan *p);
 
 /* One episode's rows: x[f] is rows * elems doubles of feature f (NULL for video features). */
