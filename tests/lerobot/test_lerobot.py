@@ -257,6 +257,41 @@ def test_bad(tmp, v3, v21):
     expect_fail(tmp, "shape", b, ["'action'", "shape"])
 
 
+def test_sim_fused_replay(tmp):
+    """simgen -> LeRobot -> tw: tw replay on the imported episode with the matching (builtin) model; a fused mix of
+    real (imported) and sim episodes exports with teleworld/domain, split, weight and info.json splits."""
+    sg, lr, imp, fz = f"{tmp}/sg", f"{tmp}/sgl", f"{tmp}/sgi", f"{tmp}/fz"
+    tw("simgen", "--model", "builtin", "--episodes", "3", "--duration", "1", "--seed", "1", "--out", sg)
+    tw("export", "lerobot", sg, "--out", lr)
+    tw("import", "lerobot", lr, "--out", imp)
+    ep = episode_dirs(imp)[0]
+    r = tw("replay", ep, "--model", "builtin", "--out", f"{tmp}/rp", ok=False)
+    summ = json.load(open(f"{tmp}/rp/summary.json")) if os.path.exists(f"{tmp}/rp/summary.json") else {}
+    check(r.returncode == 0 and summ.get("episode_id") == os.path.basename(ep), "tw replay runs on an imported LeRobot episode")
+    with h5py.File(f"{episode_dirs(sg)[0]}/episode.h5") as a, h5py.File(f"{ep}/episode.h5") as b:
+        x, y = a["streams/joint_state/data"][()], b["streams/observation.state/data"][()]
+        check(np.array_equal(x[:, 0], y[:, 0]), "sim joint positions survive tw -> LeRobot -> tw exactly")
+    tw("fuse", "--real", imp, "--sim", sg, "--ratio", "1:1", "--split", "0.34/0.33/0.33", "--seed", "1",
+       "--model", "builtin", "--out", fz)
+    out = f"{tmp}/fzl"
+    tw("export", "lerobot", fz, "--out", out)
+    t = pq.read_table(glob.glob(f"{out}/meta/episodes/*/*.parquet")[0]).to_pydict()
+    man = json.load(open(f"{fz}/manifest.json"))
+    want = {e["id"]: (e["domain"], e["split"]) for e in man["episodes"]}
+    got = {i: (d, s) for i, d, s in zip(t["teleworld/episode_id"], t["teleworld/domain"], t["teleworld/split"])}
+    check(got == want, "fused export: teleworld/domain and teleworld/split per episode as in the manifest")
+    w = {(d, s): man["weights"][s][d] for d, s in want.values()}
+    check(all(abs(x - w[(d, s)]) < 1e-9 for x, d, s in zip(t["teleworld/weight"], t["teleworld/domain"], t["teleworld/split"])),
+          "fused export: teleworld/weight is the manifest's sampling weight")
+    sp = json.load(open(f"{out}/meta/info.json"))["splits"]
+    check(sp == {"train": "0:2", "val": "2:4", "test": "4:6"}, "info.json splits as episode ranges")
+    rm = f"{tmp}/fz.hdf5"
+    tw("export", "robomimic", fz, "--out", rm)
+    with h5py.File(rm) as f:
+        check(sorted(f["mask"]) == ["test", "train", "valid"] and len(f["mask/valid"]) == 2,
+              "robomimic export of a fused dataset: masks from the splits")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="tw-lerobot-")
     try:
@@ -274,6 +309,7 @@ def main():
         test_av1_export(tmp, i21)
         test_episodes_and_map(tmp, v3h)
         test_bad(tmp, v3h, v21)
+        test_sim_fused_replay(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(FAILS)} failures")
