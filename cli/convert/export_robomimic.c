@@ -55,6 +55,8 @@ static void rm_name(const cv_feature *f, const tw_episode *e, json_t *rm_streams
         snprintf(out, outsz, "obs/%s_image", s);
     else if (!strcmp(f->stream, "states") || !strcmp(f->stream, "rewards") || !strcmp(f->stream, "dones"))
         snprintf(out, outsz, "%s", f->stream);
+    else if (!strcmp(f->stream, "next.reward") || !strcmp(f->stream, "next.done")) /* LeRobot's names */
+        snprintf(out, outsz, "%s", f->stream[5] == 'r' ? "rewards" : "dones");
     else
         snprintf(out, outsz, "obs/%s", s);
 }

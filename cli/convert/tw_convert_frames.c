@@ -45,8 +45,24 @@ static void set_1d(cv_feature *f, const char *dtype, size_t n)
     f->ndim = 1, f->shape[0] = (uint32_t)n, f->elems = n;
 }
 
+/* Whether row r of a joint_state stream holds data (an import without velocity or effort leaves NaN there). */
+static int row_present(const tw_episode *e, size_t si, const tw_stream_decl *d, int r)
+{
+    size_t el = tw_decl_elems(d);
+    double *v = malloc(el * sizeof *v);
+    char m[128];
+    int present = tw_episode_nsamples(e, si) > 0 && v && tw_episode_read(e, si, 0, 1, NULL, NULL, NULL, v, m, sizeof m) == 0;
+    for (size_t j = 0; present && j < d->shape[1]; j++)
+        if (!isnan(v[(size_t)r * d->shape[1] + j]))
+            break;
+        else if (j + 1 == d->shape[1])
+            present = 0;
+    free(v);
+    return present;
+}
+
 /* A stream with no provenance, by kind. */
-static int plan_native(cv_plan *p, const tw_stream_decl *d)
+static int plan_native(cv_plan *p, const tw_episode *e, size_t si, const tw_stream_decl *d)
 {
     char key[TW_MAX_NAME + 32];
     cv_feature *f;
@@ -54,8 +70,9 @@ static int plan_native(cv_plan *p, const tw_stream_decl *d)
         json_array_append_new(p->notes, json_sprintf("event stream %s not exported", d->name));
         return 0;
     }
+    const char *base = !strncmp(d->name, "obs.", 4) ? d->name + 4 : d->name; /* robomimic imports: obs.K */
     if (d->kind == TW_KIND_VIDEO) {
-        snprintf(key, sizeof key, "observation.images.%s", d->name);
+        snprintf(key, sizeof key, "observation.images.%s", base);
         if (!(f = add(p, key, d->name)))
             return TW_ETOO_BIG;
         snprintf(f->dtype, sizeof f->dtype, "video");
@@ -66,6 +83,11 @@ static int plan_native(cv_plan *p, const tw_stream_decl *d)
     if (d->kind == TW_KIND_JOINT_STATE) {
         static const char *const rows[3] = {"observation.state", "observation.velocity", "observation.effort"};
         for (int r = 0; r < 3; r++) {
+            if (r > 0 && !row_present(e, si, d, r)) {
+                json_array_append_new(p->notes, json_sprintf("%s: %s row holds no data, not exported", d->name,
+                                                             r == 1 ? "velocity" : "effort"));
+                continue;
+            }
             if (!(f = add(p, rows[r], d->name)))
                 return TW_ETOO_BIG;
             set_1d(f, dtype_name(d->dtype), d->shape[1]);
@@ -75,8 +97,10 @@ static int plan_native(cv_plan *p, const tw_stream_decl *d)
     }
     if (d->kind == TW_KIND_ACTION)
         snprintf(key, sizeof key, "action");
+    else if (!strcmp(d->name, "rewards") || !strcmp(d->name, "dones")) /* LeRobot's names for them */
+        snprintf(key, sizeof key, "%s", d->name[0] == 'r' ? "next.reward" : "next.done");
     else
-        snprintf(key, sizeof key, "observation.%s", d->name);
+        snprintf(key, sizeof key, "observation.%s", base);
     if (!(f = add(p, key, d->name)))
         return TW_ETOO_BIG;
     set_1d(f, dtype_name(d->dtype), tw_decl_elems(d));
@@ -119,7 +143,7 @@ int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t 
     for (size_t i = 0; i < tw_episode_nstreams(e) && !rc; i++) {
         const tw_stream_decl *d = tw_episode_decl(e, i);
         json_t *s = json_object_get(streams, d->name);
-        rc = s ? plan_imported(p, d, s) : plan_native(p, d);
+        rc = s ? plan_imported(p, d, s) : plan_native(p, e, i, d);
         int rank = d->kind == TW_KIND_JOINT_STATE ? 0 : d->kind == TW_KIND_ACTION ? 1 : d->kind == TW_KIND_VIDEO ? 3 : 2;
         if (d->kind != TW_KIND_EVENT && rank < base_rank && tw_episode_nsamples(e, i) > 0)
             base = (int)i, base_rank = rank;
