@@ -241,13 +241,67 @@ static int write_column(lr_ctx *c, cv_episode *ep, size_t si, const lr_stream *x
                 default: row[j] = (uint8_t)iv; break;
                 }
             }
-            if (x->decl.kind == TW_KIND_JOINT_STATE)
-                for (size_t j = el; j < 3 * el; j++)
-                    ((double *)row)[j] = NAN;
             rc = cv_episode_put(ep, si, t_ns[k0 + k], row, sb, 0, msg, msgsz);
         }
     }
     free(vals), free(lens), free(row);
+    return rc;
+}
+
+/* A feature's values over the episode, as doubles (len x elems). */
+static int read_all(lr_ctx *c, const lr_feature *f, int64_t row0, int64_t len, double **out, char *msg, size_t msgsz)
+{
+    size_t col, cap = 0;
+    *out = NULL;
+    if (tw_parquet_find(c->r, f->key, &col) != 0)
+        return tw_errf(msg, msgsz, TW_ESCHEMA, "%s: column '%s' missing", c->cur_path, f->key);
+    int64_t *lens = malloc((size_t)(len ? len : 1) * sizeof *lens);
+    int rc = lr_read(c->r, col, row0, len, TW_PQ_FLOAT64, (void **)out, &cap, lens, c->cur_path, msg, msgsz);
+    for (int64_t k = 0; !rc && k < len; k++)
+        if ((size_t)lens[k] != f->elems)
+            rc = tw_errf(msg, msgsz, TW_ESHAPE, "%s: column '%s' row %lld holds %lld values; info.json features.%s.shape "
+                         "says %zu", c->cur_path, f->key, (long long)(row0 + k), (long long)lens[k], f->key, f->elems);
+    free(lens);
+    return rc;
+}
+
+static int companion(const lr_ctx *c, const char *key, size_t elems)
+{
+    for (size_t i = 0; i < c->d.nf; i++)
+        if (!strcmp(c->d.f[i].key, key) && c->d.f[i].elems == elems && !c->d.f[i].video)
+            return (int)i;
+    return -1;
+}
+
+/* The joint_state stream: positions from its feature; velocity from observation.velocity when the dataset has it
+ * (teleworld's own exports), else finite differences of the positions over the timestamps (numpy.gradient's
+ * scheme); effort from observation.effort, else NaN. Memory: the episode's rows of these features. */
+static int write_joint_state(lr_ctx *c, cv_episode *ep, size_t si, const lr_stream *x, int64_t row0, int64_t len,
+                             const int64_t *t_ns, json_t *notes, char *msg, size_t msgsz)
+{
+    const lr_feature *f = &c->d.f[x->feature];
+    size_t n = f->elems;
+    int vi = companion(c, "observation.velocity", n), ei = companion(c, "observation.effort", n);
+    double *pos = NULL, *vel = NULL, *eff = NULL, *row = malloc(3 * n * sizeof *row);
+    int rc = read_all(c, f, row0, len, &pos, msg, msgsz);
+    if (!rc && vi >= 0)
+        rc = read_all(c, &c->d.f[vi], row0, len, &vel, msg, msgsz);
+    if (!rc && ei >= 0)
+        rc = read_all(c, &c->d.f[ei], row0, len, &eff, msg, msgsz);
+    if (!rc && vi < 0)
+        json_array_append_new(notes, json_sprintf("%s: velocity by finite differences of the positions", f->key));
+    for (int64_t k = 0; !rc && k < len; k++) {
+        int64_t a = k > 0 ? k - 1 : k, b = k + 1 < len ? k + 1 : k;
+        double dt = (double)(t_ns[b] - t_ns[a]) * 1e-9;
+        for (size_t j = 0; j < n; j++) {
+            row[j] = pos[(size_t)k * n + j];
+            row[n + j] = vel ? vel[(size_t)k * n + j]
+                       : dt > 0 ? (pos[(size_t)b * n + j] - pos[(size_t)a * n + j]) / dt : 0;
+            row[2 * n + j] = eff ? eff[(size_t)k * n + j] : NAN;
+        }
+        rc = cv_episode_put(ep, si, t_ns[k], row, 3 * n * sizeof *row, 0, msg, msgsz);
+    }
+    free(pos), free(vel), free(eff), free(row);
     return rc;
 }
 
@@ -336,7 +390,9 @@ static int import_episode(lr_ctx *c, const lr_episode *e, char *msg, size_t msgs
     }
     for (size_t i = 0; !rc && i < n; i++)
         rc = s[i].vin ? write_video(&ep, i, &s[i], c, e, notes, msg, msgsz)
-                      : write_column(c, &ep, i, &s[i], row0, e->length, t_ns, msg, msgsz);
+             : s[i].decl.kind == TW_KIND_JOINT_STATE
+                 ? write_joint_state(c, &ep, i, &s[i], row0, e->length, t_ns, notes, msg, msgsz)
+                 : write_column(c, &ep, i, &s[i], row0, e->length, t_ns, msg, msgsz);
     if (!rc && json_array_size(notes)) /* notes found while writing (frame counts) */
         tw_episode_set_meta(ep.w, "import_notes", json_dumps(notes, JSON_COMPACT));
     if (!rc)
