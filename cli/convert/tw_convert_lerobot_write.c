@@ -181,13 +181,10 @@ int lw_open(lw_writer *w, const cv_plan *p, const char *root, char *msg, size_t 
     w->plan = p;
     snprintf(w->root, sizeof w->root, "%s", root);
     char n[TW_MAX_NAME + 64];
-    add_field(w, "episode_index", TW_PQ_INT64, 0, 0);
-    add_field(w, "tasks", TW_PQ_UTF8, 1, 0);
-    add_field(w, "length", TW_PQ_INT64, 0, 0);
-    add_field(w, "data/chunk_index", TW_PQ_INT64, 0, 0);
-    add_field(w, "data/file_index", TW_PQ_INT64, 0, 0);
-    add_field(w, "dataset_from_index", TW_PQ_INT64, 0, 0);
-    add_field(w, "dataset_to_index", TW_PQ_INT64, 0, 0);
+    static const char *const head[7] = {"episode_index", "tasks", "length", "data/chunk_index", "data/file_index",
+                                        "dataset_from_index", "dataset_to_index"};
+    for (int k = 0; k < 7; k++) /* tasks: list<string> */
+        add_field(w, head[k], k == 1 ? TW_PQ_UTF8 : TW_PQ_INT64, k == 1, 0);
     for (size_t i = 0; i < p->nf; i++) {
         if (!p->f[i].video)
             continue;
@@ -201,12 +198,13 @@ int lw_open(lw_writer *w, const cv_plan *p, const char *root, char *msg, size_t 
         stats_fields(w, p->f[i].key, lw_is_int(&p->f[i]), p->f[i].video, p->f[i].elems);
     for (int b = 0; b < LW_NBOOK; b++)
         stats_fields(w, book[b], b > 0, 0, 1);
-    add_field(w, "meta/episodes/chunk_index", TW_PQ_INT64, 0, 0);
-    add_field(w, "meta/episodes/file_index", TW_PQ_INT64, 0, 0);
-    add_field(w, "teleworld/episode_id", TW_PQ_UTF8, 0, 0);
-    add_field(w, "teleworld/domain", TW_PQ_UTF8, 0, 0);
-    add_field(w, "teleworld/split", TW_PQ_UTF8, 0, 0);
-    add_field(w, "teleworld/weight", TW_PQ_FLOAT64, 0, 0);
+    static const char *const tail[6] = {"meta/episodes/chunk_index", "meta/episodes/file_index",
+                                        "teleworld/episode_id", "teleworld/domain", "teleworld/split",
+                                        "teleworld/weight"};
+    static const tw_parquet_type tail_type[6] = {TW_PQ_INT64, TW_PQ_INT64, TW_PQ_UTF8, TW_PQ_UTF8, TW_PQ_UTF8,
+                                                 TW_PQ_FLOAT64};
+    for (int k = 0; k < 6; k++)
+        add_field(w, tail[k], tail_type[k], 0, 0);
     char dir[CV_PATH + 64], path[CV_PATH + 96];
     snprintf(dir, sizeof dir, "%s/meta/episodes/chunk-000", root);
     snprintf(path, sizeof path, "%s/file-000.parquet", dir);

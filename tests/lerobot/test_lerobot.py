@@ -20,31 +20,12 @@ import numpy as np
 import pyarrow.parquet as pq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TW = os.environ.get("TW_BIN", os.path.join(HERE, "../../build/cli/tw"))
 PY = sys.executable
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def tw(*args, ok=True):
-    r = subprocess.run([TW, *args], capture_output=True, text=True)
-    if ok and r.returncode != 0:
-        print(r.stderr)
-        raise SystemExit(f"tw {' '.join(args)} failed")
-    return r
+from tw_convert_check import FAILS, TW, check, episode_dirs, no_leftovers, tw  # noqa: E402
 
 
 def gen(*args):
     subprocess.run([PY, os.path.join(HERE, "gen_lerobot.py"), *args], check=True, capture_output=True)
-
-
-def episode_dirs(out):
-    return sorted(d for d in glob.glob(f"{out}/*") if os.path.isdir(d))
 
 
 def read_stream(ep, name):
@@ -219,10 +200,9 @@ def test_episodes_and_map(tmp, ds):
 def expect_fail(tmp, name, ds, needles):
     out = f"{tmp}/bad-{name}"
     r = tw("import", "lerobot", ds, "--out", out, ok=False)
-    leftovers = [p for p in glob.glob(f"{out}/*") + glob.glob(f"{out}/.*")]
-    ok = r.returncode != 0 and all(n in r.stderr for n in needles) and not leftovers
+    ok = r.returncode != 0 and all(n in r.stderr for n in needles) and no_leftovers(out)
     if not ok:
-        print(r.returncode, r.stderr, leftovers)
+        print(r.returncode, r.stderr)
     check(ok, f"bad input ({name}): non-zero exit, message names {needles}, nothing left in --out")
 
 

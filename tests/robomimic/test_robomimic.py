@@ -17,23 +17,9 @@ import h5py
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TW = os.environ.get("TW_BIN", os.path.join(HERE, "../../build/cli/tw"))
 PY = sys.executable
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def tw(*args, ok=True):
-    r = subprocess.run([TW, *args], capture_output=True, text=True)
-    if ok and r.returncode != 0:
-        print(r.stderr)
-        raise SystemExit(f"tw {' '.join(args)} failed")
-    return r
+sys.path.insert(0, os.path.join(HERE, "../lerobot"))
+from tw_convert_check import FAILS, TW, check, episode_dirs, no_leftovers, tw  # noqa: E402
 
 
 def gen(path, *args):
@@ -119,10 +105,9 @@ for flt in ["train", "valid"]:
 def expect_fail(tmp, name, path, needles):
     out = f"{tmp}/bad-{name}"
     r = tw("import", "robomimic", path, "--out", out, ok=False)
-    left = glob.glob(f"{out}/*") + glob.glob(f"{out}/.*")
-    ok = r.returncode != 0 and all(n in r.stderr for n in needles) and not left
+    ok = r.returncode != 0 and all(n in r.stderr for n in needles) and no_leftovers(out)
     if not ok:
-        print(r.returncode, r.stderr, left)
+        print(r.returncode, r.stderr)
     check(ok, f"bad input ({name}): non-zero exit, names {needles}, nothing left")
 
 

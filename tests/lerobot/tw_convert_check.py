@@ -1,0 +1,30 @@
+"""What the converter tests share: a check that records failures, running tw, listing episode folders."""
+import glob
+import os
+import subprocess
+
+TW = os.environ.get("TW_BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../build/cli/tw"))
+FAILS = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        FAILS.append(what)
+
+
+def tw(*args, ok=True):
+    r = subprocess.run([TW, *args], capture_output=True, text=True)
+    if ok and r.returncode != 0:
+        print(r.stderr)
+        raise SystemExit(f"tw {' '.join(args)} failed")
+    return r
+
+
+def episode_dirs(out):
+    return sorted(d for d in glob.glob(f"{out}/*") if os.path.isdir(d))
+
+
+def no_leftovers(out):
+    """Nothing under out: neither published episodes nor .part folders."""
+    return not (glob.glob(f"{out}/*") + glob.glob(f"{out}/.*"))
