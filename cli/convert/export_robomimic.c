@@ -134,8 +134,9 @@ static int put_video(hid_t g, const char *name, const cv_feature *f, const tw_ep
     for (size_t row = 0; !rc && row < r->rows; row++) {
         int64_t t = r->t0_ns + llround((double)row * 1e9 / fps + 0.25e9 / fps);
         while (fi < nf && (!have || ix[fi].t_src_ns <= t) && tw_vdecode_next(d, &fr, msg, msgsz) == 0) {
+            size_t rowb = (size_t)(fr.width < (int)W ? fr.width : (int)W) * 3;
             for (int y = 0; y < fr.height && y < (int)H; y++)
-                memcpy(frame + (size_t)y * W * 3, fr.data + (size_t)y * fr.stride, (size_t)(fr.width < (int)W ? fr.width : (int)W) * 3);
+                memcpy(frame + (size_t)y * W * 3, fr.data + (size_t)y * fr.stride, rowb);
             fi++, have = 1;
         }
         for (int k = 0; k < 2 && !rc; k++) { /* next_obs row - 1 is this frame */
@@ -183,10 +184,7 @@ static int export_demo(rx_ctx *c, const cv_src_episode *s, size_t i, char *msg, 
         rc = cv_plan_make(&p, e, c->fps, msg, msgsz);
     if (!rc)
         rc = cv_rows_read(&p, e, &r, msg, msgsz);
-    const char *mt = e ? tw_episode_get_json(e, "metadata") : NULL;
-    json_t *meta = mt ? json_loads(mt, 0, NULL) : NULL, *src = json_object_get(meta, "source");
-    int rm = src && !strcmp(json_string_value(json_object_get(src, "format")) ? json_string_value(json_object_get(src, "format")) : "", "robomimic");
-    json_t *rm_streams = rm ? json_object_get(src, "streams") : NULL;
+    json_t *src = e ? cv_source(e, "robomimic") : NULL, *rm_streams = json_object_get(src, "streams");
     char demo[32];
     snprintf(demo, sizeof demo, "demo_%zu", i);
     tw_h5_lock();
@@ -244,7 +242,7 @@ static int export_demo(rx_ctx *c, const cv_src_episode *s, size_t i, char *msg, 
     if (g >= 0)
         H5Gclose(g);
     tw_h5_unlock();
-    json_decref(meta);
+    json_decref(src);
     cv_rows_free(&r);
     cv_plan_free(&p);
     tw_episode_close_reader(e);

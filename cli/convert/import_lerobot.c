@@ -21,6 +21,7 @@
 
 typedef struct {
     const char *root, *out, *domain, *episodes;
+    int compression; /* gzip level of episode.h5 signals: 0 like tw simgen (the source is compressed already) */
     tw_map *map;
     lr_dataset d;
     char stem[48];
@@ -38,7 +39,7 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tw import lerobot DATASET_DIR --out EPISODES_DIR [--episodes LIST] [--map FILE.json]\n"
-               "                          [--domain real|sim]\n"
+               "                          [--domain real|sim] [--compression 0..9]\n"
                "  LIST: episode indices, e.g. 0,3,10-12. --map: {\"streams\": {\"FEATURE\": \"joint_state\"|\"action\"}}\n");
 }
 
@@ -384,6 +385,7 @@ static int import_episode(lr_ctx *c, const lr_episode *e, char *msg, size_t msgs
         info.task = task;
         info.robot = c->d.robot_type ? c->d.robot_type : "";
         info.domain = c->domain;
+        info.compression = c->compression;
         info.metadata_json = meta;
         info.software_version = TW_VERSION;
         rc = cv_episode_begin(&ep, c->out, &info, d, n, msg, msgsz);
@@ -411,12 +413,13 @@ static int import_episode(lr_ctx *c, const lr_episode *e, char *msg, size_t msgs
 int tw_import_lerobot(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", 1, 0, 'o'}, {"episodes", 1, 0, 'e'}, {"map", 1, 0, 'm'},
-                                         {"domain", 1, 0, 'd'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                         {"domain", 1, 0, 'd'},
+                                         {"compression", 1, 0, 'z'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     lr_ctx c = {.domain = "real"};
     const char *map = NULL;
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "o:e:m:d:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "o:e:m:d:z:h", opts, NULL)) != -1) {
         if (o == 'o')
             c.out = optarg;
         else if (o == 'e')
@@ -425,6 +428,8 @@ int tw_import_lerobot(int argc, char **argv)
             map = optarg;
         else if (o == 'd')
             c.domain = optarg;
+        else if (o == 'z')
+            c.compression = atoi(optarg);
         else
             return usage(o == 'h' ? stdout : stderr), o == 'h' ? 0 : 2;
     }

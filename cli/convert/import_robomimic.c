@@ -31,6 +31,7 @@ typedef struct {
 
 typedef struct {
     const char *path, *out, *domain;
+    int compression; /* gzip level of episode.h5 signals: 0 like tw simgen (the source is compressed already) */
     double rate;
     const char *rate_from;
     char stem[48];
@@ -43,6 +44,7 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tw import robomimic FILE.hdf5 --out EPISODES_DIR [--rate HZ] [--domain real|sim]\n"
+               "                            [--compression 0..9]\n"
                "  each data/demo_N becomes EPISODES_DIR/<file stem>-demo_N (schemas/robomimic.md)\n");
 }
 
@@ -397,6 +399,7 @@ static int import_demo(rm_ctx *c, const char *demo_name, char *msg, size_t msgsz
         info.episode_id = id;
         info.task = env ? env : "";
         info.domain = c->domain;
+        info.compression = c->compression;
         info.metadata_json = meta;
         info.software_version = TW_VERSION;
         rc = cv_episode_begin(&e, c->out, &info, d, n, msg, msgsz);
@@ -438,17 +441,19 @@ static int open_file(rm_ctx *c, char *msg, size_t msgsz)
 int tw_import_robomimic(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", 1, 0, 'o'}, {"rate", 1, 0, 'r'}, {"domain", 1, 0, 'd'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+                                         {"compression", 1, 0, 'z'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     rm_ctx c = {.domain = "real", .f = -1};
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "o:r:d:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "o:r:d:z:h", opts, NULL)) != -1) {
         if (o == 'o')
             c.out = optarg;
         else if (o == 'r')
             c.rate = atof(optarg);
         else if (o == 'd')
             c.domain = optarg;
+        else if (o == 'z')
+            c.compression = atoi(optarg);
         else
             return usage(o == 'h' ? stdout : stderr), o == 'h' ? 0 : 2;
     }

@@ -131,14 +131,23 @@ static int plan_imported(cv_plan *p, const tw_stream_decl *d, json_t *src)
     return 0;
 }
 
+json_t *cv_source(const tw_episode *e, const char *format)
+{
+    const char *mtxt = tw_episode_get_json(e, "metadata");
+    json_t *meta = mtxt ? json_loads(mtxt, 0, NULL) : NULL, *src = json_object_get(meta, "source");
+    const char *f = json_string_value(json_object_get(src, "format"));
+    src = f && !strcmp(f, format) ? json_incref(src) : NULL;
+    json_decref(meta);
+    return src;
+}
+
 int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t msgsz)
 {
     memset(p, 0, sizeof *p);
     p->notes = json_array();
-    const char *mtxt = tw_episode_get_json(e, "metadata");
-    json_t *meta = mtxt ? json_loads(mtxt, 0, NULL) : NULL, *src = json_object_get(meta, "source");
-    int lerobot = !strcmp(json_string_value(json_object_get(src, "format")) ? json_string_value(json_object_get(src, "format")) : "", "lerobot");
-    json_t *streams = lerobot ? json_object_get(src, "streams") : NULL;
+    json_t *src = cv_source(e, "lerobot");
+    int lerobot = src != NULL;
+    json_t *streams = json_object_get(src, "streams");
     int rc = 0, base = -1, base_rank = 9;
     for (size_t i = 0; i < tw_episode_nstreams(e) && !rc; i++) {
         const tw_stream_decl *d = tw_episode_decl(e, i);
@@ -157,7 +166,7 @@ int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t 
         double src_fps = json_number_value(json_object_get(src, "fps"));
         p->fps = fps > 0 ? fps : lerobot && src_fps > 0 ? src_fps : tw_episode_decl(e, (size_t)base)->rate_hz;
     }
-    json_decref(meta);
+    json_decref(src);
     return rc;
 }
 

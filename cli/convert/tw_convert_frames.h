@@ -32,6 +32,10 @@ typedef struct {
     json_t *notes;           /* what was not exported, as strings */
 } cv_plan;
 
+/* The "source" object an import left in the episode's metadata when its format is `format` (a new reference),
+ * else NULL. */
+json_t *cv_source(const tw_episode *e, const char *format);
+
 /* The plan of an episode; fps <= 0 picks the source's (LeRobot provenance, else the base stream's nominal rate). */
 int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t msgsz);
 /* Whether another episode's plan q has the same features (names, dtypes, shapes) as p: else TW_EMISMATCH naming
