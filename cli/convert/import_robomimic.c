@@ -317,7 +317,7 @@ static int write_plain(rm_ctx *c, cv_episode *e, size_t si, hid_t demo, const ch
         return rc;
     size_t rowb = ds.row_elems * (x->d.kind == TW_KIND_VIDEO ? 1 : tw_dtype_size(x->d.dtype));
     uint64_t chunk = rowb >= RM_CHUNK_BYTES ? 1 : RM_CHUNK_BYTES / rowb;
-    uint8_t *buf = malloc(chunk * rowb);
+    uint8_t *buf = malloc(chunk * rowb + 64); /* + padding: libswscale over-reads the last RGB row */
     if (!buf)
         rc = TW_ENOMEM;
     for (uint64_t k0 = 0; !rc && k0 < T; k0 += chunk) {

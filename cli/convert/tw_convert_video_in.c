@@ -63,7 +63,8 @@ int cv_vin_open(const char *path, cv_vin **out, char *msg, size_t msgsz)
         e = v->dec ? avcodec_parameters_to_context(v->dec, cp) : AVERROR_DECODER_NOT_FOUND;
         if (e >= 0)
             e = avcodec_open2(v->dec, c, NULL);
-        v->rgb = e >= 0 ? malloc((size_t)cp->width * (size_t)cp->height * 3) : NULL;
+        /* + padding: libswscale reads RGB rows with 16-byte loads past the last pixel */
+        v->rgb = e >= 0 ? malloc((size_t)cp->width * (size_t)cp->height * 3 + 64) : NULL;
     }
     if (e < 0) {
         cv_vin_close(v);
