@@ -2,7 +2,8 @@
  * SRC: a folder of episodes, one episode, or a `tw fuse` output. Writes a LeRobot v3.0 dataset as LeRobot 0.4's own
  * code lays it out (schemas/lerobot.md): meta/info.json, meta/stats.json (LeRobot's statistics with its
  * quantiles), meta/tasks.parquet, meta/episodes/chunk-000/file-000.parquet, data/chunk-NNN/file-NNN.parquet and
- * videos/<key>/chunk-NNN/file-NNN.mp4 (one file per episode: packets copied, or SVT-AV1 with --video-codec av1).
+ * videos/<key>/chunk-NNN/file-NNN.mp4 (episodes packed as LeRobot does: packets copied, or SVT-AV1 with
+ * --video-codec av1).
  * Everything is written under DATASET_DIR.part and renamed at the end: no half dataset under the final name.
  * Memory: one episode's rows at a time. */
 #include <getopt.h>
@@ -27,7 +28,9 @@ typedef struct {
     cv_stats *all[CV_MAX_FEATURES + LW_NBOOK]; /* per-episode stats, kept for the aggregate (small) */
     size_t nep;
     int64_t total;
-    int64_t video_file[CV_MAX_FEATURES];
+    int64_t video_file[CV_MAX_FEATURES];    /* file index of the open MP4 of each video feature */
+    cv_vout *vout[CV_MAX_FEATURES];         /* open MP4 per video feature: episodes are appended */
+    double vend[CV_MAX_FEATURES];           /* its length so far, seconds */
     json_t *video_info[CV_MAX_FEATURES];
     json_t *splits;               /* split -> [first, last episode index] */
 } lx_ctx;
@@ -105,6 +108,40 @@ static int image_stats(const tw_episode *e, const cv_feature *f, cv_stats *st, c
     return rc;
 }
 
+#define LX_VIDEO_FILE_BYTES (200ll << 20) /* DEFAULT_VIDEO_FILE_SIZE_IN_MB */
+
+/* The MP4 feature i's episode goes into: the open one while the frames fit (same parameter sets, under 200 MB),
+ * else a new file (LeRobot: many episodes per file, from_timestamp/to_timestamp locate each). */
+static int video_target(lx_ctx *c, size_t i, const cv_feature *f, const char *src, char *msg, size_t msgsz)
+{
+    if (c->vout[i] && cv_vout_fits(c->vout[i], src, LX_VIDEO_FILE_BYTES))
+        return 0;
+    int rc = 0;
+    if (c->vout[i]) {
+        rc = cv_vout_close(c->vout[i], 0, msg, msgsz);
+        c->vout[i] = NULL, c->video_file[i]++;
+    }
+    char dir[2 * CV_PATH], path[3 * CV_PATH];
+    int64_t fi = c->video_file[i];
+    snprintf(dir, sizeof dir, "%s/videos/%s/chunk-%03lld", c->tmp, f->key, (long long)(fi / 1000));
+    snprintf(path, sizeof path, "%s/file-%03lld.mp4", dir, (long long)(fi % 1000));
+    c->vend[i] = 0;
+    if (!rc)
+        rc = cv_mkdirs(dir, msg, msgsz);
+    if (!rc)
+        rc = cv_vout_open(path, src, c->vcodec, c->plan.fps, &c->vout[i], msg, msgsz);
+    if (!rc && !c->video_info[i]) {
+        const char *codec, *pix;
+        int w, h;
+        cv_vout_info(c->vout[i], &codec, &pix, &w, &h);
+        c->video_info[i] = json_pack("{s:i,s:i,s:s,s:s,s:b,s:f,s:i,s:b}", "video.height", h, "video.width", w,
+                                     "video.codec", codec, "video.pix_fmt", pix ? pix : "yuv420p",
+                                     "video.is_depth_map", 0, "video.fps", c->plan.fps, "video.channels", 3,
+                                     "has_audio", 0);
+    }
+    return rc;
+}
+
 static int export_videos(lx_ctx *c, const cv_plan *q, const tw_episode *e, lw_episode *ep, char *msg,
                          size_t msgsz)
 {
@@ -116,35 +153,31 @@ static int export_videos(lx_ctx *c, const cv_plan *q, const tw_episode *e, lw_ep
         int si = tw_episode_find_stream(e, f->stream);
         tw_video_index_entry *ix = NULL;
         size_t nf = 0;
-        char src[CV_PATH], dir[2 * CV_PATH], path[3 * CV_PATH];
+        char src[CV_PATH];
         rc = tw_episode_read_video_index(e, (size_t)si, &ix, &nf, src, sizeof src, msg, msgsz);
         free(ix);
-        int64_t fi = c->video_file[i]++;
-        snprintf(dir, sizeof dir, "%s/videos/%s/chunk-%03lld", c->tmp, f->key, (long long)(fi / 1000));
-        snprintf(path, sizeof path, "%s/file-%03lld.mp4", dir, (long long)(fi % 1000));
-        cv_vout *o = NULL;
         uint64_t n = 0;
         double dur = 0;
         if (!rc)
-            rc = cv_mkdirs(dir, msg, msgsz);
+            rc = video_target(c, i, f, src, msg, msgsz);
         if (!rc)
-            rc = cv_vout_open(path, src, c->vcodec, c->plan.fps, &o, msg, msgsz);
-        if (!rc)
-            rc = cv_vout_append(o, src, 0, &n, &dur, msg, msgsz);
-        if (!rc && !c->video_info[i]) {
-            const char *codec, *pix;
-            int w, h;
-            cv_vout_info(o, &codec, &pix, &w, &h);
-            c->video_info[i] = json_pack("{s:i,s:i,s:s,s:s,s:b,s:f,s:i,s:b}", "video.height", h, "video.width", w,
-                                         "video.codec", codec, "video.pix_fmt", pix ? pix : "yuv420p",
-                                         "video.is_depth_map", 0, "video.fps", c->plan.fps, "video.channels", 3,
-                                         "has_audio", 0);
-        }
-        int crc = cv_vout_close(o, rc != 0, msg, msgsz);
-        rc = rc ? rc : crc;
-        ep->video_file[i] = fi, ep->video_from[i] = 0, ep->video_to[i] = dur;
+            rc = cv_vout_append(c->vout[i], src, c->vend[i], &n, &dur, msg, msgsz);
+        ep->video_file[i] = c->video_file[i], ep->video_from[i] = c->vend[i], ep->video_to[i] = c->vend[i] + dur;
+        c->vend[i] += dur;
         if (!rc)
             rc = image_stats(e, f, &ep->stats[i], msg, msgsz);
+    }
+    return rc;
+}
+
+/* Finishes the open MP4s (abandon: removes them). */
+static int close_videos(lx_ctx *c, int abandon, char *msg, size_t msgsz)
+{
+    int rc = 0;
+    for (size_t i = 0; i < CV_MAX_FEATURES; i++) {
+        int r = cv_vout_close(c->vout[i], abandon || rc, msg, msgsz);
+        rc = rc ? rc : r;
+        c->vout[i] = NULL;
     }
     return rc;
 }
@@ -345,6 +378,8 @@ int tw_export_lerobot(int argc, char **argv)
         rc = cv_mkdirs(c.tmp, msg, sizeof msg);
     for (size_t i = 0; !rc && i < n; i++)
         rc = export_one(&c, &src[i], src[0].dir, msg, sizeof msg);
+    int vrc = close_videos(&c, rc != 0, rc ? NULL : msg, sizeof msg);
+    rc = rc ? rc : vrc;
     if (!rc)
         rc = lw_close(&c.w, msg, sizeof msg);
     if (!rc)

@@ -34,6 +34,9 @@ int cv_vout_open(const char *path, const char *src, const char *codec, double fp
  * count and *dur_s the span they cover (frames / fps for AV1, last pts + one frame for copies). */
 int cv_vout_append(cv_vout *o, const char *src, double offset_s, uint64_t *nframes, double *dur_s, char *msg,
                    size_t msgsz);
+/* Whether src's frames can be appended to o without re-encoding (same codec, size and parameter sets), and o is
+ * still below max_bytes (LeRobot's video_files_size_in_mb). AV1 outputs take any source of the same size. */
+int cv_vout_fits(const cv_vout *o, const char *src, int64_t max_bytes);
 /* Writes the trailer, fsyncs and renames into place (or, abandon != 0, removes the temporary file). */
 int cv_vout_close(cv_vout *o, int abandon, char *msg, size_t msgsz);
 /* Codec the output holds ("h264", "av1", ...) and pixel format name. */

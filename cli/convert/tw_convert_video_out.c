@@ -206,7 +206,8 @@ int cv_vout_append(cv_vout *o, const char *src, double offset_s, uint64_t *nfram
         /* Snap to the frame grid (frames recorded at the dataset's rate land exactly on k / fps). */
         double t = o->pkt->pts * av_q2d(itb), k = round(t * o->fps);
         int64_t pts = av_rescale_q(llround(k * 1000.0), (AVRational){1, (int)llround(o->fps * 1000)}, o->st->time_base);
-        pts += av_rescale_q(llround(offset_s * 1e6), (AVRational){1, 1000000}, o->st->time_base);
+        pts += av_rescale_q(llround(offset_s * o->fps) * 1000, (AVRational){1, (int)llround(o->fps * 1000)},
+                            o->st->time_base); /* the episode's offset in the file, whole frames */
         o->pkt->pts = o->pkt->dts = pts;
         o->pkt->duration = av_rescale_q(1000, (AVRational){1, (int)llround(o->fps * 1000)}, o->st->time_base);
         o->pkt->stream_index = o->st->index;
@@ -220,6 +221,21 @@ int cv_vout_append(cv_vout *o, const char *src, double offset_s, uint64_t *nfram
     *dur_s = last < 0 ? 0 : (last + 1) / o->fps;
     avformat_close_input(&in);
     return rc;
+}
+
+int cv_vout_fits(const cv_vout *o, const char *src, int64_t max_bytes)
+{
+    AVFormatContext *in;
+    int si;
+    if (open_input(src, &in, &si, NULL, 0) != 0)
+        return 0;
+    const AVCodecParameters *a = in->streams[si]->codecpar, *b = o->st->codecpar;
+    int fits = a->width == b->width && a->height == b->height && avio_tell(o->out->pb) < max_bytes;
+    if (fits && !o->enc) /* copies: the decoder configuration must be the same bytes */
+        fits = a->codec_id == b->codec_id && a->extradata_size == b->extradata_size &&
+               (!a->extradata_size || !memcmp(a->extradata, b->extradata, (size_t)a->extradata_size));
+    avformat_close_input(&in);
+    return fits;
 }
 
 int cv_vout_close(cv_vout *o, int abandon, char *msg, size_t msgsz)

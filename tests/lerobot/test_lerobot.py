@@ -165,9 +165,25 @@ def test_video_passthrough(tmp, imported_copy):
         pa_, pb = packets(f"{a}/observation.images.cam.mkv"), packets(f"{b}/observation.images.cam.mkv")
         check(len(pa_) == len(pb) and pa_ == pb,
               f"{os.path.basename(a)}: video slices byte-identical after tw -> LeRobot -> tw (copied, not re-encoded)")
-        mp4 = sorted(glob.glob(f"{out}/videos/observation.images.cam/*/*.mp4"))
+    mp4 = sorted(glob.glob(f"{out}/videos/observation.images.cam/*/*.mp4"))
     with av.open(mp4[0]) as c:
         check(c.streams.video[0].codec_context.name == "h264", "export without --video-codec keeps H.264")
+    ok, nfiles = spans_ok(out, "observation.images.cam", json.load(open(f"{out}/meta/info.json"))["fps"])
+    check(ok and nfiles == 1, "H.264 copies: episodes packed in one MP4, each span holds its frames at k/fps")
+
+
+def spans_ok(out, key, fps):
+    """Every episode's [from_timestamp, to_timestamp) holds exactly its frames, each at from + k/fps (1e-4 s, the
+    tolerance LeRobot's decoder uses), episodes packed one after another in the file."""
+    eps = pq.read_table(glob.glob(f"{out}/meta/episodes/*/*.parquet")[0]).to_pydict()
+    ok = True
+    for i, length in enumerate(eps["length"]):
+        fi, a, b = (eps[f"videos/{key}/{c}"][i] for c in ("file_index", "from_timestamp", "to_timestamp"))
+        with av.open(glob.glob(f"{out}/videos/{key}/chunk-000/file-{fi:03d}.mp4")[0]) as c:
+            ts = [float(f.time) for f in c.decode(video=0)]
+        mine = [t for t in ts if a - 1e-4 <= t < b - 1e-4]
+        ok &= len(mine) == length and all(abs(t - (a + k / fps)) < 1e-4 for k, t in enumerate(mine))
+    return ok, len(set(eps[f"videos/{key}/file_index"]))
 
 
 def test_av1_export(tmp, imported):
@@ -175,13 +191,11 @@ def test_av1_export(tmp, imported):
     tw("export", "lerobot", imported, "--out", out, "--video-codec", "av1")
     mp4 = sorted(glob.glob(f"{out}/videos/observation.images.cam/*/*.mp4"))
     with av.open(mp4[0]) as c:
-        s = c.streams.video[0]
-        n = sum(1 for _ in c.decode(video=0))
-        check(s.codec_context.name in ("libdav1d", "av1", "libaom-av1"), "--video-codec av1 writes AV1")
+        check(c.streams.video[0].codec_context.name in ("libdav1d", "av1", "libaom-av1"), "--video-codec av1 writes AV1")
     info = json.load(open(f"{out}/meta/info.json"))
     check(info["features"]["observation.images.cam"]["info"]["video.codec"] == "av1", "info.json says av1")
-    eps = pq.read_table(glob.glob(f"{out}/meta/episodes/*/*.parquet")[0]).to_pydict()
-    check(n == eps["length"][0], "AV1 file holds one frame per row of its episode")
+    ok, nfiles = spans_ok(out, "observation.images.cam", info["fps"])
+    check(ok and nfiles == 1, "AV1: episodes packed in one MP4, each span holds its frames at k/fps")
 
 
 def test_episodes_and_map(tmp, ds):
