@@ -34,6 +34,7 @@ typedef struct {
     int feature;   /* index into d.f, -1: none */
     tw_stream_decl decl;
     cv_vin *vin;
+    int image;     /* dtype image: PNG (or JPEG) bytes in the parquet column <key>.bytes */
 } lr_stream;
 
 static void usage(FILE *f)
@@ -135,6 +136,18 @@ static int plan(lr_ctx *c, const lr_episode *e, lr_stream *s, size_t *n, json_t 
             cv_vin_info(x->vin, &w, &h, &codec);
             d->kind = TW_KIND_VIDEO, d->dtype = TW_DTYPE_BYTES, d->width = (uint32_t)w, d->height = (uint32_t)h;
             d->encoding = cv_vin_passthrough(x->vin) ? TW_VIDEO_H264 : TW_VIDEO_RGB24;
+        } else if (!strcmp(f->dtype, "image") && f->ndim == 3 && f->shape[2] == 3) { /* (height, width, 3) */
+            char col[TW_MAX_NAME + 8];
+            size_t ci;
+            snprintf(col, sizeof col, "%s.bytes", f->key);
+            if (tw_parquet_find(c->r, col, &ci) != 0) {
+                rc = tw_errf(msg, msgsz, TW_ESCHEMA, "%s: column '%s' missing (info.json features.%s is an image)",
+                             c->cur_path, col, f->key);
+                break;
+            }
+            x->image = 1;
+            d->kind = TW_KIND_VIDEO, d->dtype = TW_DTYPE_BYTES, d->encoding = TW_VIDEO_RGB24;
+            d->height = f->shape[0], d->width = f->shape[1];
         } else {
             int dt = dtype_of(f->dtype);
             if (dt < 0) { /* strings, PNG images in parquet: said loudly and listed in the provenance */
@@ -306,6 +319,46 @@ static int write_joint_state(lr_ctx *c, cv_episode *ep, size_t si, const lr_stre
     return rc;
 }
 
+/* An image feature: the PNGs of LR_IMAGE_ROWS rows at a time, decoded to RGB24 for the episode writer. */
+#define LR_IMAGE_ROWS 32
+static int write_images(lr_ctx *c, cv_episode *ep, size_t si, const lr_stream *x, int64_t row0, int64_t len,
+                        const int64_t *t_ns, char *msg, size_t msgsz)
+{
+    const lr_feature *f = &c->d.f[x->feature];
+    char col[TW_MAX_NAME + 8], what[CV_PATH + 1200];
+    size_t ci, bcap = 0, ocap = LR_IMAGE_ROWS + 1;
+    snprintf(col, sizeof col, "%s.bytes", f->key);
+    tw_parquet_find(c->r, col, &ci);
+    int w = (int)x->decl.width, h = (int)x->decl.height;
+    uint8_t *rgb = malloc((size_t)w * (size_t)h * 3 + 64), *bytes = NULL;
+    int64_t *off = malloc(ocap * sizeof *off);
+    cv_still *st = NULL;
+    int rc = rgb && off ? cv_still_open(&st, msg, msgsz) : TW_ENOMEM;
+    for (int64_t k0 = 0; !rc && k0 < len; k0 += LR_IMAGE_ROWS) {
+        int64_t nr = len - k0 < LR_IMAGE_ROWS ? len - k0 : LR_IMAGE_ROWS;
+        tw_parquet_out o = {.values = bytes, .values_cap = bcap, .offsets = off, .offsets_cap = ocap};
+        rc = tw_parquet_read(c->r, ci, row0 + k0, nr, TW_PQ_UTF8, &o, msg, msgsz);
+        if (rc == TW_EFULL) { /* grow to what the rows need and read again */
+            uint8_t *nb = realloc(bytes, o.nbytes + 1);
+            rc = nb ? 0 : TW_ENOMEM;
+            if (nb)
+                bytes = nb, bcap = o.nbytes + 1;
+            o = (tw_parquet_out){.values = bytes, .values_cap = bcap, .offsets = off, .offsets_cap = ocap};
+            if (!rc)
+                rc = tw_parquet_read(c->r, ci, row0 + k0, nr, TW_PQ_UTF8, &o, msg, msgsz);
+        }
+        for (int64_t k = 0; !rc && k < nr; k++) {
+            snprintf(what, sizeof what, "%s: column '%s' row %lld", c->cur_path, col, (long long)(row0 + k0 + k));
+            rc = cv_still_decode(st, bytes + off[k], (size_t)(off[k + 1] - off[k]), w, h, rgb, what, msg, msgsz);
+            if (!rc)
+                rc = cv_episode_put(ep, si, t_ns[k0 + k], rgb, (size_t)w * (size_t)h * 3, 0, msg, msgsz);
+        }
+    }
+    cv_still_close(st);
+    free(rgb), free(bytes), free(off);
+    return rc;
+}
+
 static int read_times(lr_ctx *c, int64_t row0, int64_t len, int64_t **t_ns, char *msg, size_t msgsz)
 {
     size_t col, cap = 0;
@@ -392,6 +445,7 @@ static int import_episode(lr_ctx *c, const lr_episode *e, char *msg, size_t msgs
     }
     for (size_t i = 0; !rc && i < n; i++)
         rc = s[i].vin ? write_video(&ep, i, &s[i], c, e, notes, msg, msgsz)
+             : s[i].image ? write_images(c, &ep, i, &s[i], row0, e->length, t_ns, msg, msgsz)
              : s[i].decl.kind == TW_KIND_JOINT_STATE
                  ? write_joint_state(c, &ep, i, &s[i], row0, e->length, t_ns, notes, msg, msgsz)
                  : write_column(c, &ep, i, &s[i], row0, e->length, t_ns, msg, msgsz);

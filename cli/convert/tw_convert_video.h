@@ -25,6 +25,14 @@ int cv_vin_cut(cv_vin *v, double from_s, double to_s, double tol_s, cv_vframe_fn
                char *msg, size_t msgsz);
 void cv_vin_close(cv_vin *v);
 
+/* Single pictures (LeRobot `image` features: PNG bytes in parquet; JPEG also taken) decoded to RGB24. */
+typedef struct cv_still cv_still;
+int cv_still_open(cv_still **out, char *msg, size_t msgsz);
+/* Decodes data into w*h*3 bytes at rgb (+64 bytes of slack); another size is TW_ESHAPE naming `what`. */
+int cv_still_decode(cv_still *s, const uint8_t *data, size_t len, int w, int h, uint8_t *rgb, const char *what,
+                    char *msg, size_t msgsz);
+void cv_still_close(cv_still *s);
+
 typedef struct cv_vout cv_vout;
 /* Creates an MP4 at path (written as path.tmp.mp4, renamed by cv_vout_close) for frames like those of src (an
  * episode's .mkv). codec "copy" keeps the packets; "av1" decodes and encodes with libsvtav1 at fps. */

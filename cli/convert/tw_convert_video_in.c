@@ -203,3 +203,75 @@ void cv_quiet_ffmpeg(void)
     av_log_set_level(AV_LOG_ERROR);
     setenv("SVT_LOG", "1", 0); /* SVT-AV1 prints its configuration banner to stderr otherwise */
 }
+
+/* ------------------------------------------------------------------ single pictures */
+
+struct cv_still {
+    AVCodecContext *dec[2]; /* PNG, MJPEG: opened on first use */
+    AVPacket *pkt;
+    AVFrame *frm;
+    struct SwsContext *sws;
+};
+
+int cv_still_open(cv_still **out, char *msg, size_t msgsz)
+{
+    cv_still *s = calloc(1, sizeof *s);
+    if (s)
+        s->pkt = av_packet_alloc(), s->frm = av_frame_alloc();
+    if (!s || !s->pkt || !s->frm) {
+        cv_still_close(s);
+        return tw_errf(msg, msgsz, TW_ENOMEM, "picture decoder: out of memory");
+    }
+    *out = s;
+    return 0;
+}
+
+int cv_still_decode(cv_still *s, const uint8_t *data, size_t len, int w, int h, uint8_t *rgb, const char *what,
+                    char *msg, size_t msgsz)
+{
+    int jpeg = len >= 2 && data[0] == 0xFF && data[1] == 0xD8, e = 0;
+    if (!jpeg) /* FFmpeg's PNG decoder keeps the last row of the previous picture for the first row's Up filter */
+        avcodec_free_context(&s->dec[0]);
+    if (!s->dec[jpeg]) {
+        const AVCodec *c = avcodec_find_decoder(jpeg ? AV_CODEC_ID_MJPEG : AV_CODEC_ID_PNG);
+        s->dec[jpeg] = c ? avcodec_alloc_context3(c) : NULL;
+        e = s->dec[jpeg] ? avcodec_open2(s->dec[jpeg], c, NULL) : AVERROR_DECODER_NOT_FOUND;
+    }
+    uint8_t *copy = e >= 0 ? av_malloc(len + AV_INPUT_BUFFER_PADDING_SIZE) : NULL;
+    if (copy) {
+        memcpy(copy, data, len);
+        memset(copy + len, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+        av_packet_from_data(s->pkt, copy, (int)len);
+        e = avcodec_send_packet(s->dec[jpeg], s->pkt);
+        av_packet_unref(s->pkt);
+        if (e >= 0)
+            e = avcodec_receive_frame(s->dec[jpeg], s->frm);
+    }
+    if (e < 0 || !copy)
+        return av_fail(msg, msgsz, e < 0 ? e : AVERROR(ENOMEM), "picture cannot be decoded", what);
+    int rc = 0;
+    if (s->frm->width != w || s->frm->height != h)
+        rc = tw_errf(msg, msgsz, TW_ESHAPE, "%s: picture is %dx%d, info.json shape says %dx%d", what, s->frm->width,
+                     s->frm->height, w, h);
+    if (!rc) {
+        s->sws = sws_getCachedContext(s->sws, w, h, s->frm->format, w, h, AV_PIX_FMT_RGB24, SWS_POINT, NULL, NULL,
+                                      NULL);
+        uint8_t *dst[4] = {rgb};
+        int ls[4] = {3 * w};
+        sws_scale(s->sws, (const uint8_t *const *)s->frm->data, s->frm->linesize, 0, h, dst, ls);
+    }
+    av_frame_unref(s->frm);
+    return rc;
+}
+
+void cv_still_close(cv_still *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < 2; i++)
+        avcodec_free_context(&s->dec[i]);
+    av_packet_free(&s->pkt);
+    av_frame_free(&s->frm);
+    sws_freeContext(s->sws);
+    free(s);
+}

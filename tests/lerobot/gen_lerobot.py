@@ -1,7 +1,8 @@
 """LeRobot datasets for the converter tests, written by the reference writers.
 
-  gen_lerobot.py v3 OUT [--episodes N] [--steps T] [--fps F] [--video h264|libsvtav1|none]
-      LeRobot's own LeRobotDataset.create / add_frame / save_episode / finalize (lerobot 0.4.4): codebase v3.0.
+  gen_lerobot.py v3 OUT [--episodes N] [--steps T] [--fps F] [--video h264|libsvtav1|image|none]
+      LeRobot's own LeRobotDataset.create / add_frame / save_episode / finalize (lerobot 0.4.4): codebase v3.0;
+      --video image: an `image` feature (PNG bytes in the data parquet) instead of a video.
   gen_lerobot.py v21 OUT [--episodes N] [--steps T] [--fps F] [--video]
       codebase v2.1 laid out with pyarrow exactly as LeRobot 2.1 wrote it (lerobot/common/datasets/utils.py of
       that release): meta/info.json, meta/episodes.jsonl, meta/tasks.jsonl, meta/episodes_stats.jsonl,
@@ -43,11 +44,11 @@ def v3(a):
             "action": {"dtype": "float32", "shape": (6,), "names": names},
             "observation.extra": {"dtype": "float64", "shape": (2,), "names": ["a", "b"]}}
     if a.video != "none":
-        feat["observation.images.cam"] = {"dtype": "video", "shape": (96, 128, 3),
+        feat["observation.images.cam"] = {"dtype": "image" if a.video == "image" else "video", "shape": (96, 128, 3),
                                           "names": ["height", "width", "channels"]}
-    kw = {"vcodec": a.video} if a.video != "none" else {}
+    kw = {"vcodec": a.video} if a.video not in ("none", "image") else {}
     ds = LeRobotDataset.create("test/tw", fps=a.fps, features=feat, root=a.out, robot_type="tw_arm",
-                               use_videos=a.video != "none", **kw)
+                               use_videos=a.video not in ("none", "image"), **kw)
     for e in range(a.episodes):
         for t in range(a.steps + e):
             fr = {"observation.state": state(e, t), "action": action(e, t),

@@ -295,6 +295,9 @@ def main():
         gen("v3", v3h, "--video", "h264")
         gen("v3", v3a, "--video", "libsvtav1")
         gen("v21", v21, "--video")
+        v3i = f"{tmp}/v3image"
+        gen("v3", v3i, "--video", "image", "--episodes", "2")
+        test_import(tmp, v3i, "v3-image", copied=False)  # PNG in parquet: decoded for the episode writer
         i3h = test_import(tmp, v3h, "v3-h264", copied=False)  # LeRobot's x264 uses B-frames: decoded
         i3a = test_import(tmp, v3a, "v3-av1", copied=False)
         i21 = test_import(tmp, v21, "v21", copied=True)
