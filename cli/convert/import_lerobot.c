@@ -20,8 +20,8 @@
 #define LR_ROWS 4096
 
 typedef struct {
-    const char *root, *out, *domain, *episodes;
-    int compression; /* gzip level of episode.h5 signals: 0 like tw simgen (the source is compressed already) */
+    const char *root, *episodes;
+    cv_import_opts io;
     tw_map *map;
     lr_dataset d;
     char stem[48];
@@ -433,15 +433,12 @@ static int import_episode(lr_ctx *c, const lr_episode *e, char *msg, size_t msgs
                      json_string_value(json_array_get(e->tasks, i)));
         meta = provenance(c, e, s, n, notes);
         tw_episode_info info;
-        tw_episode_info_init(&info);
+        cv_import_info(&c->io, &info);
         info.episode_id = id;
         info.task = task;
         info.robot = c->d.robot_type ? c->d.robot_type : "";
-        info.domain = c->domain;
-        info.compression = c->compression;
         info.metadata_json = meta;
-        info.software_version = TW_VERSION;
-        rc = cv_episode_begin(&ep, c->out, &info, d, n, msg, msgsz);
+        rc = cv_episode_begin(&ep, c->io.out, &info, d, n, msg, msgsz);
     }
     for (size_t i = 0; !rc && i < n; i++)
         rc = s[i].vin ? write_video(&ep, i, &s[i], c, e, notes, msg, msgsz)
@@ -466,28 +463,22 @@ static int import_episode(lr_ctx *c, const lr_episode *e, char *msg, size_t msgs
 
 int tw_import_lerobot(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", 1, 0, 'o'}, {"episodes", 1, 0, 'e'}, {"map", 1, 0, 'm'},
-                                         {"domain", 1, 0, 'd'},
-                                         {"compression", 1, 0, 'z'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    lr_ctx c = {.domain = "real"};
+    static const struct option opts[] = {CV_IMPORT_LONGOPTS, {"episodes", 1, 0, 'e'}, {"map", 1, 0, 'm'}, {0, 0, 0, 0}};
+    lr_ctx c = {.io = {.domain = "real"}};
     const char *map = NULL;
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "o:e:m:d:z:h", opts, NULL)) != -1) {
-        if (o == 'o')
-            c.out = optarg;
-        else if (o == 'e')
+    while ((o = getopt_long(argc, argv, CV_IMPORT_SHORTOPTS "e:m:", opts, NULL)) != -1) {
+        if (cv_import_opt(&c.io, o, optarg))
+            continue;
+        if (o == 'e')
             c.episodes = optarg;
         else if (o == 'm')
             map = optarg;
-        else if (o == 'd')
-            c.domain = optarg;
-        else if (o == 'z')
-            c.compression = atoi(optarg);
         else
             return usage(o == 'h' ? stdout : stderr), o == 'h' ? 0 : 2;
     }
-    if (optind + 1 != argc || !c.out || (strcmp(c.domain, "real") && strcmp(c.domain, "sim")))
+    if (optind + 1 != argc || !cv_import_opts_ok(&c.io))
         return usage(stderr), 2;
     c.root = argv[optind];
     tw_media_use_for_episodes();
@@ -516,7 +507,7 @@ int tw_import_lerobot(int argc, char **argv)
         cv_batch_abort(&c.batch);
     if (!rc)
         fprintf(stderr, "tw import lerobot: %zu of %zu episodes of %s (%s, %.17g fps) -> %s\n", done, ne, c.root,
-                c.d.version, c.d.fps, c.out);
+                c.d.version, c.d.fps, c.io.out);
     else
         fprintf(stderr, "tw import lerobot: %s\n", msg);
     lr_episodes_free(eps, ne);

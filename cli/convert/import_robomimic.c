@@ -30,8 +30,8 @@ typedef struct {
 } rm_item;
 
 typedef struct {
-    const char *path, *out, *domain;
-    int compression; /* gzip level of episode.h5 signals: 0 like tw simgen (the source is compressed already) */
+    const char *path;
+    cv_import_opts io;
     double rate;
     const char *rate_from;
     char stem[48];
@@ -395,14 +395,11 @@ static int import_demo(rm_ctx *c, const char *demo_name, char *msg, size_t msgsz
             d[i] = it[i].d;
         const char *env = json_string_value(json_object_get(c->env_args, "env_name"));
         tw_episode_info info;
-        tw_episode_info_init(&info);
+        cv_import_info(&c->io, &info);
         info.episode_id = id;
         info.task = env ? env : "";
-        info.domain = c->domain;
-        info.compression = c->compression;
         info.metadata_json = meta;
-        info.software_version = TW_VERSION;
-        rc = cv_episode_begin(&e, c->out, &info, d, n, msg, msgsz);
+        rc = cv_episode_begin(&e, c->io.out, &info, d, n, msg, msgsz);
     }
     for (size_t i = 0; !rc && i < n; i++)
         rc = it[i].d.kind == TW_KIND_JOINT_STATE ? write_joint_state(c, &e, i, demo, where, &it[i], T, msg, msgsz)
@@ -440,24 +437,19 @@ static int open_file(rm_ctx *c, char *msg, size_t msgsz)
 
 int tw_import_robomimic(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", 1, 0, 'o'}, {"rate", 1, 0, 'r'}, {"domain", 1, 0, 'd'},
-                                         {"compression", 1, 0, 'z'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-    rm_ctx c = {.domain = "real", .f = -1};
+    static const struct option opts[] = {CV_IMPORT_LONGOPTS, {"rate", 1, 0, 'r'}, {0, 0, 0, 0}};
+    rm_ctx c = {.io = {.domain = "real"}, .f = -1};
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "o:r:d:z:h", opts, NULL)) != -1) {
-        if (o == 'o')
-            c.out = optarg;
-        else if (o == 'r')
+    while ((o = getopt_long(argc, argv, CV_IMPORT_SHORTOPTS "r:", opts, NULL)) != -1) {
+        if (cv_import_opt(&c.io, o, optarg))
+            continue;
+        if (o == 'r')
             c.rate = atof(optarg);
-        else if (o == 'd')
-            c.domain = optarg;
-        else if (o == 'z')
-            c.compression = atoi(optarg);
         else
             return usage(o == 'h' ? stdout : stderr), o == 'h' ? 0 : 2;
     }
-    if (optind + 1 != argc || !c.out || (strcmp(c.domain, "real") && strcmp(c.domain, "sim")))
+    if (optind + 1 != argc || !cv_import_opts_ok(&c.io))
         return usage(stderr), 2;
     c.path = argv[optind];
     tw_media_use_for_episodes();

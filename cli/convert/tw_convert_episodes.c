@@ -209,6 +209,33 @@ void cv_episode_abort(cv_episode *e)
         cv_rmtree(e->tmp);
 }
 
+/* ------------------------------------------------------------------ importer options */
+
+int cv_import_opt(cv_import_opts *io, int o, const char *arg)
+{
+    if (o == 'o')
+        io->out = arg;
+    else if (o == 'd')
+        io->domain = arg;
+    else if (o == 'z')
+        io->compression = atoi(arg);
+    return o == 'o' || o == 'd' || o == 'z';
+}
+
+int cv_import_opts_ok(const cv_import_opts *io)
+{
+    return io->out && io->domain && (!strcmp(io->domain, "real") || !strcmp(io->domain, "sim")) &&
+           io->compression >= 0 && io->compression <= 9;
+}
+
+void cv_import_info(const cv_import_opts *io, tw_episode_info *info)
+{
+    tw_episode_info_init(info);
+    info->domain = io->domain;
+    info->compression = io->compression;
+    info->software_version = TW_VERSION;
+}
+
 /* ------------------------------------------------------------------ SRC */
 
 static int is_episode(const char *dir)

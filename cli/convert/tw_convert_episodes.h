@@ -45,6 +45,20 @@ void cv_batch_abort(cv_batch *b);
 /* Drops everything written (safe after a failed begin or commit). */
 void cv_episode_abort(cv_episode *e);
 
+/* ---- the options every importer takes: --out, --domain real|sim, --compression 0..9 ---- */
+typedef struct {
+    const char *out, *domain;
+    int compression; /* gzip level of episode.h5 signals: 0 like tw simgen (the source is compressed already) */
+} cv_import_opts;
+#define CV_IMPORT_LONGOPTS {"out", 1, 0, 'o'}, {"domain", 1, 0, 'd'}, {"compression", 1, 0, 'z'}, {"help", 0, 0, 'h'}
+#define CV_IMPORT_SHORTOPTS "o:d:z:h"
+/* Takes option o (getopt's return) when it is one of these: 1, else 0. */
+int cv_import_opt(cv_import_opts *io, int o, const char *arg);
+/* Whether the options are complete and valid (--out given, a known domain, a gzip level). */
+int cv_import_opts_ok(const cv_import_opts *io);
+/* Fills what every importer's episode info shares (domain, compression, software version). */
+void cv_import_info(const cv_import_opts *io, tw_episode_info *info);
+
 /* ---- what an export reads ---- */
 typedef struct {
     char dir[CV_PATH];

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import av
 import h5py
@@ -21,7 +20,7 @@ import pyarrow.parquet as pq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
-from tw_convert_check import FAILS, TW, check, episode_dirs, no_leftovers, tw  # noqa: E402
+from tw_convert_check import TW, check, episode_dirs, no_leftovers, run_tests, tw  # noqa: E402
 
 
 def gen(*args):
@@ -288,32 +287,26 @@ def test_sim_fused_replay(tmp):
               "robomimic export of a fused dataset: masks from the splits")
 
 
-def main():
-    tmp = tempfile.mkdtemp(prefix="tw-lerobot-")
-    try:
-        v3h, v3a, v21 = f"{tmp}/v3h264", f"{tmp}/v3av1", f"{tmp}/v21"
-        gen("v3", v3h, "--video", "h264")
-        gen("v3", v3a, "--video", "libsvtav1")
-        gen("v21", v21, "--video")
-        v3i = f"{tmp}/v3image"
-        gen("v3", v3i, "--video", "image", "--episodes", "2")
-        test_import(tmp, v3i, "v3-image", copied=False)  # PNG in parquet: decoded for the episode writer
-        i3h = test_import(tmp, v3h, "v3-h264", copied=False)  # LeRobot's x264 uses B-frames: decoded
-        i3a = test_import(tmp, v3a, "v3-av1", copied=False)
-        i21 = test_import(tmp, v21, "v21", copied=True)
-        e3 = test_export(tmp, i3h, v3h, "v3-h264")
-        test_export(tmp, i21, v21, "v21")
-        test_readers(e3, "v3-h264")
-        test_video_passthrough(tmp, i3a)
-        test_av1_export(tmp, i21)
-        test_episodes_and_map(tmp, v3h)
-        test_bad(tmp, v3h, v21)
-        test_sim_fused_replay(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{len(FAILS)} failures")
-    sys.exit(1 if FAILS else 0)
+def body(tmp):
+    v3h, v3a, v21 = f"{tmp}/v3h264", f"{tmp}/v3av1", f"{tmp}/v21"
+    gen("v3", v3h, "--video", "h264")
+    gen("v3", v3a, "--video", "libsvtav1")
+    gen("v21", v21, "--video")
+    v3i = f"{tmp}/v3image"
+    gen("v3", v3i, "--video", "image", "--episodes", "2")
+    test_import(tmp, v3i, "v3-image", copied=False)  # PNG in parquet: decoded for the episode writer
+    i3h = test_import(tmp, v3h, "v3-h264", copied=False)  # LeRobot's x264 uses B-frames: decoded
+    i3a = test_import(tmp, v3a, "v3-av1", copied=False)
+    i21 = test_import(tmp, v21, "v21", copied=True)
+    e3 = test_export(tmp, i3h, v3h, "v3-h264")
+    test_export(tmp, i21, v21, "v21")
+    test_readers(e3, "v3-h264")
+    test_video_passthrough(tmp, i3a)
+    test_av1_export(tmp, i21)
+    test_episodes_and_map(tmp, v3h)
+    test_bad(tmp, v3h, v21)
+    test_sim_fused_replay(tmp)
 
 
 if __name__ == "__main__":
-    main()
+    run_tests("tw-lerobot-", body)

@@ -28,3 +28,17 @@ def episode_dirs(out):
 def no_leftovers(out):
     """Nothing under out: neither published episodes nor .part folders."""
     return not (glob.glob(f"{out}/*") + glob.glob(f"{out}/.*"))
+
+
+def run_tests(prefix, body):
+    """Runs body(tmp) in a fresh temporary folder, removes it, prints the count and exits 1 on any failure."""
+    import shutil
+    import sys
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        body(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{len(FAILS)} failures")
+    sys.exit(1 if FAILS else 0)

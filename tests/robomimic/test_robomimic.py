@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 import h5py
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
 sys.path.insert(0, os.path.join(HERE, "../lerobot"))
-from tw_convert_check import FAILS, TW, check, episode_dirs, no_leftovers, tw  # noqa: E402
+from tw_convert_check import TW, check, no_leftovers, run_tests, tw  # noqa: E402
 
 
 def gen(path, *args):
@@ -130,19 +129,13 @@ def test_bad(tmp, src):
     expect_fail(tmp, "truncated", p, ["trunc.hdf5"])
 
 
-def main():
-    tmp = tempfile.mkdtemp(prefix="tw-robomimic-")
-    try:
-        src = f"{tmp}/src.hdf5"
-        gen(src, "--image", "64", "80", "--demos", "3")
-        imp = test_import(tmp, src)
-        test_round_trip(tmp, src, imp)
-        test_bad(tmp, src)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{len(FAILS)} failures")
-    sys.exit(1 if FAILS else 0)
+def body(tmp):
+    src = f"{tmp}/src.hdf5"
+    gen(src, "--image", "64", "80", "--demos", "3")
+    imp = test_import(tmp, src)
+    test_round_trip(tmp, src, imp)
+    test_bad(tmp, src)
 
 
 if __name__ == "__main__":
-    main()
+    run_tests("tw-robomimic-", body)
