@@ -30,6 +30,16 @@ def no_leftovers(out):
     return not (glob.glob(f"{out}/*") + glob.glob(f"{out}/.*"))
 
 
+def expect_fail(tmp, fmt, name, path, needles):
+    """tw import FMT of a bad input: non-zero exit, a message naming every needle, nothing left under --out."""
+    out = f"{tmp}/bad-{name}"
+    r = tw("import", fmt, path, "--out", out, ok=False)
+    ok = r.returncode != 0 and all(n in r.stderr for n in needles) and no_leftovers(out)
+    if not ok:
+        print(r.returncode, r.stderr)
+    check(ok, f"bad input ({name}): non-zero exit, message names {needles}, nothing left in --out")
+
+
 def run_tests(prefix, body):
     """Runs body(tmp) in a fresh temporary folder, removes it, prints the count and exits 1 on any failure."""
     import shutil

@@ -18,7 +18,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
 sys.path.insert(0, os.path.join(HERE, "../lerobot"))
-from tw_convert_check import TW, check, no_leftovers, run_tests, tw  # noqa: E402
+from tw_convert_check import TW, check, expect_fail, run_tests, tw  # noqa: E402
 
 
 def gen(path, *args):
@@ -101,32 +101,23 @@ for flt in ["train", "valid"]:
     check(r.returncode == 0, "robomimic's SequenceDataset opens the export (train and valid masks)")
 
 
-def expect_fail(tmp, name, path, needles):
-    out = f"{tmp}/bad-{name}"
-    r = tw("import", "robomimic", path, "--out", out, ok=False)
-    ok = r.returncode != 0 and all(n in r.stderr for n in needles) and no_leftovers(out)
-    if not ok:
-        print(r.returncode, r.stderr)
-    check(ok, f"bad input ({name}): non-zero exit, names {needles}, nothing left")
-
-
 def test_bad(tmp, src):
     p = f"{tmp}/nodata.hdf5"
     gen(p, "--no-data")
-    expect_fail(tmp, "no data", p, ["nodata.hdf5", "'data'"])
+    expect_fail(tmp, "robomimic", "no data", p, ["nodata.hdf5", "'data'"])
     p = f"{tmp}/noth5.hdf5"
     open(p, "wb").write(b"not hdf5 at all" * 100)
-    expect_fail(tmp, "not hdf5", p, ["noth5.hdf5", "HDF5"])
+    expect_fail(tmp, "robomimic", "not hdf5", p, ["noth5.hdf5", "HDF5"])
     p = f"{tmp}/short.hdf5"
     shutil.copy(src, p)
     with h5py.File(p, "a") as f:
         del f["data/demo_2/states"]
         f["data/demo_2/states"] = np.zeros((3, 32))
-    expect_fail(tmp, "length", p, ["short.hdf5", "demo_2", "states"])
+    expect_fail(tmp, "robomimic", "length", p, ["short.hdf5", "demo_2", "states"])
     p = f"{tmp}/trunc.hdf5"
     data = open(src, "rb").read()
     open(p, "wb").write(data[: len(data) // 3])
-    expect_fail(tmp, "truncated", p, ["trunc.hdf5"])
+    expect_fail(tmp, "robomimic", "truncated", p, ["trunc.hdf5"])
 
 
 def body(tmp):
