@@ -153,7 +153,8 @@ int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t 
         const tw_stream_decl *d = tw_episode_decl(e, i);
         json_t *s = json_object_get(streams, d->name);
         rc = s ? plan_imported(p, d, s) : plan_native(p, e, i, d);
-        int rank = d->kind == TW_KIND_JOINT_STATE ? 0 : d->kind == TW_KIND_ACTION ? 1 : d->kind == TW_KIND_VIDEO ? 3 : 2;
+        /* The grid: a camera's frames when there is one (LeRobot wants one frame per row), else the joint state */
+        int rank = d->kind == TW_KIND_VIDEO ? 0 : d->kind == TW_KIND_JOINT_STATE ? 1 : d->kind == TW_KIND_ACTION ? 2 : 3;
         if (d->kind != TW_KIND_EVENT && rank < base_rank && tw_episode_nsamples(e, i) > 0)
             base = (int)i, base_rank = rank;
     }
