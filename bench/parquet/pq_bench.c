@@ -2,8 +2,8 @@
  *   pq_bench read FILE            every column of every row, one row group at a time, into C buffers
  *   pq_bench write FILE OUT RG    FILE's columns loaded into memory (untimed), then written to OUT with
  *                                 snappy, a row group every RG rows (LeRobot: one per episode)
- * Prints "seconds=S value_bytes=B" (B: the decoded values, what a caller gets). Scalars and fixed-size
- * lists of BOOL, INT32, INT64, FLOAT32, FLOAT64 (a LeRobot v3.0 data file). */
+ * Prints "seconds=S value_bytes=B maxrss_kb=K" (B: the decoded values, what a caller gets; K: peak RSS).
+ * Scalars and fixed-size lists of BOOL, INT32, INT64, FLOAT32, FLOAT64 (a LeRobot v3.0 data file). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,21 @@ static double now(void)
 static size_t elem_size(tw_parquet_type t)
 {
     return t == TW_PQ_BOOL ? 1 : t == TW_PQ_INT32 || t == TW_PQ_FLOAT32 ? 4 : 8;
+}
+
+/* Peak RSS of this program: VmHWM belongs to the address space exec made (ru_maxrss can carry the
+ * parent's peak through fork + exec, here a Python process holding the table). */
+static long maxrss_kb(void)
+{
+    char line[256];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
 }
 
 static void die(const char *what, int rc, const char *msg)
@@ -91,7 +106,7 @@ static int bench_read(const char *path)
         row += n;
     }
     double t = now() - t0;
-    printf("seconds=%.4f value_bytes=%zu\n", t, bytes);
+    printf("seconds=%.4f value_bytes=%zu maxrss_kb=%ld\n", t, bytes, maxrss_kb());
     for (size_t i = 0; i < ncols; i++)
         free(buf[i]);
     free(buf), free(c);
@@ -132,7 +147,7 @@ static int bench_write(const char *path, const char *outpath, int64_t rg)
     if ((rc = tw_parquet_writer_close(w, msg, sizeof msg)))
         die("close", rc, msg);
     double t = now() - t0;
-    printf("seconds=%.4f value_bytes=%zu\n", t, bytes);
+    printf("seconds=%.4f value_bytes=%zu maxrss_kb=%ld\n", t, bytes, maxrss_kb());
     for (size_t i = 0; i < ncols; i++)
         free(c[i].data);
     free(all), free(f), free(in), free(c);

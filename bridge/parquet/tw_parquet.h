@@ -119,8 +119,8 @@ void tw_parquet_write_options_init(tw_parquet_write_options *o);
 /* One column to write. Zero-initialised fields give pyarrow's defaults: nullable, scalar. Types: BOOL,
  * INT32, INT64, FLOAT32, FLOAT64, UTF8. A vector feature as LeRobot/HF datasets store it
  * (fixed_size_list<float, 6>): nlevels 1, levels[0] = {6, 1}. list<double>: levels[0] = {0, 0}, rows
- * sized by `lengths`. Levels below the first need a size > 0 (LeRobot's image stats are list<list<list<double>>>
- * with levels {3,0},{1,0},{1,0}). */
+ * sized by `lengths`. Levels below the first need a size > 0 (LeRobot's image stats are
+ * list<list<list<double>>> with levels {3,0},{1,0},{1,0}). */
 typedef struct {
     const char *name;
     tw_parquet_type type;

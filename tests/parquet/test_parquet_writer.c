@@ -294,6 +294,8 @@ static void test_rejects_bad_shapes_types_and_order(void **state)
     tw_parquet_field bad = {"x", TW_PQ_UINT16, 0, {{0}}, 0};
     assert_int_equal(tw_parquet_writer_open(path, &bad, 1, NULL, &w, msg, sizeof msg), TW_EINVAL);
     assert_non_null(strstr(msg, "'x'"));
+    tw_parquet_field twice[2] = {all_fields[C_I64], all_fields[C_I64]};
+    assert_int_equal(tw_parquet_writer_open(path, twice, 2, NULL, &w, msg, sizeof msg), TW_EDUP_STREAM);
     tw_parquet_field inner_var = {"x", TW_PQ_FLOAT32, 2, {{0, 0}, {0, 0}}, 0};
     assert_int_equal(tw_parquet_writer_open(path, &inner_var, 1, NULL, &w, msg, sizeof msg), TW_EINVAL);
     tw_parquet_field fields[2] = {all_fields[C_IMG], {"req", TW_PQ_UTF8, 0, {{0}}, 1}};
