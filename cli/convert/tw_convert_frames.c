@@ -160,6 +160,13 @@ int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t 
     }
     if (rc)
         tw_errf(msg, msgsz, rc, "%s: more than %d features", tw_episode_path(e), CV_MAX_FEATURES);
+    for (size_t i = 0; !rc && i < p->nf; i++) /* e.g. a tensor stream "velocity" beside a joint_state */
+        for (size_t j = 0; !rc && j < i; j++)
+            if (!strcmp(p->f[i].key, p->f[j].key))
+                rc = tw_errf(msg, msgsz, TW_EDUP_STREAM, "%s: streams %s and %s both become feature %s",
+                             tw_episode_path(e), p->f[j].stream, p->f[i].stream, p->f[i].key);
+    if (rc)
+        ;
     else if (base < 0)
         rc = tw_errf(msg, msgsz, TW_EINVAL, "%s: no stream with samples to export", tw_episode_path(e));
     if (!rc) {
