@@ -165,9 +165,7 @@ int cv_plan_make(cv_plan *p, const tw_episode *e, double fps, char *msg, size_t 
             if (!strcmp(p->f[i].key, p->f[j].key))
                 rc = tw_errf(msg, msgsz, TW_EDUP_STREAM, "%s: streams %s and %s both become feature %s",
                              tw_episode_path(e), p->f[j].stream, p->f[i].stream, p->f[i].key);
-    if (rc)
-        ;
-    else if (base < 0)
+    if (!rc && base < 0)
         rc = tw_errf(msg, msgsz, TW_EINVAL, "%s: no stream with samples to export", tw_episode_path(e));
     if (!rc) {
         snprintf(p->base, sizeof p->base, "%s", tw_episode_decl(e, (size_t)base)->name);
