@@ -72,6 +72,9 @@ const tw_replay_numbers *tw_replay_summary_numbers(const tw_replay_summary *s);
  * recorded effort.  Returns 1 and fills off[r->njoint] when the model has it, else 0 (off zeroed). */
 #define TW_EFFORT_OFFSET_NUMERIC "teleworld_effort_offset"
 int tw_recon_effort_offset(const tw_robot *r, double *off);
+/* 1 when the joint-state stream js of an alignment looks like a simulation of r sampled at every physics
+ * step (zero jitter, period = timestep = timeline step): qacc --auto is then the discrete difference. */
+int tw_recon_sampled_every_step(const tw_robot *r, const tw_align_info *in, int js);
 /* The automatic Savitzky-Golay half window for a timeline rate: window_ms at that rate, 2..50 steps. */
 uint32_t tw_recon_auto_sg_half(double rate_hz, double window_ms);
 

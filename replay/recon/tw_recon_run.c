@@ -150,13 +150,11 @@ static int open_inputs(run_t *R, const char *dir, char *msg, size_t msgsz)
     return 0;
 }
 
-/* 1 when the joint states look like a simulation sampled at every physics step of this model
- * (no real robot has zero jitter), where the integrator's own difference gives qacc exactly. */
-static int sampled_every_physics_step(const run_t *R)
+int tw_recon_sampled_every_step(const tw_robot *r, const tw_align_info *in, int js)
 {
-    const tw_align_info *in = tw_align_get_info(R->al);
-    const tw_align_stream_stats *st = &in->streams[R->js].stats;
-    double h_ms = R->robot->m->opt.timestep * 1e3;
+    /* no real robot has zero jitter */
+    const tw_align_stream_stats *st = &in->streams[js].stats;
+    double h_ms = r->m->opt.timestep * 1e3;
     return st->used > 2 && st->jitter_ms < 1e-6 && fabs(st->period_mean_ms - h_ms) < 1e-6 &&
            fabs(1e3 / in->rate_hz - h_ms) < 1e-6;
 }
@@ -169,7 +167,7 @@ static void choose_qacc(run_t *R)
     const tw_align_info *in = tw_align_get_info(R->al);
     int autod = R->o.qacc_discrete < 0;
     if (autod)
-        R->o.qacc_discrete = sampled_every_physics_step(R);
+        R->o.qacc_discrete = tw_recon_sampled_every_step(R->robot, in, R->js);
     R->s->qacc_discrete = nu->qacc_discrete = R->o.qacc_discrete;
     if (R->o.qacc_discrete) {
         if (!R->o.sg_half) /* used only where the forward difference is cut by a gap */
