@@ -209,6 +209,9 @@ typedef struct {
     int bootstrap;            /* replicates (200); 0 = no standard deviations */
     double block_s;           /* bootstrap block length, s (1) */
     uint64_t seed;            /* bootstrap seed (1) */
+    double stick_qvel;        /* a joint's equation is used only where |qdot| >= this over the whole filter
+                                 window, without reversal (0.02 rad/s): near zero velocity friction is
+                                 stiction, no function of qdot */
     double min_qvel_rms;      /* a joint whose qdot RMS over the fit rows is below this does not move (0.01 rad/s) */
     uint64_t max_rows;        /* timeline steps kept over all episodes (500000, about 0.5 KB each):
                                  longer input is refused, not silently cut */

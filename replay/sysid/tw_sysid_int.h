@@ -94,6 +94,7 @@ struct tw_sysid_jfit {
     double *qpos, *qvel, *qacc, *effort;  /* [n x nj]; qacc as recorded (SG or discrete difference) */
     double *tau0, *taunom, *gpay;         /* [n x na] stripped, nominal, payload regressor (or NULL) */
     double offset_nom[TW_ROBOT_MAX_JOINTS]; /* the nominal model's own effort offset (a fitted.xml as input) */
+    uint8_t moving[TW_ROBOT_MAX_JOINTS];  /* qdot RMS over the fit rows >= min_qvel_rms */
     int passes;
     double pass_s, read_s;
 };

@@ -25,6 +25,7 @@ void tw_sysid_joint_opts_init(tw_sysid_joint_opts *o)
     o->block_s = 1;
     o->seed = 1;
     o->min_qvel_rms = 0.01;
+    o->stick_qvel = 0.02;
     o->max_rows = 500000;
 }
 
@@ -108,9 +109,12 @@ static int filtered(const tw_sysid_jfit *f, size_t i, int j, uint32_t F, double 
 {
     if (i < F || i + F >= f->n)
         return 0;
+    double vmin = f->moving[j] ? f->o.stick_qvel : 0; /* a still joint: its offset alone, from every row */
     for (size_t r = i - F; r <= i + F; r++)
-        if (!f->ok[r] || f->seg[r] != f->seg[i] || f->part[r] != f->part[i])
-            return 0;
+        if (!f->ok[r] || f->seg[r] != f->seg[i] || f->part[r] != f->part[i] ||
+            !(fabs(f->qvel[r * f->nj + j]) >= vmin) || (vmin > 0 && f->qvel[r * f->nj + j] * f->qvel[i * f->nj + j] < 0))
+            return 0; /* cut, or the joint sticks or reverses inside the window: Coulomb friction is no function
+                         of qdot there (stiction), so these equations would bend damping and friction */
     double yy, xx[5];
     int n = equation(f, i, j, y, x, idx);
     for (size_t r = i - F; r <= i + F; r++) {
@@ -170,12 +174,13 @@ static double inv_vif(const double *A, int P, const uint8_t *free_, int p)
     double M[MAXP * MAXP], I[MAXP * MAXP];
     for (int r = 0; r < n; r++)
         for (int c = 0; c < n; c++) {
-            M[r * n + c] = A[idx[r] * P + idx[c]] / sqrt(A[idx[r] * P + idx[r]] * A[idx[c] * P + idx[c]]);
+            M[r * n + c] = A[idx[r] * P + idx[c]] / sqrt(A[idx[r] * P + idx[r]] * A[idx[c] * P + idx[c]]) +
+                           (r == c ? 1e-10 : 0); /* a ridge: exactly collinear columns get 1/VIF ~ 1e-10 */
             I[r * n + c] = r == c;
         }
-    for (int c = 0; c < n; c++) { /* correlation matrix is PD: no pivoting needed unless singular */
+    for (int c = 0; c < n; c++) { /* a correlation matrix plus a ridge is positive definite: no pivoting */
         double piv = M[c * n + c];
-        if (!(fabs(piv) > 1e-14))
+        if (!(piv > 0))
             return 0;
         for (int k = 0; k < n; k++)
             M[c * n + k] /= piv, I[c * n + k] /= piv;
@@ -455,8 +460,10 @@ int tw_sysid_jfit_run(tw_sysid_jfit *f, tw_sysid_joint_result *r, char *msg, siz
             for (int j = 0; j < f->na; j++)
                 qvel_rms[j] += f->qvel[i * f->nj + j] * f->qvel[i * f->nj + j];
         }
-    for (int j = 0; j < f->na; j++)
+    for (int j = 0; j < f->na; j++) {
         qvel_rms[j] = nfit ? sqrt(qvel_rms[j] / (double)nfit) : 0;
+        f->moving[j] = qvel_rms[j] >= f->o.min_qvel_rms;
+    }
     if (nfit < 10)
         return tw_errf(msg, msgsz, TW_EINVAL, "sysid: %llu usable timesteps to fit on (gaps, contacts or limits)",
                        (unsigned long long)nfit);

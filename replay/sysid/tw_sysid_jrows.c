@@ -148,15 +148,20 @@ static int read_one(tw_sysid_jfit *f, const char *dir, int seg, char *msg, size_
     return rc;
 }
 
-/* 1 when the row's constraints hold the robot: a joint limit, or a contact with a robot body. */
-static int held(const mjModel *m, const mjData *d, int root)
+/* 1 when a constraint the recording does not show acts on the arm: a limit of an arm joint, or a
+ * contact between the robot and something else (contacts inside the robot, a finger on the hand, are
+ * internal forces: they cancel in every arm joint's torque). */
+static int held(const tw_robot *r, const mjData *d, int root)
 {
+    const mjModel *m = r->m;
     for (int i = 0; i < d->nefc; i++)
         if (d->efc_type[i] == mjCNSTR_LIMIT_JOINT)
-            return 1;
+            for (int j = 0; j < r->narm; j++)
+                if (d->efc_id[i] == r->jnt[j])
+                    return 1;
     for (int c = 0; c < d->ncon; c++) {
         int b1 = m->geom_bodyid[d->contact[c].geom1], b2 = m->geom_bodyid[d->contact[c].geom2];
-        if (m->body_rootid[b1] == root || m->body_rootid[b2] == root)
+        if ((m->body_rootid[b1] == root) != (m->body_rootid[b2] == root))
             return 1;
     }
     return 0;
@@ -187,7 +192,7 @@ void tw_sysid_jrows_inverse(tw_sysid_jfit *f, const tw_robot *r, double *out, in
         mj_inverseSkip(m, d, mjSTAGE_VEL, 0);
         for (size_t j = 0; j < na; j++)
             out[i * na + j] = d->qfrc_inverse[r->vadr[j]];
-        if (mark && held(m, d, root))
+        if (mark && held(r, d, root))
             f->ok[i] = 0;
     }
     f->passes++;

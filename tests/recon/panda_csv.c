@@ -10,8 +10,9 @@
 
 #define NJ 7
 
-int panda_csv_episode(const char *csv, const char *dir, char *msg, size_t msgsz)
+int panda_csv_episode_ex(const char *csv, const char *dir, int freeze, double t_max, char *msg, size_t msgsz)
 {
+    double q0 = NAN;
     FILE *f = fopen(csv, "r");
     if (!f)
         return tw_errf(msg, msgsz, TW_EIO, "cannot open %s", csv);
@@ -47,6 +48,14 @@ int panda_csv_episode(const char *csv, const char *dir, char *msg, size_t msgsz)
             if (*p == ',')
                 p++;
         }
+        if (t_max > 0 && v[0] >= t_max)
+            break;
+        if (freeze >= 0 && freeze < NJ) {
+            if (isnan(q0))
+                q0 = v[1 + freeze];
+            v[1 + freeze] = q0;
+            v[1 + NJ + freeze] = 0;
+        }
         int64_t t = (int64_t)llround(v[0] * 1e9);
         tw_frame fr = {.stream_id = 1, .payload_len = sizeof(double) * 3 * NJ, .seq = seq++, .t_src_ns = t,
                        .payload = (const uint8_t *)(v + 1)};
@@ -61,3 +70,8 @@ int panda_csv_episode(const char *csv, const char *dir, char *msg, size_t msgsz)
     return rc;
 }
 
+
+int panda_csv_episode(const char *csv, const char *dir, char *msg, size_t msgsz)
+{
+    return panda_csv_episode_ex(csv, dir, -1, 0, msg, msgsz);
+}

@@ -6,4 +6,7 @@
 #define PANDA_CSV_H
 #include <stddef.h>
 int panda_csv_episode(const char *csv, const char *dir, char *msg, size_t msgsz);
+/* The same with joint `freeze` (0-based; -1 none) held still at its first position (velocity 0: a joint
+ * that does not move) and only the samples with t < t_max (0: all). */
+int panda_csv_episode_ex(const char *csv, const char *dir, int freeze, double t_max, char *msg, size_t msgsz);
 #endif
