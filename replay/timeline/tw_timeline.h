@@ -90,7 +90,7 @@ typedef struct {
     uint64_t drops;       /* drops the recorder counted for this stream */
     double gap_s;         /* total time inside gaps */
     double period_mean_ms, jitter_ms; /* mean and std of inter-arrival on the source clock */
-    double period_median_ms;  /* median inter-arrival, recorder clock (gap_measured only, else 0) */
+    double period_median_ms;  /* median inter-arrival, recorder clock (P-square estimate; gap_measured only, else 0) */
     double latency_mean_ms, latency_p95_ms; /* t_recv - corrected t_src */
     double coverage;      /* fraction of the timeline with a valid (not flagged) value */
     double t_first_s, t_last_s; /* corrected, relative to the timeline start */
