@@ -252,7 +252,9 @@ typedef struct {
     double rate_hz, friction_eps, validate;
     int inverse_passes;                  /* whole-data mj_inverse passes made (fit + check) */
     double inverse_pass_s;               /* wall time of one bare pass (the stripped model) */
-    double read_s, fit_s, wall_s;        /* reading + inverse dynamics, least squares + bootstrap, total */
+    double load_s, read_s, fit_s, check_s; /* model load; reading + inverse dynamics; least squares +
+                                            bootstrap; loading and replaying fitted.xml */
+    double wall_s;                       /* their sum: the whole of tw sysid but writing the files */
 } tw_sysid_joint_result;
 
 typedef struct tw_sysid_jfit tw_sysid_jfit;

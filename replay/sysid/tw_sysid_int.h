@@ -96,7 +96,7 @@ struct tw_sysid_jfit {
     double offset_nom[TW_ROBOT_MAX_JOINTS]; /* the nominal model's own effort offset (a fitted.xml as input) */
     uint8_t moving[TW_ROBOT_MAX_JOINTS];  /* qdot RMS over the fit rows >= min_qvel_rms */
     int passes;
-    double pass_s, read_s;
+    double pass_s, read_s, load_s;
 };
 /* One whole-data inverse-dynamics pass of robot r (same indices as the nominal) into out[n x na]; with
  * mark, rows where the robot touches something or sits on a joint limit lose their ok flag. */

@@ -58,7 +58,9 @@ int tw_sysid_jfit_open(const char *const *dirs, size_t ndirs, const tw_sysid_joi
     f->o = *o;
     tw_perturb none;
     tw_perturb_none(&none);
+    double t0 = tw_mono_s();
     int rc = tw_robot_load(o->model_path, &f->nominal, msg, msgsz);
+    f->load_s = tw_mono_s() - t0;
     if (rc == 0)
         rc = tw_robot_perturbed(f->nominal, &none, &f->stripped, msg, msgsz);
     if (rc == 0 && !(f->d = tw_mj_make_data(f->nominal->m, msg, msgsz)))
@@ -504,9 +506,10 @@ int tw_sysid_jfit_run(tw_sysid_jfit *f, tw_sysid_joint_result *r, char *msg, siz
     r->validate = f->o.validate;
     r->inverse_passes = f->passes;
     r->inverse_pass_s = f->pass_s;
+    r->load_s = f->load_s;
     r->read_s = f->read_s;
     r->fit_s = tw_mono_s() - t0;
-    r->wall_s = r->read_s + r->fit_s;
+    r->wall_s = r->load_s + r->read_s + r->fit_s;
     free(A);
     blocks_free(&B);
     return 0;

@@ -125,6 +125,7 @@ int tw_sysid_jfit_write_mjcf(const tw_sysid_jfit *f, const tw_sysid_joint_result
 
 int tw_sysid_jfit_check_mjcf(tw_sysid_jfit *f, const char *path, tw_sysid_joint_result *r, char *msg, size_t msgsz)
 {
+    double t0 = tw_mono_s();
     tw_robot *fr = NULL;
     int rc = tw_robot_load(path, &fr, msg, msgsz);
     if (rc < 0)
@@ -174,6 +175,8 @@ int tw_sysid_jfit_check_mjcf(tw_sysid_jfit *f, const char *path, tw_sysid_joint_
         r->rel_mjcf[p] = b > 0 ? sqrt(a / b) : NAN;
     }
     r->inverse_passes = f->passes;
+    r->check_s = tw_mono_s() - t0;
+    r->wall_s += r->check_s;
     free(tau);
     mj_deleteData(d);
     tw_robot_close(fr);

@@ -58,9 +58,10 @@ json_t *tw_sysid_joint_json(const tw_sysid_joint_result *r)
     json_object_set_new(o, "friction_eps", json_real(r->friction_eps));
     json_object_set_new(o, "bootstrap", json_pack("{s:i, s:i}", "replicates", r->bootstrap, "blocks", r->blocks));
     double ratio = r->inverse_pass_s > 0 ? r->wall_s / r->inverse_pass_s : NAN;
-    json_object_set_new(o, "timing", json_pack("{s:f, s:f, s:f, s:i, s:f, s:o}", "wall_s", r->wall_s, "read_s",
-                                               r->read_s, "fit_s", r->fit_s, "inverse_passes", r->inverse_passes,
-                                               "inverse_pass_s", r->inverse_pass_s, "wall_over_pass", num(ratio)));
+    json_object_set_new(o, "timing", json_pack("{s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:o}", "wall_s", r->wall_s,
+                                               "load_s", r->load_s, "read_s", r->read_s, "fit_s", r->fit_s, "check_s",
+                                               r->check_s, "inverse_passes", r->inverse_passes, "inverse_pass_s",
+                                               r->inverse_pass_s, "wall_over_pass", num(ratio)));
     return o;
 }
 
