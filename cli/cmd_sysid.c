@@ -15,7 +15,7 @@ static const char usage[] =
     "Fits, per arm joint and in the model's units, the armature, viscous damping, Coulomb friction\n"
     "(smooth sign tanh(qdot/eps)) and an effort offset (optionally a payload mass at the flange) that make\n"
     "the model's inverse dynamics explain the recorded effort. Needs joint states with effort; actions,\n"
-    "F/T and objects are not required. Linear least squares with physical bounds; standard deviations\n"
+    "F/T and objects are not required (with actions, the actuators' gain and delay are fitted too). Linear least squares with physical bounds; standard deviations\n"
     "from a block bootstrap over time segments; a parameter the data do not excite is reported as\n"
     "unidentified and keeps its nominal value. Writes DIR/sysid.json (schemas/sysid.md), DIR/fitted.xml\n"
     "(the model with the fitted values: tw replay against it shows the fitted residual) and DIR/sysid.html.\n"
@@ -95,7 +95,7 @@ static int parse(int argc, char **argv, tw_sysid_joint_opts *o, const char **out
     return 0;
 }
 
-static void report(const tw_sysid_joint_result *r)
+static void report(const tw_sysid_joint_result *r, const json_t *act)
 {
     printf("joint        armature          damping           frictionloss      effort_offset     held-back RMSE "
            "nominal -> fitted.xml\n");
@@ -117,6 +117,11 @@ static void report(const tw_sysid_joint_result *r)
                r->payload_kg.identified ? "" : " (unidentified)");
     printf("relative RMSE (all arm joints): held back %.4f -> %.4f (fitted.xml), fit part %.4f -> %.4f\n",
            r->rel_nominal[1], r->rel_mjcf[1], r->rel_nominal[0], r->rel_mjcf[0]);
+    if (act)
+        printf("actuators: gain %.4g ± %.2g, latency %.3g ms\n",
+               json_number_value(json_object_get(json_object_get(act, "gain"), "value")),
+               json_number_value(json_object_get(json_object_get(act, "gain"), "std")),
+               json_number_value(json_object_get(act, "latency_ms")));
     printf("%d inverse-dynamics passes of %.3f s; sysid %.2f s (%.1f passes' worth)\n", r->inverse_passes,
            r->inverse_pass_s, r->wall_s, r->inverse_pass_s > 0 ? r->wall_s / r->inverse_pass_s : NAN);
 }
@@ -141,15 +146,22 @@ int tw_cmd_sysid(int argc, char **argv)
         json_array_append_new(eps, json_string(argv[i]));
     json_object_set_new(extra, "episode_dirs", eps);
     json_object_set_new(extra, "model", json_string(o.model_path ? o.model_path : "builtin"));
+    json_t *gain = NULL; /* gain and delay where the episodes have actions */
+    if (rc == 0)
+        rc = tw_sysid_gain_fit((const char *const *)argv + optind, (size_t)(argc - optind), o.model_path, o.map_path,
+                               o.progress, NULL, &gain, msg, sizeof msg);
+    json_object_set_new(extra, "actuators", gain ? json_incref(gain) : json_null());
     if (rc == 0)
         rc = tw_sysid_jfit_write_outputs(f, &r, out, extra, msg, sizeof msg);
     json_decref(extra);
     tw_sysid_jfit_free(f);
     if (rc < 0) {
+        json_decref(gain);
         fprintf(stderr, "tw sysid: %s\n", msg);
         return 1;
     }
-    report(&r);
+    report(&r, gain);
+    json_decref(gain);
     printf("%s/sysid.json\n%s/fitted.xml\n%s/sysid.html\n", out, out, out);
     return 0;
 }

@@ -92,29 +92,21 @@ static int joint_fit(const tw_gap_opts *o, const char **dirs, size_t n, json_t *
     return 0;
 }
 
-/* gain and latency: the derivative-free fit on the actuator block (episodes with actions only). */
+/* gain and latency: the library's derivative-free fit on the actuator block (episodes with actions). */
 static void gain_fit(const tw_gap_opts *o, const char **dirs, size_t n, json_t *truth, gap_result *g)
 {
     char msg[1024];
-    tw_sysid_opts so;
-    tw_sysid_opts_init(&so);
-    so.model_path = o->model_path;
-    so.max_samples = 2000;
-    so.latency_max_ms = 50; /* a real rig's delay would otherwise be absorbed into a wrong gain */
-    so.progress = o->progress;
-    so.progress_user = o->progress_user;
-    tw_sysid_result res;
-    if (tw_sysid_opts_add(&so, "gain", msg, sizeof msg) || tw_sysid_fit(dirs, n, &so, &res, msg, sizeof msg)) {
-        tw_progress_say(o->progress, o->progress_user, "gap", 0, 0, "gap: fit: no gain (%s)", msg);
+    json_t *gj = NULL;
+    if (tw_sysid_gain_fit(dirs, n, o->model_path, NULL, o->progress, o->progress_user, &gj, msg, sizeof msg) < 0 || !gj) {
+        tw_progress_say(o->progress, o->progress_user, "gap", 0, 0, "gap: fit: no gain (%s)", gj ? msg : "no actions");
         return;
     }
-    json_t *all = tw_sysid_result_json(&res), *gain = json_object_get(json_object_get(all, "fit"), "gain");
-    if (gain && truth && json_is_number(json_object_get(truth, "gain")))
+    json_t *gain = json_object_get(gj, "gain");
+    if (json_is_object(gain) && truth && json_is_number(json_object_get(truth, "gain")))
         json_object_set(gain, "planted", json_object_get(truth, "gain"));
-    if (gain)
+    if (json_is_object(gain))
         json_object_set(g->fit, "gain", gain);
-    json_object_del(all, "fit");
-    json_object_set_new(g->fit_details, "gain", all);
+    json_object_set_new(g->fit_details, "gain", gj);
 }
 
 int tw_gap_fit(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)

@@ -273,6 +273,11 @@ int tw_sysid_jfit_write_mjcf(const tw_sysid_jfit *f, const tw_sysid_joint_result
 int tw_sysid_jfit_check_mjcf(tw_sysid_jfit *f, const char *path, tw_sysid_joint_result *res, char *msg,
                              size_t msgsz);
 json_t *tw_sysid_joint_json(const tw_sysid_joint_result *r); /* sysid.json (schemas/sysid.md) */
+/* The actuators' gain (scale, as tw rig --perturb) and the actuation delay, fitted by the derivative-free
+ * fit when every episode has an action stream: *out = {"gain": {value, std, ...}, "latency_ms",
+ * "latency_searched", "details"}; without actions *out = NULL and 0 (nothing to fit on). */
+int tw_sysid_gain_fit(const char *const *dirs, size_t ndirs, const char *model_path, const char *map_path,
+                      tw_progress_fn progress, void *progress_user, json_t **out, char *msg, size_t msgsz);
 /* All outputs into out_dir (created): fitted.xml (then checked: rmse_mjcf), sysid.json (with the members
  * of `extra` added, may be NULL), sysid.html. */
 int tw_sysid_jfit_write_outputs(tw_sysid_jfit *f, tw_sysid_joint_result *r, const char *out_dir, const json_t *extra,

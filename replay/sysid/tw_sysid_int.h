@@ -93,6 +93,8 @@ struct tw_sysid_jfit {
     uint8_t *valid;             /* [n] valid step (as tw replay counts it) */
     double *qpos, *qvel, *qacc, *effort;  /* [n x nj]; qacc as recorded (SG or discrete difference) */
     double *tau0, *taunom, *gpay;         /* [n x na] stripped, nominal, payload regressor (or NULL) */
+    double *obj;                /* [n x 19] the free object's qpos, qvel and acceleration when the model has one */
+    uint8_t *obj_ok;            /* [n] 1: obj holds a recorded (or held) state; 0: none, home state */
     double offset_nom[TW_ROBOT_MAX_JOINTS]; /* the nominal model's own effort offset (a fitted.xml as input) */
     uint8_t moving[TW_ROBOT_MAX_JOINTS];  /* qdot RMS over the fit rows >= min_qvel_rms */
     int passes;

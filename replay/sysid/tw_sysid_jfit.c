@@ -35,7 +35,7 @@ void tw_sysid_jfit_free(tw_sysid_jfit *f)
         return;
     free(f->seg), free(f->part), free(f->ok), free(f->valid);
     free(f->qpos), free(f->qvel), free(f->qacc), free(f->effort);
-    free(f->tau0), free(f->taunom), free(f->gpay);
+    free(f->tau0), free(f->taunom), free(f->gpay), free(f->obj), free(f->obj_ok);
     if (f->d)
         mj_deleteData(f->d);
     tw_robot_close(f->stripped);

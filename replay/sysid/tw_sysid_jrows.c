@@ -9,7 +9,8 @@
 #include "tw_recon.h"
 #include "tw_sysid_int.h"
 
-#define SG_HALO 50 /* the widest Savitzky-Golay half window (tw replay's limit) */
+#define SG_HALO 50
+#define OBJ_STRIDE 19 /* object qpos 7, qvel 6, acceleration 6 */ /* the widest Savitzky-Golay half window (tw replay's limit) */
 
 static int grow(tw_sysid_jfit *f, size_t need, char *msg, size_t msgsz)
 {
@@ -33,6 +34,15 @@ static int grow(tw_sysid_jfit *f, size_t need, char *msg, size_t msgsz)
         f->valid = va;
     double **a[] = {&f->qpos, &f->qvel, &f->qacc, &f->effort};
     int fail = !seg || !p || !ok || !va;
+    if (f->nominal->object_qadr >= 0) { /* contacts with the object are found at its recorded pose */
+        double *o = realloc(f->obj, cap * OBJ_STRIDE * sizeof(double));
+        uint8_t *ook = realloc(f->obj_ok, cap);
+        if (o)
+            f->obj = o;
+        if (ook)
+            f->obj_ok = ook;
+        fail |= !o || !ook;
+    }
     for (int k = 0; k < 4; k++) {
         double *x = realloc(*a[k], cap * nj * sizeof(double));
         if (x)
@@ -79,6 +89,8 @@ static int ep_open(tw_sysid_jfit *f, ep_t *E, const char *dir, char *msg, size_t
         return rc;
     }
     const tw_align_info *in = tw_align_get_info(E->al);
+    if (E->ro.obj >= 0 && (f->nominal->object_qadr < 0 || in->streams[E->ro.obj].elems != 13))
+        E->ro.obj = -1; /* no free object in the model, or not the 13-value state */
     if (E->ro.js < 0 || in->reference != (size_t)E->ro.js)
         rc = tw_errf(msg, msgsz, TW_ENOT_FOUND, "episode %s: no joint_state stream to fit on", dir);
     else
@@ -86,6 +98,7 @@ static int ep_open(tw_sysid_jfit *f, ep_t *E, const char *dir, char *msg, size_t
     tw_map_free(map);
     if (rc == 0 && tw_recon_rows_alloc(&E->rw, 1024, f->nj, f->nominal->m->nu, 0) < 0)
         rc = tw_errf(msg, msgsz, TW_ENOMEM, "sysid rows");
+    E->rw.have_obj = E->ro.obj >= 0;
     return rc;
 }
 
@@ -106,8 +119,14 @@ static int ep_qacc(tw_sysid_jfit *f, ep_t *E, int first, const char *dir, tw_rec
         return tw_errf(msg, msgsz, TW_EMISMATCH, "episode %s: rate %g Hz / qacc %s differ from the first episode's "
                        "(%g Hz / %s): fit them separately", dir, in->rate_hz, disc ? "discrete" : "sg", f->rate_hz,
                        f->discrete ? "discrete" : "sg");
-    *fc = (tw_recon_fill_ctx){.map = &E->map, .js = E->ro.js, .wr = -1, .act = -1, .obj = -1, .ev = -1,
+    *fc = (tw_recon_fill_ctx){.map = &E->map, .js = E->ro.js, .wr = -1, .act = -1, .obj = E->ro.obj, .ev = -1,
                               .qacc_discrete = disc, .sg_half = disc ? (h < 2 ? h : 2) : h, .dt = 1.0 / in->rate_hz};
+    if (E->ro.obj >= 0) { /* the object's home state until its first valid row, as tw replay */
+        const tw_robot *r = f->nominal;
+        tw_robot_home(r, f->d);
+        mju_copy(fc->obj_hold, f->d->qpos + r->object_qadr, 7);
+        mju_copy(fc->obj_hold + 7, f->d->qvel + r->m->jnt_dofadr[r->m->body_jntadr[r->object_body]], 6);
+    }
     return 0;
 }
 
@@ -136,6 +155,11 @@ static int read_one(tw_sysid_jfit *f, const char *dir, int seg, char *msg, size_
             memcpy(f->qvel + f->n * nj, E.rw.qvel + i * nj, nj * sizeof(double));
             memcpy(f->qacc + f->n * nj, E.rw.qacc + i * nj, nj * sizeof(double));
             memcpy(f->effort + f->n * nj, E.rw.effort + i * nj, nj * sizeof(double));
+            if (f->obj) {
+                f->obj_ok[f->n] = E.rw.have_obj && E.rw.obj_ok[i];
+                memcpy(f->obj + f->n * OBJ_STRIDE, E.rw.obj + i * 13, 13 * sizeof(double));
+                memcpy(f->obj + f->n * OBJ_STRIDE + 13, E.rw.obj_acc + i * 6, 6 * sizeof(double));
+            }
         }
         rc = 0;
     }
@@ -182,9 +206,16 @@ void tw_sysid_jrows_inverse(tw_sysid_jfit *f, const tw_robot *r, double *out, in
             d->qpos[r->qadr[j]] = f->qpos[i * nj + j];
             d->qvel[r->vadr[j]] = f->qvel[i * nj + j];
         }
+        int odof = f->obj && f->obj_ok[i] ? m->jnt_dofadr[m->body_jntadr[r->object_body]] : -1;
+        if (odof >= 0) { /* grasped or touched object: its contacts are real (as tw replay sets it) */
+            mju_copy(d->qpos + r->object_qadr, f->obj + i * OBJ_STRIDE, 7);
+            mju_copy(d->qvel + odof, f->obj + i * OBJ_STRIDE + 7, 6);
+        }
         mj_fwdPosition(m, d);
         mj_fwdVelocity(m, d);
         mju_zero(d->qacc, m->nv);
+        if (odof >= 0)
+            mju_copy(d->qacc + odof, f->obj + i * OBJ_STRIDE + 13, 6);
         for (size_t j = 0; j < nj; j++)
             d->qacc[r->vadr[j]] = f->qacc[i * nj + j];
         if (f->discrete)
