@@ -177,7 +177,7 @@ json_t *tw_sysid_result_json(const tw_sysid_result *r);
  * tau0 is mj_inverse of the nominal model with the arm's armature, damping and frictionloss set to 0;
  * g is the torque of 1 kg added at the flange body's centre of mass.  Inverse dynamics is linear in
  * every parameter, so the fit is one least-squares problem with physical bounds (armature, damping,
- * friction, payload >= 0; offset free), solved exactly (projected coordinate descent on the normal
+ * friction, payload >= 0; offset free), solved exactly (Lawson-Hanson active set on the normal
  * equations).  qacc and the rows are replay's (tw_recon_fill: the same derivative, the same valid
  * steps), so the residuals reported are the ones `tw replay` shows.  For a simulation sampled every
  * physics step (discrete qacc) the damping regressor is qdot + h qacc (the integrator's implicit
@@ -186,8 +186,9 @@ json_t *tw_sysid_result_json(const tw_sysid_result *r);
  * Steps where the robot touches something or sits on a joint limit are left out (their forces are not
  * recorded).  MuJoCo's frictionloss is a soft constraint that saturates within a few mrad/s, so
  * eps = 5 mrad/s keeps the fitted tanh close to what fitted.xml replays.
- * Uncertainty: a block bootstrap over time segments of block_s (moving blocks of the fit rows; the
- * normal equations are summed per block, so each replicate costs one small solve).
+ * Uncertainty: a block bootstrap over time segments of block_s (blocks of the fit rows; the normal
+ * equations are summed per block, so each replicate costs one small solve); std = IQR / 1.349 of the
+ * replicates, robust to the odd replicate without a joint's reversals.
  * Unidentified: a parameter whose regressor has no excitation (the joint does not move, or it is
  * collinear with the others: 1/VIF < 1e-3) is not fitted; it keeps the nominal value and is reported
  * as unidentified (null).
@@ -222,7 +223,7 @@ void tw_sysid_joint_opts_init(tw_sysid_joint_opts *o);
 
 typedef struct {
     double value;             /* fitted (or nominal when not identified), model units */
-    double std;               /* bootstrap standard deviation; NaN without bootstrap or not identified */
+    double std;               /* bootstrap (IQR / 1.349); NaN without bootstrap or not identified */
     double nominal;           /* the nominal model's value (offset: 0) */
     int identified, at_bound; /* at_bound: held at its physical bound (0) */
 } tw_sysid_jparam;

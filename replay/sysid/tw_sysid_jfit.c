@@ -137,29 +137,83 @@ static int filtered(const tw_sysid_jfit *f, size_t i, int j, uint32_t F, double 
 /* ---- bounded least squares on normal equations ---- */
 static int lower_bounded(const tw_sysid_jfit *f, int p) { return p >= TW_SJ_NPAR * f->na || p % TW_SJ_NPAR != TW_SJ_OFFSET; }
 
-/* min 1/2 t'At - b't over the free set (fixed ones at val), lower bounds 0 where bounded: projected
- * coordinate descent (A positive definite on the free set; exact at convergence, deterministic). */
+/* Solves A_SS x = b_S on the index set S (n of them) by Cholesky, a tiny relative ridge keeping it
+ * definite; x[S] written, the rest untouched. */
+static void solve_set(const double *A, const double *b, int P, const int *S, int n, double *x)
+{
+    double L[MAXP * MAXP], y[MAXP];
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c <= r; c++) {
+            double v = A[S[r] * P + S[c]] + (r == c ? 1e-12 * A[S[r] * P + S[r]] + 1e-300 : 0);
+            for (int k = 0; k < c; k++)
+                v -= L[r * n + k] * L[c * n + k];
+            L[r * n + c] = r == c ? sqrt(v > 0 ? v : 1e-300) : v / L[c * n + c];
+        }
+    for (int r = 0; r < n; r++) {
+        double v = b[S[r]];
+        for (int k = 0; k < r; k++)
+            v -= L[r * n + k] * y[k];
+        y[r] = v / L[r * n + r];
+    }
+    for (int r = n - 1; r >= 0; r--) {
+        double v = y[r];
+        for (int k = r + 1; k < n; k++)
+            v -= L[k * n + r] * x[S[k]];
+        x[S[r]] = v / L[r * n + r];
+    }
+}
+
+/* min 1/2 t'At - b't over the free parameters, >= 0 where bounded: Lawson-Hanson active set on the
+ * normal equations (exact; deterministic; bounded parameters start at 0, unbounded ones free). */
 static void solve(const tw_sysid_jfit *f, const double *A, const double *b, const uint8_t *free_, double *t)
 {
-    int P = npar(f);
-    for (int sweep = 0; sweep < 20000; sweep++) {
-        double change = 0, scale = 0;
-        for (int p = 0; p < P; p++) {
-            if (!free_[p] || !(A[p * P + p] > 0))
-                continue;
-            double g = b[p];
-            for (int q = 0; q < P; q++)
-                if (q != p)
-                    g -= A[p * P + q] * t[q];
-            double v = g / A[p * P + p];
-            if (lower_bounded(f, p) && v < 0)
-                v = 0;
-            change = fmax(change, fabs(v - t[p]) * sqrt(A[p * P + p]));
-            scale = fmax(scale, fabs(v) * sqrt(A[p * P + p]));
-            t[p] = v;
+    int P = npar(f), S[MAXP], n = 0;
+    uint8_t in[MAXP] = {0};
+    double s[MAXP];
+    for (int p = 0; p < P; p++)
+        if (free_[p]) {
+            t[p] = 0;
+            if (!lower_bounded(f, p))
+                in[p] = 1;
         }
-        if (change <= 1e-13 * (scale + 1e-300))
+    for (int outer = 0; outer < 4 * P + 4; outer++) {
+        for (int inner = 0; inner <= P; inner++) { /* solve on the passive set, step back to feasibility */
+            n = 0;
+            for (int p = 0; p < P; p++)
+                if (in[p])
+                    S[n++] = p;
+            memcpy(s, t, sizeof(double) * (size_t)P);
+            solve_set(A, b, P, S, n, s);
+            double alpha = 1;
+            int hit = -1;
+            for (int k = 0; k < n; k++)
+                if (lower_bounded(f, S[k]) && s[S[k]] <= 0 && t[S[k]] - s[S[k]] > 0 &&
+                    t[S[k]] / (t[S[k]] - s[S[k]]) < alpha)
+                    alpha = t[S[k]] / (t[S[k]] - s[S[k]]), hit = S[k];
+            for (int k = 0; k < n; k++)
+                t[S[k]] += alpha * (s[S[k]] - t[S[k]]);
+            if (hit < 0)
+                break;
+            for (int k = 0; k < n; k++)
+                if (lower_bounded(f, S[k]) && t[S[k]] <= 1e-15 * (fabs(s[S[k]]) + 1e-300))
+                    t[S[k]] = 0, in[S[k]] = 0;
+            in[hit] = 0, t[hit] = 0;
+        }
+        int best = -1; /* the bounded parameter at 0 whose gradient most wants it positive */
+        double wbest = 0;
+        for (int p = 0; p < P; p++) {
+            if (!free_[p] || in[p])
+                continue;
+            double w = b[p];
+            for (int q = 0; q < P; q++)
+                if (free_[q])
+                    w -= A[p * P + q] * t[q];
+            if (w > 1e-10 * sqrt(A[p * P + p] * (fabs(b[p]) + 1e-300)) && w > wbest)
+                wbest = w, best = p;
+        }
+        if (best < 0)
             break;
+        in[best] = 1;
     }
 }
 
@@ -281,7 +335,7 @@ static void solve_fixed(const tw_sysid_jfit *f, const double *A, const double *b
     double bb[MAXP];
     for (int p = 0; p < P; p++) {
         bb[p] = b[p];
-        t[p] = free_[p] ? (lower_bounded(f, p) ? fmax(nominal[p], 0) : 0) : nominal[p];
+        t[p] = free_[p] ? 0 : nominal[p];
     }
     for (int p = 0; p < P; p++)
         for (int q = 0; q < P; q++)
@@ -401,33 +455,46 @@ static void nominal_values(const tw_sysid_jfit *f, double *nom)
         nom[TW_SJ_NPAR * f->na] = 0;
 }
 
-/* Block bootstrap: nb blocks drawn with replacement, the same free set, R replicates. */
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Block bootstrap: nb blocks drawn with replacement, the same free set, R replicates.  std is the
+ * replicates' interquartile range / 1.349 (the standard deviation for a normal spread): a replicate
+ * that happens to miss a joint's reversals makes friction and offset nearly collinear and its values
+ * wild, which would dominate a plain standard deviation. */
 static void bootstrap(const tw_sysid_jfit *f, const blocks_t *B, const uint8_t *free_, const double *nom,
                       double *std)
 {
     int P = B->P, R = f->o.bootstrap;
-    double mean[MAXP] = {0}, m2[MAXP] = {0}, t[MAXP], *A = malloc((size_t)P * P * sizeof(double));
-    int *pick = malloc((size_t)(B->nb ? B->nb : 1) * sizeof(int));
+    double t[MAXP], b[MAXP], *A = malloc((size_t)P * P * sizeof(double));
+    double *rep = malloc((size_t)(R > 0 ? R : 1) * (size_t)P * sizeof(double)), *col = malloc((size_t)(R > 0 ? R : 1) * sizeof(double));
+    int *pick = malloc((size_t)(B->nb > 0 ? B->nb : 1) * sizeof(int));
     for (int p = 0; p < P; p++)
         std[p] = NAN;
-    if (!A || !pick || R < 2 || B->nb < 2) {
-        free(A), free(pick);
-        return;
+    if (A && rep && col && pick && R >= 4 && B->nb >= 2) {
+        tw_rng rng;
+        tw_rng_seed(&rng, f->o.seed);
+        for (int r = 0; r < R; r++) {
+            for (int k = 0; k < B->nb; k++)
+                pick[k] = (int)(tw_rng_u64(&rng) % (uint64_t)B->nb);
+            blocks_sum(B, pick, B->nb, A, b);
+            solve_fixed(f, A, b, free_, nom, t);
+            memcpy(rep + (size_t)r * P, t, (size_t)P * sizeof(double));
+        }
+        for (int p = 0; p < P; p++) {
+            if (!free_[p])
+                continue;
+            for (int r = 0; r < R; r++)
+                col[r] = rep[(size_t)r * P + p];
+            qsort(col, (size_t)R, sizeof *col, cmp_dbl);
+            double q1 = col[(R - 1) / 4], q3 = col[(3 * (R - 1)) / 4];
+            std[p] = (q3 - q1) / 1.349;
+        }
     }
-    tw_rng rng;
-    tw_rng_seed(&rng, f->o.seed);
-    double b[MAXP];
-    for (int r = 0; r < R; r++) {
-        for (int k = 0; k < B->nb; k++)
-            pick[k] = (int)(tw_rng_u64(&rng) % (uint64_t)B->nb);
-        blocks_sum(B, pick, B->nb, A, b);
-        solve_fixed(f, A, b, free_, nom, t);
-        for (int p = 0; p < P; p++)
-            tw_welford_step(&mean[p], &m2[p], (uint64_t)r + 1, t[p]);
-    }
-    for (int p = 0; p < P; p++)
-        std[p] = free_[p] ? sqrt(m2[p] / (R - 1)) : NAN;
-    free(A), free(pick);
+    free(A), free(rep), free(col), free(pick);
 }
 
 static void fill_params(const tw_sysid_jfit *f, const double *t, const double *std, const uint8_t *free_,
