@@ -1,6 +1,8 @@
 """tw sysid as a user runs it, on the real Franka Panda log (../shared/realdata, written into an episode
 by tw_panda_episode): the three outputs, fitted.xml replayed by tw replay to the number sysid.json
-reports, the same numbers for the same seed, clear errors on bad input and no output left behind."""
+reports, the same numbers for the same seed, clear errors on bad input and no output left behind; and on a
+synthetic rig episode with actions (tw_synth_episode: damping x1.5, gain 0.8, sensor noise), the
+per-joint damping and the actuators' gain."""
 import json
 import os
 import subprocess
@@ -67,6 +69,20 @@ def main():
         assert "--validate" in p.stderr
         p = tw("sysid", ep, "--model", os.path.join(tmp, "nope.xml"), "--out", bad, expect=1)
         assert "nope.xml" in p.stderr, p.stderr
+        # a rig episode with an action stream: per-joint damping and the actuators' gain
+        rig = os.path.join(tmp, "rig")
+        subprocess.run([sys.argv[2], rig, "--perturb", "damping=1.5,gain=0.8,noise=1", "--duration", "3.5",
+                        "--seed", "5"], check=True)
+        rout = os.path.join(tmp, "rig_sysid")
+        p = tw("sysid", rig, "--model", "builtin", "--out", rout, "--payload", "--quiet")
+        print(p.stdout)
+        r = json.load(open(os.path.join(rout, "sysid.json")))
+        gain = r["actuators"]["gain"]["value"]
+        assert abs(gain - 0.8) < 0.04, r["actuators"]
+        damp = [jt["params"]["damping"]["value"] for jt in r["joints"]]
+        assert all(abs(d - 1.5) < 0.15 for d in damp), damp  # nominal 1 on every arm joint, x1.5
+        pl = r["payload_kg"]  # none planted; 3.5 s may not tell a flange mass from the offsets
+        assert (pl["value"] is None and not pl["identified"]) or pl["value"] < 0.05, pl
     print("ok")
 
 
