@@ -87,7 +87,9 @@ static int joint_fit(const tw_gap_opts *o, const char **dirs, size_t n, json_t *
     if (truth && json_is_number(json_object_get(truth, "payload_kg")))
         json_object_set(pl, "planted", json_object_get(truth, "payload_kg"));
     json_object_set_new(g->fit, "payload_kg", pl);
-    json_object_set_new(g->fit_details, "joints", tw_sysid_joint_json(&r));
+    json_t *jj = tw_sysid_joint_json(&r);
+    json_object_del(jj, "timing"); /* gap.json: the same bytes for the same data and seed (times: sysid.json) */
+    json_object_set_new(g->fit_details, "joints", jj);
     json_object_set_new(g->fit_details, "sysid_dir", json_string(out));
     return 0;
 }
@@ -106,6 +108,7 @@ static void gain_fit(const tw_gap_opts *o, const char **dirs, size_t n, json_t *
         json_object_set(gain, "planted", json_object_get(truth, "gain"));
     if (json_is_object(gain))
         json_object_set(g->fit, "gain", gain);
+    json_object_del(json_object_get(gj, "details"), "wall_s");
     json_object_set_new(g->fit_details, "gain", gj);
 }
 
