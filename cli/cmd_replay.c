@@ -12,8 +12,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tw replay EPISODE_DIR --model ROBOT.xml [--map joints.json] [--rate HZ]\n"
-            "                 [--threads N] [--windows W] [--qacc auto|sg|discrete] [--sg-half H] [--no-video]\n"
-            "                 --out OUTDIR\n\n"
+            "                 [--threads N] [--windows W] [--qacc auto|sg|discrete] [--sg-half H] [--gap-ms MS]\n"
+            "                 [--no-video] --out OUTDIR\n\n"
             "Aligns every stream of a recorded episode onto one timeline (recorder clock, using the\n"
             "client's estimated clock offset), reconstructs it in MuJoCo (mj_forward stages +\n"
             "mj_inverse per step) and measures the sim-to-real gap: torque residual (recorded effort\n"
@@ -31,7 +31,11 @@ static void usage(FILE *f)
             "                      exact for simulated episodes sampled every physics step (tw rig)\n"
             "  --qacc auto         discrete when the joint states have zero jitter at exactly the\n"
             "                      model's timestep (a simulation), else sg (default)\n"
-            "  --sg-half H         Savitzky-Golay half window for qacc, in steps (default 2)\n"
+            "  --sg-half H         Savitzky-Golay half window for qacc, in steps (default 0 = auto: the\n"
+            "                      window spanning 50 ms at the timeline rate, 25 at 1 kHz; the choice and\n"
+            "                      why are in summary.json: qacc_sg_half, qacc_reason)\n"
+            "  --gap-ms MS         an interval longer than MS is a gap: its steps are not measurements\n"
+            "                      (default 3 x the joint states' measured median interval)\n"
             "  --no-video          skip decoding video for the sync check\n"
             "  --quiet             no progress on stderr\n"
             "  --out OUTDIR        writes OUTDIR/aligned.h5, OUTDIR/summary.json, OUTDIR/report.html\n\n"
@@ -66,7 +70,7 @@ int tw_cmd_replay(int argc, char **argv)
         {"rate", required_argument, 0, 'r'},  {"threads", required_argument, 0, 't'},
         {"windows", required_argument, 0, 'w'}, {"sg-half", required_argument, 0, 'g'},
         {"no-video", no_argument, 0, 'V'},    {"quiet", no_argument, 0, 'q'},
-        {"qacc", required_argument, 0, 'a'},
+        {"qacc", required_argument, 0, 'a'}, {"gap-ms", required_argument, 0, 'G'},
         {"out", required_argument, 0, 'o'},   {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     tw_replay_opts o;
@@ -76,7 +80,7 @@ int tw_cmd_replay(int argc, char **argv)
     int quiet = 0, c;
     char *end;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:p:r:t:w:g:Vqo:a:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:p:r:t:w:g:G:Vqo:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': o.model_path = optarg; break;
         case 'p': o.map_path = optarg; break;
@@ -105,6 +109,13 @@ int tw_cmd_replay(int argc, char **argv)
             o.sg_half = (uint32_t)strtoul(optarg, &end, 10);
             if (*end || o.sg_half > 50) {
                 fprintf(stderr, "tw replay: --sg-half must be 0..50, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'G':
+            o.gap_ms = strtod(optarg, &end);
+            if (*end || !(o.gap_ms > 0)) {
+                fprintf(stderr, "tw replay: --gap-ms must be a positive number, got '%s'\n", optarg);
                 return 2;
             }
             break;

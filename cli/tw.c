@@ -25,6 +25,7 @@ static const tw_subcmd subcmds[] = {
     {"inspect", "print an episode's summary and check its integrity"},
     {"rig", "virtual teleoperation rig: simulate a robot and stream it to a recorder"},
     {"replay", "align an episode and reconstruct it in MuJoCo; measure the sim-to-real gap"},
+    {"sysid", "fit a robot's per-joint armature, damping, friction and effort offset to recorded episodes"},
     {"simgen", "generate a randomized simulated corpus in the episode layout"},
     {"fuse", "mix real and simulated episodes into training shards"},
     {"wm", "train and evaluate a baseline world model (tw wm train|eval)"},

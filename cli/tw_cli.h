@@ -15,6 +15,7 @@ int tw_cmd_simgen(int argc, char **argv);
 int tw_cmd_fuse(int argc, char **argv);
 int tw_cmd_wm(int argc, char **argv);
 int tw_cmd_gap(int argc, char **argv);
+int tw_cmd_sysid(int argc, char **argv);
 int tw_cmd_import(int argc, char **argv);
 int tw_cmd_export(int argc, char **argv);
 

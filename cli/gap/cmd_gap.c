@@ -40,6 +40,8 @@ static const char usage[] =
     "  --seed S           seed for everything (default 1); same seed, same numbers\n"
     "  --jobs J           simulation threads (default: all cores)\n"
     "  --fit              also fit damping, friction, payload and gain to the real episodes\n"
+    "  --qacc M           auto|sg|discrete, --sg-half H, --gap-ms MS: replay's derivative and gap\n"
+    "                     threshold, as tw replay (physics gap and --fit)\n"
     "  --quiet            no progress lines\n";
 
 static int parse_ratios(const char *s, tw_gap_opts *o)
@@ -94,6 +96,7 @@ int tw_cmd_gap(int argc, char **argv)
         {"ratios", 1, 0, 'a'}, {"budgets", 1, 0, 'b'}, {"sim-episodes", 1, 0, 'n'}, {"sim-duration", 1, 0, 'd'},
         {"split", 1, 0, 's'}, {"epochs", 1, 0, 'e'}, {"epoch-samples", 1, 0, 'E'}, {"horizon", 1, 0, 'z'},
         {"seed", 1, 0, 'S'}, {"jobs", 1, 0, 'j'}, {"fit", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+        {"qacc", 1, 0, 'A'}, {"sg-half", 1, 0, 'H'}, {"gap-ms", 1, 0, 'G'},
         {0, 0, 0, 0}};
     tw_gap_opts o;
     tw_gap_opts_init(&o);
@@ -145,6 +148,26 @@ int tw_cmd_gap(int argc, char **argv)
         case 'S': o.seed = strtoull(optarg, NULL, 10); break;
         case 'j': o.jobs = atoi(optarg); break;
         case 'f': o.fit = 1; break;
+        case 'A':
+            o.qacc = !strcmp(optarg, "auto") ? 0 : !strcmp(optarg, "sg") ? 1 : !strcmp(optarg, "discrete") ? 2 : -1;
+            if (o.qacc < 0) {
+                fprintf(stderr, "tw gap: --qacc must be auto, sg or discrete, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'H':
+            o.sg_half = (uint32_t)strtoul(optarg, NULL, 10);
+            if (o.sg_half > 50) {
+                fprintf(stderr, "tw gap: --sg-half must be 0..50, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'G':
+            if (!((o.gap_ms = strtod(optarg, NULL)) > 0)) {
+                fprintf(stderr, "tw gap: --gap-ms must be a positive number, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case 'q': o.progress = NULL; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;

@@ -32,6 +32,9 @@ typedef struct {
     uint64_t epoch_samples;            /* samples per training epoch (bounds the run time) */
     double eval_horizon_s;             /* horizon of the headline real-test error */
     int fit;                           /* also run system identification */
+    int qacc;                          /* replay's derivative: 0 auto, 1 sg, 2 discrete (tw replay --qacc) */
+    uint32_t sg_half;                  /* tw replay --sg-half (0 = auto) */
+    double gap_ms;                     /* tw replay --gap-ms (0 = 3 x measured median interval) */
     int jobs;
     tw_progress_fn progress; /* progress lines; NULL: quiet */
     void *progress_user;

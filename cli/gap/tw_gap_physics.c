@@ -70,6 +70,9 @@ static int replay_one(const tw_gap_opts *o, const char *dir, const char *id, jso
     tw_replay_opts_init(&ro);
     ro.model_path = o->model_path;
     ro.out_dir = out;
+    ro.qacc_discrete = o->qacc ? o->qacc == 2 : -1; /* the derivative options of tw replay */
+    ro.sg_half = o->sg_half;
+    ro.gap_ms = o->gap_ms;
     tw_replay_summary *s = NULL;
     int rc = tw_replay_run(dir, &ro, &s, msg, msgsz);
     if (rc)

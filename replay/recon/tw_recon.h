@@ -24,7 +24,13 @@ typedef struct {
     const char *out_dir;     /* created if missing; NULL = compute the summary only */
     double rate_hz;          /* 0 = joint-state rate */
     int threads;             /* reconstruction threads, each with its own mjData (1) */
-    uint32_t sg_half;        /* Savitzky-Golay half window for qacc, in steps (2) */
+    uint32_t sg_half;        /* Savitzky-Golay half window for qacc, in steps; 0 (default) = auto: the
+                                window that spans sg_window_ms at the timeline rate (1 kHz: 25) */
+    double sg_window_ms;     /* auto window's duration (50 ms: a quadratic fit over 50 ms passes the
+                                few-Hz motion of an arm and averages encoder-velocity noise; at 1 kHz
+                                a 5-sample window made the Panda's j2 residual 5.41 N·m instead of 0.95) */
+    double gap_ms;           /* > 0: gap threshold in ms; 0 (default): 3 x the joint-state stream's
+                                measured median interval (tw_align_opts.gap_measured) */
     int qacc_discrete;       /* 0: qacc by Savitzky-Golay on qvel (real data, noise). 1: forward
                                 difference (qvel[k+1]-qvel[k])/dt corrected for the integrator's
                                 implicit terms (tw_physics_forward_qacc): exact for simulated
@@ -40,6 +46,37 @@ typedef struct {
 void tw_replay_opts_init(tw_replay_opts *o);
 
 typedef struct tw_replay_summary tw_replay_summary;
+
+/* The headline numbers of a replay as plain values (what summary.json holds, for callers that use
+ * them in C: tw gap, tw sysid, tests). */
+typedef struct {
+    int nj, narm;                         /* joints (robot order); the first narm are arm joints */
+    char joints[TW_ROBOT_MAX_JOINTS][TW_MAX_NAME];
+    double rmse[TW_ROBOT_MAX_JOINTS];     /* torque residual RMS (N·m or N) over valid steps */
+    double bias[TW_ROBOT_MAX_JOINTS], effort_rms[TW_ROBOT_MAX_JOINTS];
+    double rel_rmse[TW_ROBOT_MAX_JOINTS]; /* rmse / effort_rms */
+    double rel_rmse_all;                  /* sqrt(sum res^2) / sqrt(sum effort^2), valid steps, arm joints */
+    uint64_t steps, valid_steps;
+    int qacc_discrete;                    /* the derivative used */
+    uint32_t sg_half;                     /* its Savitzky-Golay half window (steps), 0 with discrete */
+    char qacc_reason[96];                 /* why (auto's choice, or the option that set it) */
+    double gap_threshold_ms;              /* of the joint-state stream */
+    double period_median_ms;              /* its measured median interval (0: not measured) */
+    int effort_offset;                    /* 1: the model's teleworld_effort_offset was subtracted */
+} tw_replay_numbers;
+/* Valid while s lives. */
+const tw_replay_numbers *tw_replay_summary_numbers(const tw_replay_summary *s);
+
+/* The custom numeric a fitted model (tw sysid's fitted.xml) carries: a constant per streamed joint that
+ * the torque sensor adds (an effort offset), in robot joint order.  Replay subtracts it from the
+ * recorded effort.  Returns 1 and fills off[r->njoint] when the model has it, else 0 (off zeroed). */
+#define TW_EFFORT_OFFSET_NUMERIC "teleworld_effort_offset"
+int tw_recon_effort_offset(const tw_robot *r, double *off);
+/* 1 when the joint-state stream js of an alignment looks like a simulation of r sampled at every physics
+ * step (zero jitter, period = timestep = timeline step): qacc --auto is then the discrete difference. */
+int tw_recon_sampled_every_step(const tw_robot *r, const tw_align_info *in, int js);
+/* The automatic Savitzky-Golay half window for a timeline rate: window_ms at that rate, 2..50 steps. */
+uint32_t tw_recon_auto_sg_half(double rate_hz, double window_ms);
 
 /* Runs the whole replay of one episode directory. On success *out holds the summary (free
  * with tw_replay_summary_free) and, with out_dir, the three files are written. A partial

@@ -87,6 +87,7 @@ struct tw_replay_summary {
     int qacc_discrete;        /* the differentiator used (after auto) */
     int threads;
     tw_residual series;       /* plotted series (owned) */
+    tw_replay_numbers num;    /* the public numbers (filled at the end) */
 };
 
 void tw_summary_flag(tw_replay_summary *s, const char *flag);

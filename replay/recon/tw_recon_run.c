@@ -23,7 +23,8 @@ void tw_replay_opts_init(tw_replay_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->threads = 1;
-    o->sg_half = 2;
+    o->sg_half = 0;
+    o->sg_window_ms = 50;
     o->qacc_discrete = -1;
     o->div_windows = 8;
     o->video = 1;
@@ -36,6 +37,8 @@ typedef struct {
     tw_robot *robot;
     tw_align *al;
     tw_recon_map map;
+    double effort_offset[TW_ROBOT_MAX_JOINTS]; /* the model's teleworld_effort_offset (or 0) */
+    uint32_t halo;                  /* rows around a block: the widest SG window allowed */
     int js, wr, act, obj, ev, cam[TW_MAX_CAMS]; /* indices into the alignment's streams (-1 none) */
     mjData *d[MAX_THREADS];
     tw_recon_fill_ctx fill;           /* aligned block -> rows */
@@ -60,6 +63,37 @@ static void run_free(run_t *R)
     tw_episode_close_reader(R->ep);
 }
 
+uint32_t tw_recon_auto_sg_half(double rate_hz, double window_ms)
+{
+    double h = floor(0.5 * (window_ms * 1e-3 * rate_hz - 1) + 0.5);
+    return h < 2 ? 2 : h > 50 ? 50 : (uint32_t)h;
+}
+
+int tw_recon_effort_offset(const tw_robot *r, double *off)
+{
+    memset(off, 0, sizeof(double) * (size_t)r->njoint);
+    int id = mj_name2id(r->m, mjOBJ_NUMERIC, TW_EFFORT_OFFSET_NUMERIC);
+    if (id < 0 || r->m->numeric_size[id] != r->njoint)
+        return 0;
+    mju_copy(off, r->m->numeric_data + r->m->numeric_adr[id], r->njoint);
+    return 1;
+}
+
+/* The highest joint-state rate declared (the timeline's, unless --rate): sizes the halo before the
+ * alignment opens. */
+static double max_js_rate(const run_t *R)
+{
+    if (R->o.rate_hz > 0)
+        return R->o.rate_hz;
+    double rate = 0;
+    for (size_t i = 0; i < tw_episode_nstreams(R->ep); i++) {
+        const tw_stream_decl *d = tw_episode_decl(R->ep, i);
+        if (d->kind == TW_KIND_JOINT_STATE && d->rate_hz > rate)
+            rate = d->rate_hz;
+    }
+    return rate > 0 ? rate : 1;
+}
+
 /* Episode, model, alignment, streams and joint map. */
 static int open_inputs(run_t *R, const char *dir, char *msg, size_t msgsz)
 {
@@ -80,9 +114,13 @@ static int open_inputs(run_t *R, const char *dir, char *msg, size_t msgsz)
         return rc;
     s->model_load_s = tw_mono_s() - t0; /* mesh processing, F/T wrapper: fixed, not per step */
     snprintf(s->model, sizeof s->model, "%s", R->o.model_path ? R->o.model_path : "builtin");
+    s->num.effort_offset = tw_recon_effort_offset(R->robot, R->effort_offset);
     tw_align_opts ao = R->o.align;
     ao.rate_hz = R->o.rate_hz;
-    ao.halo = R->o.sg_half > 1 ? R->o.sg_half : 1;
+    ao.gap_ms = R->o.gap_ms;
+    ao.gap_measured = 1;
+    uint32_t h = R->o.sg_half ? R->o.sg_half : tw_recon_auto_sg_half(max_js_rate(R), R->o.sg_window_ms);
+    ao.halo = R->halo = h > 1 ? h : 1;
     if ((rc = tw_align_open_episode(R->ep, &ao, &R->al, msg, msgsz)) < 0)
         return rc;
     tw_map *map = NULL;
@@ -112,15 +150,44 @@ static int open_inputs(run_t *R, const char *dir, char *msg, size_t msgsz)
     return 0;
 }
 
-/* 1 when the joint states look like a simulation sampled at every physics step of this model
- * (no real robot has zero jitter), where the integrator's own difference gives qacc exactly. */
-static int sampled_every_physics_step(const run_t *R)
+int tw_recon_sampled_every_step(const tw_robot *r, const tw_align_info *in, int js)
 {
-    const tw_align_info *in = tw_align_get_info(R->al);
-    const tw_align_stream_stats *st = &in->streams[R->js].stats;
-    double h_ms = R->robot->m->opt.timestep * 1e3;
+    /* no real robot has zero jitter */
+    const tw_align_stream_stats *st = &in->streams[js].stats;
+    double h_ms = r->m->opt.timestep * 1e3;
     return st->used > 2 && st->jitter_ms < 1e-6 && fabs(st->period_mean_ms - h_ms) < 1e-6 &&
            fabs(1e3 / in->rate_hz - h_ms) < 1e-6;
+}
+
+/* The derivative for qacc: discrete for a simulation sampled every physics step, else Savitzky-Golay
+ * over sg_window_ms of the timeline (or the --sg-half given); the choice and why go to the summary. */
+static void choose_qacc(run_t *R)
+{
+    tw_replay_numbers *nu = &R->s->num;
+    const tw_align_info *in = tw_align_get_info(R->al);
+    int autod = R->o.qacc_discrete < 0;
+    if (autod)
+        R->o.qacc_discrete = tw_recon_sampled_every_step(R->robot, in, R->js);
+    R->s->qacc_discrete = nu->qacc_discrete = R->o.qacc_discrete;
+    if (R->o.qacc_discrete) {
+        if (!R->o.sg_half) /* used only where the forward difference is cut by a gap */
+            R->o.sg_half = R->halo < 2 ? R->halo : 2;
+        snprintf(nu->qacc_reason, sizeof nu->qacc_reason, "%s", autod ? "auto: simulation sampled every physics step"
+                                                                      : "--qacc discrete");
+        if (R->o.sg_half > R->halo)
+            R->o.sg_half = R->halo;
+        return;
+    }
+    if (R->o.sg_half)
+        snprintf(nu->qacc_reason, sizeof nu->qacc_reason, "--sg-half %u", R->o.sg_half);
+    else {
+        R->o.sg_half = tw_recon_auto_sg_half(in->rate_hz, R->o.sg_window_ms);
+        snprintf(nu->qacc_reason, sizeof nu->qacc_reason, "auto: %g ms window at %g Hz", R->o.sg_window_ms,
+                 in->rate_hz);
+    }
+    if (R->o.sg_half > R->halo)
+        R->o.sg_half = R->halo;
+    nu->sg_half = R->o.sg_half;
 }
 
 /* Summary fields known before the pass; per-thread data; buffers; outputs. */
@@ -165,9 +232,7 @@ static int prepare(run_t *R, char *msg, size_t msgsz)
         tw_recon_rows_alloc(&R->rows[1], cap, r->njoint, r->m->nu, s->ncam) < 0 ||
         tw_residual_init(&s->series, r->njoint, s->have_wrench, in->nsteps) < 0)
         return tw_errf(msg, msgsz, TW_ENOMEM, "replay buffers");
-    if (R->o.qacc_discrete < 0)
-        R->o.qacc_discrete = sampled_every_physics_step(R);
-    s->qacc_discrete = R->o.qacc_discrete;
+    choose_qacc(R);
     R->fill = (tw_recon_fill_ctx){.map = &R->map, .js = R->js, .wr = R->wr, .act = R->act, .obj = R->obj,
                                   .ev = R->ev, .ncam = s->ncam, .qacc_discrete = R->o.qacc_discrete,
                                   .sg_half = R->o.sg_half, .dt = 1.0 / in->rate_hz};
@@ -262,11 +327,11 @@ static int compute_block(run_t *R, const tw_recon_rows *rw, const tw_recon_rows 
     return 0;
 }
 
-static void residuals(tw_recon_rows *rw)
+static void residuals(const run_t *R, tw_recon_rows *rw)
 {
     size_t n = (size_t)rw->n * rw->nj;
     for (size_t k = 0; k < n; k++)
-        rw->res[k] = rw->effort[k] - rw->tau[k];
+        rw->res[k] = rw->effort[k] - R->effort_offset[k % (size_t)rw->nj] - rw->tau[k];
     for (size_t k = 0; k < (size_t)rw->n * 6; k++)
         rw->wrench_res[k] = rw->wrench[k] - rw->wrench_model[k];
 }
@@ -283,7 +348,7 @@ static int pass(run_t *R, char *msg, size_t msgsz)
         tw_recon_fill(&R->fill, &b, rw);
         if ((rc = compute_block(R, rw, have_prev ? &R->rows[!R->cur] : NULL, prev_first, msg, msgsz)) < 0)
             return rc;
-        residuals(rw);
+        residuals(R, rw);
         tw_residual_add(&R->s->series, rw, first);
         if (R->h5 && (rc = tw_aligned_h5_append(R->h5, rw, msg, msgsz)) < 0)
             return rc;
@@ -297,6 +362,33 @@ static int pass(run_t *R, char *msg, size_t msgsz)
     if (rc == 0 && have_prev) /* the last block's rollouts */
         rc = compute_block(R, NULL, &R->rows[!R->cur], prev_first, msg, msgsz);
     return rc;
+}
+
+static void finish_numbers(run_t *R)
+{
+    tw_replay_summary *s = R->s;
+    tw_replay_numbers *nu = &s->num;
+    const tw_residual *rs = &s->series;
+    nu->nj = s->nj;
+    nu->narm = R->robot->narm;
+    double r2 = 0, e2 = 0;
+    for (int j = 0; j < s->nj; j++) {
+        snprintf(nu->joints[j], sizeof nu->joints[j], "%s", s->joints[j]);
+        nu->rmse[j] = s->rmse[j];
+        nu->bias[j] = s->bias[j];
+        nu->effort_rms[j] = s->effort_rms[j];
+        nu->rel_rmse[j] = s->effort_rms[j] > 0 ? s->rmse[j] / s->effort_rms[j] : NAN;
+        if (j < nu->narm) {
+            r2 += rs->sum_res2[j];
+            e2 += rs->sum_eff2[j];
+        }
+    }
+    nu->rel_rmse_all = e2 > 0 ? sqrt(r2 / e2) : NAN;
+    nu->steps = s->steps;
+    nu->valid_steps = s->valid_steps;
+    const tw_align_stream *js = &s->align.streams[R->js];
+    nu->gap_threshold_ms = js->gap_threshold_s * 1e3;
+    nu->period_median_ms = js->stats.period_median_ms;
 }
 
 static void finish_summary(run_t *R)
@@ -334,6 +426,7 @@ static void finish_summary(run_t *R)
     }
     if (s->valid_steps < s->steps)
         tw_summary_flag(s, "invalid_steps");
+    finish_numbers(R);
 }
 
 /* The episode's events (few: read whole) into aligned.h5, times on the recorder clock. */

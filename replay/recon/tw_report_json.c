@@ -24,6 +24,8 @@ void tw_replay_summary_free(tw_replay_summary *s)
     free(s);
 }
 
+const tw_replay_numbers *tw_replay_summary_numbers(const tw_replay_summary *s) { return &s->num; }
+
 /* A number, or null when it is not finite (no measurement). */
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -131,6 +133,14 @@ char *tw_replay_summary_json(const tw_replay_summary *s)
     json_object_set_new(o, "duration_s", json_real(s->duration_s));
     json_object_set_new(o, "streams", streams_json(s));
     json_object_set_new(o, "qacc_method", json_string(s->qacc_discrete ? "discrete" : "savitzky_golay"));
+    json_object_set_new(o, "qacc_sg_half", json_integer(s->num.sg_half));
+    json_object_set_new(o, "qacc_reason", json_string(s->num.qacc_reason));
+    json_object_set_new(o, "torque_residual_rel", arr(s->num.rel_rmse, s->nj));
+    json_object_set_new(o, "torque_residual_rel_all", num(s->num.rel_rmse_all));
+    json_object_set_new(o, "arm_joints", json_integer(s->num.narm));
+    json_object_set_new(o, "gap_threshold_ms", num(s->num.gap_threshold_ms));
+    json_object_set_new(o, "period_median_ms", num(s->num.period_median_ms));
+    json_object_set_new(o, "effort_offset_applied", json_boolean(s->num.effort_offset));
     json_object_set_new(o, "threads", json_integer(s->threads));
     json_object_set_new(o, "wall_s", json_real(s->wall_s));
     json_object_set_new(o, "model_load_s", json_real(s->model_load_s));

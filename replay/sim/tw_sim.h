@@ -292,6 +292,10 @@ int tw_xml_read_file(const char *path, char **out, char *msg, size_t msgsz);
 int tw_xml_absolutize_dirs(char **xml, const char *base, char *msg, size_t msgsz);
 /* Inserts `frag` as the first children of <body name="NAME">. */
 int tw_xml_insert_in_body(char **xml, const char *name, const char *frag, char *msg, size_t msgsz);
+/* Sets attribute attr="value" on the element <tag ... name="NAME" ...> (replacing the value when the
+ * attribute is there, adding it otherwise); no such element: TW_ENOT_FOUND. */
+int tw_xml_set_attr(char **xml, const char *tag, const char *name, const char *attr, const char *value, char *msg,
+                    size_t msgsz);
 /* Inserts `frag` before the closing </mujoco>. */
 int tw_xml_insert_before_end(char **xml, const char *frag, char *msg, size_t msgsz);
 

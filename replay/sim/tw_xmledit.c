@@ -151,6 +151,23 @@ int tw_xml_insert_in_body(char **xml, const char *name, const char *frag, char *
     return tw_errf(msg, msgsz, TW_ENOT_FOUND, "model XML: no <body name=\"%s\"> to put the F/T site in", name);
 }
 
+int tw_xml_set_attr(char **xml, const char *tag, const char *name, const char *attr, const char *value, char *msg,
+                    size_t msgsz)
+{
+    for (long at = 0; (at = tw_xml_find_tag(*xml, tag, (size_t)at)) >= 0; at++) {
+        size_t vs, ve;
+        if (!tw_xml_attr(*xml, (size_t)at, "name", &vs, &ve) || ve - vs != strlen(name) ||
+            strncmp(*xml + vs, name, ve - vs))
+            continue;
+        if (tw_xml_attr(*xml, (size_t)at, attr, &vs, &ve))
+            return tw_xml_splice(xml, vs, ve - vs, value, msg, msgsz);
+        char ins[512];
+        snprintf(ins, sizeof ins, " %s=\"%s\"", attr, value);
+        return tw_xml_splice(xml, (size_t)at + 1 + strlen(tag), 0, ins, msg, msgsz);
+    }
+    return tw_errf(msg, msgsz, TW_ENOT_FOUND, "model XML: no <%s name=\"%s\">", tag, name);
+}
+
 int tw_xml_insert_before_end(char **xml, const char *frag, char *msg, size_t msgsz)
 {
     char *end = NULL;

@@ -169,4 +169,122 @@ int tw_sysid_fit(const char *const *episode_dirs, size_t ndirs, const tw_sysid_o
  * The "fit" member is what tw gap writes into gap.json. */
 json_t *tw_sysid_result_json(const tw_sysid_result *r);
 
+/* ======================================================== per-joint identification (tw sysid) */
+/* Absolute parameters per arm joint, in the model's units, fitted to episodes that have joint states
+ * with measured effort (actions, F/T and objects optional):
+ *   effort_j = tau0_j(q, qdot, qacc) + armature_j qacc_j + damping_j qdot_j
+ *              + friction_j tanh(qdot_j / eps) + offset_j  [+ payload_kg g_j(q, qdot, qacc)]
+ * tau0 is mj_inverse of the nominal model with the arm's armature, damping and frictionloss set to 0;
+ * g is the torque of 1 kg added at the flange body's centre of mass.  Inverse dynamics is linear in
+ * every parameter, so the fit is one least-squares problem with physical bounds (armature, damping,
+ * friction, payload >= 0; offset free), solved exactly (Lawson-Hanson active set on the normal
+ * equations).  qacc and the rows are replay's (tw_recon_fill: the same derivative, the same valid
+ * steps), so the residuals reported are the ones `tw replay` shows.  For a simulation sampled every
+ * physics step (discrete qacc) the damping regressor is qdot + h qacc (the integrator's implicit
+ * damping).  The regression runs on a moving average of every signal over filter_ms (the same
+ * filter on both sides keeps the equations exact and averages the noise of a differenced velocity).
+ * Steps where the robot touches something or sits on a joint limit are left out (their forces are not
+ * recorded).  MuJoCo's frictionloss is a soft constraint that saturates within a few mrad/s, so
+ * eps = 5 mrad/s keeps the fitted tanh close to what fitted.xml replays.
+ * Uncertainty: a block bootstrap over time segments of block_s (blocks of the fit rows; the normal
+ * equations are summed per block, so each replicate costs one small solve); std = IQR / 1.349 of the
+ * replicates, robust to the odd replicate without a joint's reversals.
+ * Unidentified: a parameter whose regressor has no excitation (the joint does not move, or it is
+ * collinear with the others: 1/VIF < 1e-3) is not fitted; it keeps the nominal value and is reported
+ * as unidentified (null).
+ * Validation: the last `validate` fraction of every episode is held back from the fit. */
+enum { TW_SJ_ARMATURE = 0, TW_SJ_DAMPING, TW_SJ_FRICTION, TW_SJ_OFFSET, TW_SJ_NPAR };
+extern const char *const tw_sysid_jparam_names[TW_SJ_NPAR]; /* armature, damping, frictionloss, effort_offset */
+
+typedef struct {
+    const char *model_path;   /* nominal MJCF; NULL = builtin */
+    const char *map_path;     /* as tw replay's --map, or NULL */
+    double validate;          /* fraction of every episode held back at its end (0.3); 0 = none */
+    double friction_eps;      /* tanh smoothing velocity, rad/s (0.005) */
+    int payload;              /* also fit a mass at the flange (0) */
+    int qacc_discrete;        /* -1 auto, 0 Savitzky-Golay, 1 discrete: as tw_replay_opts (-1) */
+    uint32_t sg_half;         /* 0 = auto (sg_window_ms), as tw replay (0) */
+    double sg_window_ms;      /* 50 */
+    double filter_ms;         /* moving average of every regression signal (50); 0 = none */
+    double gap_ms;            /* as tw replay (0 = 3 x measured median interval) */
+    int bootstrap;            /* replicates (200); 0 = no standard deviations */
+    double block_s;           /* bootstrap block length, s (1) */
+    uint64_t seed;            /* bootstrap seed (1) */
+    double stick_qvel;        /* a joint's equation is used only where |qdot| >= this over the whole filter
+                                 window, without reversal (0.02 rad/s): near zero velocity friction is
+                                 stiction, no function of qdot */
+    double min_qvel_rms;      /* a joint whose qdot RMS over the fit rows is below this does not move (0.01 rad/s) */
+    uint64_t max_rows;        /* timeline steps kept over all episodes (500000, about 0.5 KB each):
+                                 longer input is refused, not silently cut */
+    tw_progress_fn progress;  /* stage "sysid" lines; NULL quiet */
+    void *progress_user;
+} tw_sysid_joint_opts;
+void tw_sysid_joint_opts_init(tw_sysid_joint_opts *o);
+
+typedef struct {
+    double value;             /* fitted (or nominal when not identified), model units */
+    double std;               /* bootstrap (IQR / 1.349); NaN without bootstrap or not identified */
+    double nominal;           /* the nominal model's value (offset: 0) */
+    int identified, at_bound; /* at_bound: held at its physical bound (0) */
+} tw_sysid_jparam;
+
+typedef struct {
+    char name[TW_MAX_NAME];
+    tw_sysid_jparam p[TW_SJ_NPAR];
+    double qvel_rms;                    /* excitation over the fit rows */
+    /* torque residual RMS, N·m: fit rows / held-back rows; nominal model, fitted (least-squares
+       model) and fitted.xml replayed by MuJoCo (NaN until tw_sysid_jfit_check_mjcf) */
+    double effort_rms[2], rmse_nominal[2], rmse_fitted[2], rmse_mjcf[2];
+} tw_sysid_jjoint;
+
+typedef struct {
+    int nj;                              /* fitted joints: the robot's arm joints */
+    tw_sysid_jjoint j[TW_ROBOT_MAX_JOINTS];
+    int payload;
+    tw_sysid_jparam payload_kg;
+    /* all-joint relative RMSE sqrt(sum r^2)/sqrt(sum effort^2): [0] fit rows, [1] held back, [2] all
+       valid rows (what tw replay reports for one episode) */
+    double rel_nominal[3], rel_fitted[3], rel_mjcf[3];
+    uint64_t rows[3];                    /* fit, held back, all valid */
+    uint64_t rows_excluded;              /* valid steps left out: contact or joint limit */
+    int episodes, blocks, bootstrap;
+    int qacc_discrete;
+    uint32_t sg_half, filter_half;
+    double rate_hz, friction_eps, validate;
+    int inverse_passes;                  /* whole-data mj_inverse passes made (fit + check) */
+    double inverse_pass_s;               /* wall time of one bare pass (the stripped model) */
+    double load_s, read_s, fit_s, check_s; /* model load; reading + inverse dynamics; least squares +
+                                            bootstrap; loading and replaying fitted.xml */
+    double wall_s;                       /* their sum: the whole of tw sysid but writing the files */
+} tw_sysid_joint_result;
+
+typedef struct tw_sysid_jfit tw_sysid_jfit;
+/* Loads the model and reads every episode into rows with their inverse dynamics (bounded by max_rows). */
+int tw_sysid_jfit_open(const char *const *dirs, size_t ndirs, const tw_sysid_joint_opts *o, tw_sysid_jfit **out,
+                       char *msg, size_t msgsz);
+void tw_sysid_jfit_free(tw_sysid_jfit *f); /* NULL is a no-op */
+/* Least squares, identifiability, bootstrap and the residuals before/after. */
+int tw_sysid_jfit_run(tw_sysid_jfit *f, tw_sysid_joint_result *res, char *msg, size_t msgsz);
+/* The nominal MJCF with the fitted values written in (joint armature/damping/frictionloss, a payload
+ * body, the effort offset as the custom numeric TW_EFFORT_OFFSET_NUMERIC that tw replay subtracts),
+ * written to a temporary name and renamed.  Mesh and texture folders are made absolute. */
+int tw_sysid_jfit_write_mjcf(const tw_sysid_jfit *f, const tw_sysid_joint_result *res, const char *path,
+                             char *msg, size_t msgsz);
+/* Loads path with MuJoCo and replays the rows against it: fills rmse_mjcf and rel_mjcf. */
+int tw_sysid_jfit_check_mjcf(tw_sysid_jfit *f, const char *path, tw_sysid_joint_result *res, char *msg,
+                             size_t msgsz);
+json_t *tw_sysid_joint_json(const tw_sysid_joint_result *r); /* sysid.json (schemas/sysid.md) */
+/* The actuators' gain (scale, as tw rig --perturb) and the actuation delay, fitted by the derivative-free
+ * fit when every episode has an action stream: *out = {"gain": {value, std, ...}, "latency_ms",
+ * "latency_searched", "details"}; without actions *out = NULL and 0 (nothing to fit on). */
+int tw_sysid_gain_fit(const char *const *dirs, size_t ndirs, const char *model_path, const char *map_path,
+                      tw_progress_fn progress, void *progress_user, json_t **out, char *msg, size_t msgsz);
+/* All outputs into out_dir (created): fitted.xml (then checked: rmse_mjcf), sysid.json (with the members
+ * of `extra` added, may be NULL), sysid.html. */
+int tw_sysid_jfit_write_outputs(tw_sysid_jfit *f, tw_sysid_joint_result *r, const char *out_dir, const json_t *extra,
+                                char *msg, size_t msgsz);
+/* sysid.html: residual before/after per joint, friction curve over the data, parameter table. */
+int tw_sysid_jfit_html(const tw_sysid_jfit *f, const tw_sysid_joint_result *r, const char *path, char *msg,
+                       size_t msgsz);
+
 #endif

@@ -73,4 +73,37 @@ int tw_sysid_latency_search(const tw_robot *r, const char *const *dirs, size_t n
  * parameter is not identifiable from the data (singular information). */
 int tw_sysid_uncertainty(tw_sysid_ctx *c, const double *theta, double *std, int *lags, char *msg, size_t msgsz);
 
+/* ---- per-joint identification (tw_sysid_jrows.c, tw_sysid_jfit.c, tw_sysid_jout.c) ---- */
+/* Rows are timeline steps in episode order; arrays [n x nj] hold every streamed joint (mj_inverse needs
+ * them), [n x na] the arm joints that are fitted. */
+struct tw_sysid_jfit {
+    tw_sysid_joint_opts o;
+    tw_robot *nominal;          /* as loaded */
+    tw_robot *stripped;         /* arm armature, damping, frictionloss 0; contacts kept (to find them) */
+    mjData *d;
+    int nj, na;
+    double h;                   /* model timestep (discrete damping regressor) */
+    double rate_hz;             /* timeline rate of the first episode */
+    int discrete;               /* qacc of the rows: discrete difference (every episode alike) */
+    uint32_t sg_half;
+    size_t n, cap;
+    int *seg;                   /* [n] episode index */
+    uint8_t *part;              /* [n] 0 fit, 1 held back */
+    uint8_t *ok;                /* [n] valid step, no contact, no limit */
+    uint8_t *valid;             /* [n] valid step (as tw replay counts it) */
+    double *qpos, *qvel, *qacc, *effort;  /* [n x nj]; qacc as recorded (SG or discrete difference) */
+    double *tau0, *taunom, *gpay;         /* [n x na] stripped, nominal, payload regressor (or NULL) */
+    double *obj;                /* [n x 19] the free object's qpos, qvel and acceleration when the model has one */
+    uint8_t *obj_ok;            /* [n] 1: obj holds a recorded (or held) state; 0: none, home state */
+    double offset_nom[TW_ROBOT_MAX_JOINTS]; /* the nominal model's own effort offset (a fitted.xml as input) */
+    uint8_t moving[TW_ROBOT_MAX_JOINTS];  /* qdot RMS over the fit rows >= min_qvel_rms */
+    int passes;
+    double pass_s, read_s, load_s;
+};
+/* One whole-data inverse-dynamics pass of robot r (same indices as the nominal) into out[n x na]; with
+ * mark, rows where the robot touches something or sits on a joint limit lose their ok flag. */
+void tw_sysid_jrows_inverse(tw_sysid_jfit *f, const tw_robot *r, double *out, int mark);
+/* Reads the episodes into f (tw_sysid_jrows.c). */
+int tw_sysid_jrows_read(tw_sysid_jfit *f, const char *const *dirs, size_t ndirs, char *msg, size_t msgsz);
+
 #endif

@@ -196,7 +196,7 @@ static int open_impl(const tw_align_source *src, void *ctx, const tw_align_opts 
         a->o = *o;
     else
         tw_align_opts_init(&a->o);
-    if (a->o.block_steps == 0 || a->o.read_chunk == 0 || a->o.gap_factor <= 0) {
+    if (a->o.block_steps == 0 || a->o.read_chunk == 0 || a->o.gap_factor <= 0 || a->o.gap_ms < 0) {
         tw_align_close(a);
         return tw_errf(msg, msgsz, TW_EINVAL, "alignment options: block, chunk and gap factor must be > 0");
     }
@@ -207,6 +207,11 @@ static int open_impl(const tw_align_source *src, void *ctx, const tw_align_opts 
         tw_clock_estimate(cs, ncs, a->o.clock, &a->info.clock);
         free(cs);
         rc = choose_streams(a, msg, msgsz);
+    }
+    if (rc == 0) {
+        tw_align_opts go = a->o;
+        go.gap_measured = stats && go.gap_measured; /* measuring is part of the statistics pass */
+        rc = tw_align_gap_pass(src, ctx, &a->info, &go, msg, msgsz);
     }
     if (rc == 0 && stats) {
         rc = tw_align_stats_pass(src, ctx, &a->info, &a->o, msg, msgsz);

@@ -41,6 +41,11 @@ int tw_align_reader_fill(tw_align_reader *r, size_t keep, char *msg, size_t msgs
 int tw_align_stats_pass(const tw_align_source *src, void *ctx, tw_align_info *info,
                         const tw_align_opts *o, char *msg, size_t msgsz);
 
+/* Gap thresholds from o->gap_ms or, with o->gap_measured, from each signal stream's median
+ * inter-sample interval (tw_align_stats.c). Runs before the statistics pass. */
+int tw_align_gap_pass(const tw_align_source *src, void *ctx, tw_align_info *info, const tw_align_opts *o,
+                      char *msg, size_t msgsz);
+
 /* The span pass alone (tw_align_stats.c): the reference stream's first and last kept sample. */
 int tw_align_span_pass(const tw_align_source *src, void *ctx, tw_align_info *info, const tw_align_opts *o,
                        char *msg, size_t msgsz);

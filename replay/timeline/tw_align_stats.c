@@ -172,6 +172,55 @@ int tw_align_span_pass(const tw_align_source *src, void *ctx, tw_align_info *inf
     return rc < 0 ? rc : set_span(info, n, first, last, msg, msgsz);
 }
 
+/* Median interval of stream k on the recorder clock (P-square: O(1) memory); 0 with < 2 samples. */
+static int median_interval(const tw_align_source *src, void *ctx, const tw_align_info *info, size_t k,
+                           const tw_align_opts *o, double *med_ns, char *msg, size_t msgsz)
+{
+    tw_align_reader r;
+    int rc = tw_align_reader_init(&r, src, ctx, info->streams[k].src_index, 1, TW_ALIGN_READ_TIMES, &info->clock,
+                                  o->read_chunk, msg, msgsz);
+    if (rc < 0)
+        return rc;
+    tw_p2 p;
+    tw_p2_init(&p, 0.5);
+    int64_t prev = 0;
+    int have = 0;
+    while ((rc = tw_align_reader_fill(&r, 0, msg, msgsz)) > 0)
+        for (size_t i = 0; i < r.n; i++) {
+            if (have)
+                tw_p2_add(&p, (double)(r.t[i] - prev));
+            prev = r.t[i];
+            have = 1;
+        }
+    tw_align_reader_free(&r);
+    *med_ns = p.count ? tw_p2_get(&p) : 0;
+    return rc < 0 ? rc : 0;
+}
+
+int tw_align_gap_pass(const tw_align_source *src, void *ctx, tw_align_info *info, const tw_align_opts *o,
+                      char *msg, size_t msgsz)
+{
+    for (size_t k = 0; k < info->nstreams; k++) {
+        tw_align_stream *st = &info->streams[k];
+        if (st->interp == TW_INTERP_EVENT || st->interp == TW_INTERP_VIDEO)
+            continue; /* events are sparse; video frames keep the nominal rate */
+        if (o->gap_ms > 0) {
+            st->gap_threshold_s = o->gap_ms * 1e-3;
+            continue;
+        }
+        if (!o->gap_measured)
+            continue;
+        double med_ns = 0;
+        int rc = median_interval(src, ctx, info, k, o, &med_ns, msg, msgsz);
+        if (rc < 0)
+            return rc;
+        st->stats.period_median_ms = med_ns * 1e-6;
+        if (med_ns > 0)
+            st->gap_threshold_s = o->gap_factor * med_ns * 1e-9;
+    }
+    return 0;
+}
+
 int tw_align_stats_pass(const tw_align_source *src, void *ctx, tw_align_info *info,
                         const tw_align_opts *o, char *msg, size_t msgsz)
 {

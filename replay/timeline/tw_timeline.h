@@ -43,6 +43,12 @@ typedef struct {
     const char *reference;  /* stream name that spans the timeline; NULL = first joint_state
                                stream, else the first fixed-shape stream */
     double gap_factor;      /* a gap is an inter-sample time > gap_factor / nominal rate (3) */
+    double gap_ms;          /* > 0: the gap threshold in ms for every signal stream, set by the user
+                               (overrides gap_factor and gap_measured) (0) */
+    int gap_measured;       /* 1: a signal stream's threshold is gap_factor x its MEASURED median
+                               inter-sample interval (a real logger's nominal rate is often not its
+                               actual one); one extra pass over the timestamps.  Only tw_align_open
+                               measures: tw_align_open_span keeps the nominal rate (0) */
     uint32_t block_steps;   /* core rows per block (1024) */
     uint32_t halo;          /* extra rows before and after each block, for differentiators (0) */
     uint32_t read_chunk;    /* samples read from the source per call (4096) */
@@ -84,6 +90,7 @@ typedef struct {
     uint64_t drops;       /* drops the recorder counted for this stream */
     double gap_s;         /* total time inside gaps */
     double period_mean_ms, jitter_ms; /* mean and std of inter-arrival on the source clock */
+    double period_median_ms;  /* median inter-arrival, recorder clock (P-square estimate; gap_measured only, else 0) */
     double latency_mean_ms, latency_p95_ms; /* t_recv - corrected t_src */
     double coverage;      /* fraction of the timeline with a valid (not flagged) value */
     double t_first_s, t_last_s; /* corrected, relative to the timeline start */

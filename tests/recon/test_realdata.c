@@ -16,68 +16,18 @@
 #include <cmocka.h>
 
 #include "tw_recon_int.h"
+#include "panda_csv.h"
 
 #define NJ 7
 
 static char csv[1024], model[1024], root[512];
-
-static int write_episode(const char *dir, char *msg, size_t msgsz)
-{
-    FILE *f = fopen(csv, "r");
-    if (!f)
-        return tw_errf(msg, msgsz, TW_EIO, "cannot open %s", csv);
-    tw_stream_decl d;
-    memset(&d, 0, sizeof d);
-    d.id = 1;
-    snprintf(d.name, sizeof d.name, "joint_state");
-    d.kind = TW_KIND_JOINT_STATE;
-    d.dtype = TW_DTYPE_FLOAT64;
-    d.ndim = 2;
-    d.shape[0] = 3;
-    d.shape[1] = NJ;
-    d.naxes = NJ;
-    for (int j = 0; j < NJ; j++)
-        snprintf(d.axes[j], TW_MAX_NAME, "joint%d", j + 1);
-    d.rate_hz = 1000;
-    tw_episode_info info;
-    tw_episode_info_init(&info);
-    info.episode_id = "gaz2019_traj1";
-    info.robot = "franka_panda";
-    info.domain = "real";
-    tw_episode_writer *w = NULL;
-    int rc = tw_episode_create(dir, &info, &d, 1, &w, msg, msgsz);
-    char line[4096];
-    uint64_t seq = 0;
-    if (!fgets(line, sizeof line, f)) /* header */
-        rc = tw_errf(msg, msgsz, TW_EIO, "%s: empty", csv);
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        double v[1 + 3 * NJ];
-        char *p = line;
-        for (int k = 0; k < 1 + 3 * NJ; k++) {
-            v[k] = strtod(p, &p);
-            if (*p == ',')
-                p++;
-        }
-        int64_t t = (int64_t)llround(v[0] * 1e9);
-        tw_frame fr = {.stream_id = 1, .payload_len = sizeof(double) * 3 * NJ, .seq = seq++, .t_src_ns = t,
-                       .payload = (const uint8_t *)(v + 1)};
-        rc = tw_episode_append(w, &fr, t, msg, msgsz);
-    }
-    fclose(f);
-    if (w) {
-        int rc2 = tw_episode_close(w, TW_EP_COMPLETE, 1, rc == 0 ? msg : NULL, rc == 0 ? msgsz : 0);
-        if (rc == 0)
-            rc = rc2;
-    }
-    return rc;
-}
 
 static void test_real_panda_torque_explained_by_inverse_dynamics(void **st)
 {
     char dir[700], out[700], msg[2048];
     snprintf(dir, sizeof dir, "%s/ep", root);
     snprintf(out, sizeof out, "%s/out", root);
-    if (write_episode(dir, msg, sizeof msg))
+    if (panda_csv_episode(csv, dir, msg, sizeof msg))
         fail_msg("episode: %s", msg);
     tw_replay_opts o;
     tw_replay_opts_init(&o);
@@ -119,6 +69,48 @@ static void test_real_panda_torque_explained_by_inverse_dynamics(void **st)
     tw_replay_summary_free(s);
 }
 
+/* The issue's check: replay's defaults on this real log give the all-joint relative RMSE of a 51-sample
+ * Savitzky-Golay derivative (within 10 %), not the noise of a 5-sample one; the summary says which
+ * derivative and why, and the gap threshold follows the measured ~1 ms interval without dropping steps. */
+static void test_real_panda_defaults_match_sg51(void **st)
+{
+    char dir[700], msg[2048];
+    snprintf(dir, sizeof dir, "%s/ep_defaults", root);
+    if (panda_csv_episode(csv, dir, msg, sizeof msg))
+        fail_msg("episode: %s", msg);
+    double rel[3];
+    const uint32_t half[3] = {0, 25, 2}; /* default; --qacc sg --sg-half 25; the old default */
+    for (int k = 0; k < 3; k++) {
+        tw_replay_opts o;
+        tw_replay_opts_init(&o);
+        o.model_path = model;
+        o.sg_half = half[k];
+        if (k)
+            o.qacc_discrete = 0;
+        tw_replay_summary *s = NULL;
+        if (tw_replay_run(dir, &o, &s, msg, sizeof msg))
+            fail_msg("replay: %s", msg);
+        const tw_replay_numbers *nu = tw_replay_summary_numbers(s);
+        rel[k] = nu->rel_rmse_all;
+        fprintf(stderr, "# sg_half %u (%s): relative RMSE %.4f (j2 %.3f N·m), gap threshold %.3f ms, valid %llu/%llu\n",
+                nu->sg_half, nu->qacc_reason, nu->rel_rmse_all, nu->rmse[1], nu->gap_threshold_ms,
+                (unsigned long long)nu->valid_steps, (unsigned long long)nu->steps);
+        if (k == 0) {
+            assert_int_equal(nu->qacc_discrete, 0);
+            assert_int_equal(nu->sg_half, 25); /* 50 ms at 1 kHz */
+            assert_non_null(strstr(nu->qacc_reason, "auto"));
+            assert_true(nu->gap_threshold_ms > 2.9 && nu->gap_threshold_ms < 3.1); /* 3 x the 1 ms median */
+            assert_true(nu->valid_steps > 0.98 * nu->steps);
+            assert_int_equal(nu->narm, NJ);
+            for (int j = 0; j < NJ; j++)
+                assert_true(fabs(nu->rel_rmse[j] - nu->rmse[j] / nu->effort_rms[j]) < 1e-12);
+        }
+        tw_replay_summary_free(s);
+    }
+    assert_true(fabs(rel[0] - rel[1]) <= 0.1 * rel[1]);
+    assert_true(rel[2] > 2 * rel[1]); /* what a 5-sample derivative of 1 kHz velocity does */
+}
+
 static int setup(void **st)
 {
     const char *sh = getenv("TW_SHARED");
@@ -132,6 +124,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_panda_torque_explained_by_inverse_dynamics),
+        cmocka_unit_test(test_real_panda_defaults_match_sg51),
     };
     return cmocka_run_group_tests_name("replay_realdata", tests, setup, NULL);
 }

@@ -462,6 +462,40 @@ static void test_reference_without_samples_is_an_error(void **st)
     free_src(&m);
 }
 
+/* A logger that declares 1 kHz but samples every 2 ms, with one 5 ms interval: against the nominal
+ * rate every interval above 3 ms is a gap (the 5 ms one); against the measured median (2 ms) only
+ * those above 6 ms are (none); --gap-ms 1.5 makes every interval a gap. */
+static void test_gap_threshold_nominal_measured_and_set(void **st)
+{
+    mem_src m;
+    memset(&m, 0, sizeof m);
+    size_t s = add_stream(&m, "arm", TW_KIND_JOINT_STATE, 3, 1000, 200);
+    for (uint64_t i = 0; i < 200; i++) {
+        m.t[s][i] = (int64_t)(i * 2000000 + (i >= 100 ? 3000000 : 0));
+        m.tr[s][i] = m.t[s][i];
+        m.seq[s][i] = i;
+    }
+    const struct { int measured; double gap_ms; uint64_t gaps; double thr_ms; } cases[] = {
+        {0, 0, 1, 3}, {1, 0, 0, 6}, {1, 1.5, 199, 1.5}};
+    for (int c = 0; c < 3; c++) {
+        tw_align_opts o;
+        tw_align_opts_init(&o);
+        o.gap_measured = cases[c].measured;
+        o.gap_ms = cases[c].gap_ms;
+        tw_align *a = NULL;
+        char msg[256];
+        assert_int_equal(tw_align_open(&mem_source, &m, &o, &a, msg, sizeof msg), 0);
+        const tw_align_stream *as = &tw_align_get_info(a)->streams[0];
+        assert_int_equal(as->stats.gaps, cases[c].gaps);
+        if (!(fabs(as->gap_threshold_s * 1e3 - cases[c].thr_ms) < 1e-3 * cases[c].thr_ms)) /* P-square median */
+            fail_msg("case %d: threshold %.9g ms, want %g", c, as->gap_threshold_s * 1e3, cases[c].thr_ms);
+        if (cases[c].measured && !cases[c].gap_ms)
+            assert_true(fabs(as->stats.period_median_ms - 2) < 2e-3);
+        tw_align_close(a);
+    }
+    free_src(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_imu_quaternion_slerped_between_samples),
         cmocka_unit_test(test_events_are_held),
         cmocka_unit_test(test_reference_without_samples_is_an_error),
+        cmocka_unit_test(test_gap_threshold_nominal_measured_and_set),
     };
     return cmocka_run_group_tests_name("align", tests, NULL, NULL);
 }
