@@ -8,6 +8,8 @@
 #include "tw_cli.h"
 #include "tw_wm.h"
 
+int tw_wm_plan_main(int argc, char **argv); /* cmd_wm_plan.c */
+
 static const char train_usage[] =
     "usage: tw wm train --data FUSED_DIR --out MODEL_DIR [--seed S] [--epochs E] [options]\n"
     "\n"
@@ -25,6 +27,10 @@ static const char train_usage[] =
     "  --layers L      hidden layers (default 2)\n"
     "  --lr X          Adam learning rate (default 1e-3)\n"
     "  --epoch-samples N  samples per epoch (default: the train split size)\n"
+    "  --dt S          seconds per prediction, a whole number of timeline steps (default: one step);\n"
+    "                  a control period of several 2 ms steps averages out sensor noise\n"
+    "  --rollout-steps R  also train on R-step rollouts of the model's own predictions (default 1)\n"
+    "  --init DIR      fine-tune: start from this model's weights and normalisation\n"
     "  --quiet         no progress lines\n";
 
 static const char eval_usage[] =
@@ -47,7 +53,8 @@ static int wm_train(int argc, char **argv)
     static const struct option opts[] = {
         {"data", 1, 0, 'd'}, {"out", 1, 0, 'o'}, {"seed", 1, 0, 's'}, {"epochs", 1, 0, 'e'},
         {"patience", 1, 0, 'p'}, {"batch", 1, 0, 'b'}, {"hidden", 1, 0, 'H'}, {"layers", 1, 0, 'L'},
-        {"lr", 1, 0, 'r'}, {"epoch-samples", 1, 0, 'n'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"lr", 1, 0, 'r'}, {"epoch-samples", 1, 0, 'n'}, {"dt", 1, 0, 't'}, {"rollout-steps", 1, 0, 'R'},
+        {"init", 1, 0, 'i'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     tw_wm_train_opts o;
     tw_wm_train_opts_init(&o);
     o.progress = tw_cli_progress;
@@ -66,6 +73,9 @@ static int wm_train(int argc, char **argv)
         case 'L': o.layers = atoi(optarg); break;
         case 'r': o.lr = strtof(optarg, NULL); break;
         case 'n': o.samples_per_epoch = strtoull(optarg, NULL, 10); break;
+        case 't': o.dt = strtod(optarg, NULL); break;
+        case 'R': o.rollout_steps = atoi(optarg); break;
+        case 'i': o.init_dir = optarg; break;
         case 'q': o.progress = NULL; break;
         case 'h': fputs(train_usage, stdout); return 0;
         default: fputs(train_usage, stderr); return 2;
@@ -160,7 +170,7 @@ static int wm_eval(int argc, char **argv)
     }
     tw_wm_eval_result r;
     char msg[512];
-    if (tw_wm_eval(model, data, h, nh, &r, msg, sizeof msg)) {
+    if (tw_wm_eval(model, data, h, nh, NULL, &r, msg, sizeof msg)) {
         fprintf(stderr, "tw wm eval: %s\n", msg);
         return 1;
     }
@@ -178,13 +188,15 @@ static int wm_eval(int argc, char **argv)
 int tw_cmd_wm(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: tw wm train|eval [options]   ('tw wm train --help', 'tw wm eval --help')\n");
+        printf("usage: tw wm train|eval|plan [options]   ('tw wm train --help', 'tw wm plan --help', ...)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "train"))
         return wm_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval"))
         return wm_eval(argc - 1, argv + 1);
-    fprintf(stderr, "tw wm: unknown action '%s' (train or eval)\n", argv[1]);
+    if (!strcmp(argv[1], "plan"))
+        return tw_wm_plan_main(argc - 1, argv + 1);
+    fprintf(stderr, "tw wm: unknown action '%s' (train, eval or plan)\n", argv[1]);
     return 2;
 }

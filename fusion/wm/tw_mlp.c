@@ -102,6 +102,7 @@ const tw_mlp_shape *tw_mlp_get_shape(const tw_mlp *m) { return &m->shape; }
 size_t tw_mlp_nparams(const tw_mlp *m) { return m->nparams; }
 float *tw_mlp_params(tw_mlp *m) { return m->p; }
 const float *tw_mlp_grads(const tw_mlp *m) { return m->g; }
+const float *tw_mlp_output(const tw_mlp *m) { return m->act[m->nlin]; }
 
 double tw_mlp_train_flops(const tw_mlp *m, int B)
 {

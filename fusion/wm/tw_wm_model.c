@@ -33,6 +33,21 @@ void tw_wm_tracking_stats(tw_fused_info *fi, const float *state, const float *ac
     }
 }
 
+void tw_wm_delta_stats(tw_fused_info *fi, const float *state, const float *next, size_t n)
+{
+    for (int j = 0; j < fi->S; j++) {
+        double sum = 0, sq = 0;
+        for (size_t r = 0; r < n; r++) {
+            double e = (double)next[r * fi->S + j] - state[r * fi->S + j];
+            sum += e;
+            sq += e * e;
+        }
+        double mean = n ? sum / n : 0, var = n ? sq / n - mean * mean : 0;
+        fi->delta_mean[j] = mean;
+        fi->delta_std[j] = var > 1e-18 ? sqrt(var) : 1.0;
+    }
+}
+
 int tw_wm_nin(const tw_fused_info *fi) { return fi->S + fi->A + fi->ntrack; }
 
 void tw_wm_inputs(const tw_fused_info *fi, const float *state, const float *action, int B, float *X)
@@ -113,7 +128,9 @@ int tw_wm_model_save(const tw_wm_model *m, const char *dir, const char *train_js
     json_object_set_new(j, "layers", json_integer(m->layers));
     json_object_set_new(j, "nparams", json_integer((json_int_t)n));
     json_object_set_new(j, "weights", json_string("weights.f32"));
-    json_object_set_new(j, "rate_hz", json_real(fi->rate_hz));
+    int k = m->steps > 1 ? m->steps : 1;
+    json_object_set_new(j, "rate_hz", json_real(fi->rate_hz / k));
+    json_object_set_new(j, "steps_per_prediction", json_integer(k));
     json_object_set_new(j, "data", json_string(fi->dir));
     json_object_set_new(norm, "state_mean", darr(fi->state_mean, fi->S));
     json_object_set_new(norm, "state_std", darr(fi->state_std, fi->S));
@@ -154,7 +171,11 @@ static int load_json(json_t *j, tw_wm_model *m, char *msg, size_t msgsz, const c
     fi->A = (int)json_integer_value(json_object_get(j, "action_dim"));
     m->hidden = (int)json_integer_value(json_object_get(j, "hidden"));
     m->layers = (int)json_integer_value(json_object_get(j, "layers"));
-    fi->rate_hz = json_number_value(json_object_get(j, "rate_hz"));
+    json_t *spp = json_object_get(j, "steps_per_prediction");
+    m->steps = spp ? (int)json_integer_value(spp) : 1;
+    if (m->steps < 1 || m->steps > 100000)
+        return tw_errf(msg, msgsz, TW_ESCHEMA, "%s: steps_per_prediction %d out of range", path, m->steps);
+    fi->rate_hz = json_number_value(json_object_get(j, "rate_hz")) * m->steps; /* the timeline's rate */
     json_t *norm = json_object_get(j, "normalization"), *groups = json_object_get(j, "state_groups");
     if (fi->S <= 0 || fi->S > TW_WM_MAX_DIM || fi->A <= 0 || fi->A > TW_WM_MAX_DIM ||
         read_darr(norm, "state_mean", fi->state_mean, fi->S) || read_darr(norm, "state_std", fi->state_std, fi->S) ||
