@@ -142,16 +142,16 @@ static void physics_html(FILE *f, const json_t *p)
             labels[i] = json_string_value(json_array_get(joints, i));
             v[i] = json_number_value(json_array_get(rmse, i));
         }
-        tw_svg_bars(f, "torque residual RMSE per joint (recorded effort − nominal inverse dynamics)", labels, v,
-                    (int)n, "N·m");
+        tw_svg_bars(f, "effort residual RMSE per joint (recorded effort − nominal inverse dynamics): N·m for hinges, "
+                       "N for the gripper's slide joints", labels, v, (int)n, "N·m | N");
     }
     json_t *div = json_object_get(p, "divergence");
     static const char *const hk[] = {"0.1", "0.5", "1", "2", "episode"};
     double dv[5];
     for (int i = 0; i < 5; i++)
         dv[i] = json_is_number(json_object_get(div, hk[i])) ? json_number_value(json_object_get(div, hk[i])) : NAN;
-    tw_svg_bars(f, "open-loop divergence of the nominal model (joint-position RMSE) by horizon, s", hk, dv, 5,
-                "rad");
+    tw_svg_bars(f, "open-loop divergence of the nominal model (joint-position RMSE over all joints as recorded: "
+                   "rad for hinges, m for slides) by horizon, s", hk, dv, 5, "rad | m");
 }
 
 /* Bars of the real-test error (or the dynamics error) against mix ratio, for budget index b. */

@@ -52,16 +52,31 @@ int tw_wm_nin(const tw_fused_info *fi) { return fi->S + fi->A + fi->ntrack; }
 
 void tw_wm_inputs(const tw_fused_info *fi, const float *state, const float *action, int B, float *X)
 {
-    int S = fi->S, A = fi->A, nin = tw_wm_nin(fi);
+    /* Offsets and inverse scales once per call, then a multiply per element: the planner calls this
+     * for every batch of a few dozen rows, where a double division per element is a visible cost. */
+    int S = fi->S, A = fi->A, T = fi->ntrack, nin = tw_wm_nin(fi);
+    float mu[3 * TW_WM_MAX_DIM], inv[3 * TW_WM_MAX_DIM];
+    for (int j = 0; j < S; j++) {
+        mu[j] = (float)fi->state_mean[j];
+        inv[j] = (float)(1.0 / fi->state_std[j]);
+    }
+    for (int j = 0; j < A; j++) {
+        mu[S + j] = (float)fi->action_mean[j];
+        inv[S + j] = (float)(1.0 / fi->action_std[j]);
+    }
+    for (int j = 0; j < T; j++) {
+        mu[S + A + j] = (float)fi->track_mean[j];
+        inv[S + A + j] = (float)(1.0 / fi->track_std[j]);
+    }
     for (int b = 0; b < B; b++) {
         float *x = X + (size_t)b * nin;
         const float *s = state + (size_t)b * S, *a = action + (size_t)b * A;
         for (int j = 0; j < S; j++)
-            x[j] = (float)((s[j] - fi->state_mean[j]) / fi->state_std[j]);
+            x[j] = (s[j] - mu[j]) * inv[j];
         for (int j = 0; j < A; j++)
-            x[S + j] = (float)((a[j] - fi->action_mean[j]) / fi->action_std[j]);
-        for (int j = 0; j < fi->ntrack; j++)
-            x[S + A + j] = (float)(((double)a[j] - s[fi->track_pos[j]] - fi->track_mean[j]) / fi->track_std[j]);
+            x[S + j] = (a[j] - mu[S + j]) * inv[S + j];
+        for (int j = 0; j < T; j++)
+            x[S + A + j] = (a[j] - s[fi->track_pos[j]] - mu[S + A + j]) * inv[S + A + j];
     }
 }
 
@@ -77,10 +92,16 @@ void tw_wm_targets(const tw_fused_info *fi, const float *state, const float *nex
 void tw_wm_apply(const tw_fused_info *fi, const float *state, const float *Y, int B, float *next)
 {
     int S = fi->S;
-    for (size_t i = 0; i < (size_t)B * S; i++) {
-        int j = (int)(i % S);
-        next[i] = (float)(state[i] + Y[i] * fi->delta_std[j] + fi->delta_mean[j]);
+    float sd[TW_WM_MAX_DIM], mu[TW_WM_MAX_DIM];
+    for (int j = 0; j < S; j++) {
+        sd[j] = (float)fi->delta_std[j];
+        mu[j] = (float)fi->delta_mean[j];
     }
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < S; j++) {
+            size_t i = (size_t)b * S + j;
+            next[i] = state[i] + Y[i] * sd[j] + mu[j];
+        }
 }
 
 static json_t *darr(const double *v, int n)
