@@ -265,12 +265,30 @@ def paired_ci(a, b, seed=0, n=2000):
     return d.mean(), np.percentile(means, 2.5), np.percentile(means, 97.5)
 
 
+def case_plan_gap(tmp):
+    """A large planted gap (gain 0.3, damping x6, 40 ms latency): planning with the nominal physics does
+    measurably worse than planning with the physics at the planted values (what a perfect fit gives;
+    case_gap_fit shows tw gap --fit recovering such values): on the same 20 touch episodes, success lower
+    or final error higher, with a paired interval (computed here, independently of tw) excluding zero.
+    (At gain 0.8 + payload 0.5 kg the difference is not significant: the closed loop absorbs it.)"""
+    real = "gain=0.3,damping=6,latency_ms=40"
+    res = {}
+    for name, phys in (("nominal", "none"), ("planted", "gain=0.3,damping=6")):
+        res[name] = json.loads(run(["wm", "plan", "--physics", phys, "--real", real, "--task", "touch",
+                                    "--episodes", "20", "--seed", "4", "--json", "--quiet"]).stdout)["per_episode"]
+    s = paired_ci(res["nominal"]["success"], res["planted"]["success"])
+    f = paired_ci(res["nominal"]["final_error_m"], res["planted"]["final_error_m"])
+    print("touch, nominal - planted physics: success %.3f [%.3f, %.3f], final error %.4f [%.4f, %.4f] m" % (s + f))
+    assert s[2] < 0 or f[1] > 0, "planning with the nominal physics was not measurably worse at a large gap"
+
+
 def case_closed_far(tmp):
-    """Far outside the randomisation range (gain 0.3, damping x6, 40 ms latency): planning with the
-    sim-only world model fails measurably more often (or tracks measurably worse) than with the real-only
-    one, and the report flags the transfer gap. And with this large gap, planning with the nominal physics
-    is worse than with the physics at the planted values (a perfect fit; tw gap --fit recovers them, see
-    case_gap_fit): touch success lower or final error higher, interval excluding zero."""
+    """KNOWN NOT TO HOLD (not registered in meson; see the issue 16 closing note). Far outside the
+    randomisation range (gain 0.3, damping x6, 40 ms latency), the check wants planning with the sim-only
+    world model to fail measurably more often (or track measurably worse) than with the real-only one, and
+    the report to flag the transfer gap. Measured: with 2 or 6 real training episodes the real-only model
+    is no better in the closed loop (reach: no significant difference; touch: sim-only better), because the
+    25 Hz replanning absorbs the model error and the real-only model is itself weak."""
     truth = os.path.join(tmp, "truth.json")
     rec = rigrec.record(tmp, episodes=6, duration=3, seed=11, perturb="gain=0.3,damping=6,latency_ms=40", noise=1,
                         truth=truth)
@@ -281,18 +299,11 @@ def case_closed_far(tmp):
               verdicts(cl, task, "vs_real_only", "success_rate"), verdicts(cl, task, "vs_real_only", "tracking_error_m"))
     assert cl["transfer_gap_flag"] is True, cl["transfer_gap_tasks"]
     assert "Transfer gap:" in html
-    # the same 20 touch episodes (targets depend on seed, task, episode) with the planted physics
-    fit = json.loads(run(["wm", "plan", "--physics", "gain=0.3,damping=6", "--real", truth, "--task", "touch",
-                          "--episodes", "20", "--seed", "4", "--json", "--quiet"]).stdout)
-    nom = cl["tasks"]["touch"]["models"]["nominal"]["per_episode"]
-    s = paired_ci(nom["success"], fit["per_episode"]["success"])
-    f = paired_ci(nom["final_error_m"], fit["per_episode"]["final_error_m"])
-    print("touch, nominal - planted physics: success %.3f [%.3f, %.3f], final error %.4f [%.4f, %.4f] m" % (s + f))
-    assert s[2] < 0 or f[1] > 0, "planning with the nominal physics was not measurably worse at a large gap"
 
 
 CASES = {"train_eval": case_train_eval, "gap_ratio": case_gap_ratio, "gap_fit": case_gap_fit,
-         "gap_far": case_gap_far, "closed_in": case_closed_in, "closed_far": case_closed_far}
+         "gap_far": case_gap_far, "closed_in": case_closed_in, "plan_gap": case_plan_gap,
+         "closed_far": case_closed_far}
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="tw-wm-") as tmp:
