@@ -82,7 +82,7 @@ int tw_gap_write_json(const tw_gap_opts *o, const gap_result *g, char *msg, size
     json_t *j = json_object(), *cells = json_array(), *head = json_object(), *budgets = json_object();
     json_t *dyn = json_object();
     json_object_set_new(j, "format", json_string("teleworld.gap"));
-    json_object_set_new(j, "version", json_string("1.0"));
+    json_object_set_new(j, "version", json_string("1.1"));
     json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
     json_object_set_new(j, "model", json_string(o->model_path));
     json_object_set_new(j, "randomize", o->randomize_path ? json_string(o->randomize_path) : json_null());

@@ -13,7 +13,7 @@
 
 #define TW_WM_FORMAT "teleworld.wm"
 #define TW_WM_MAJOR 1
-#define TW_WM_VERSION "1.0"
+#define TW_WM_VERSION "1.1"
 #define TW_WM_MAX_DIM 256
 #define TW_WM_MAX_HORIZONS 8
 #define TW_WM_MAX_EVAL_EPISODES 64
