@@ -101,23 +101,28 @@ static int fuse_ratio(const tw_gap_opts *o, double r, const char *dir, char *msg
     return tw_fuse_run(&fo, &res, msg, msgsz);
 }
 
-/* The world-model period: --dt, or the planner's period for a closed-loop run. */
-static double wm_dt(const tw_gap_opts *o) { return o->dt > 0 ? o->dt : o->closed_loop ? 0.04 : 0; }
+double tw_gap_wm_dt(const tw_gap_opts *o) { return o->dt > 0 ? o->dt : o->closed_loop ? 0.04 : 0; }
+#define wm_dt tw_gap_wm_dt
+
+void tw_gap_train_opts(const tw_gap_opts *o, int budget, const char *init, tw_wm_train_opts *to)
+{
+    tw_wm_train_opts_init(to);
+    to->seed = o->seed;
+    to->epochs = o->epochs;
+    to->samples_per_epoch = o->epoch_samples;
+    to->real_budget = budget;
+    to->dt = wm_dt(o);
+    to->rollout_steps = o->rollout_steps;
+    to->init_dir = init;
+    if (init) /* fine-tuning: more patience, the real validation split picks the epoch count */
+        to->patience = o->epochs;
+}
 
 static int train_eval(const tw_gap_opts *o, gap_result *g, const char *fused, const char *init, gap_cell *c,
                       char *msg, size_t msgsz)
 {
     tw_wm_train_opts to;
-    tw_wm_train_opts_init(&to);
-    to.seed = o->seed;
-    to.epochs = o->epochs;
-    to.samples_per_epoch = o->epoch_samples;
-    to.real_budget = c->budget;
-    to.dt = wm_dt(o);
-    to.rollout_steps = o->rollout_steps;
-    to.init_dir = init;
-    if (init) /* fine-tuning: more patience, the real validation split picks the epoch count */
-        to.patience = o->epochs;
+    tw_gap_train_opts(o, c->budget, init, &to);
     tw_wm_train_result tr;
     int rc = tw_wm_train(fused, c->model_dir, &to, &tr, msg, msgsz);
     if (rc)
@@ -201,7 +206,8 @@ static int run_cells(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgs
             cell_done(o, c);
         }
     }
-    return (o->strategies & TW_GAP_FINETUNE) ? run_finetune(o, g, msg, msgsz) : 0;
+    int rc = (o->strategies & TW_GAP_FINETUNE) ? run_finetune(o, g, msg, msgsz) : 0;
+    return !rc && (o->strategies & TW_GAP_RESIDUAL) ? tw_gap_residual(o, g, msg, msgsz) : rc;
 }
 
 static int check_out(const char *dir, char *msg, size_t msgsz)
@@ -220,8 +226,9 @@ int tw_gap_run(const tw_gap_opts *o, char *msg, size_t msgsz)
 {
     if (!o->nreal || !o->model_path || !o->out_dir || o->nratios < 1 || o->nbudgets < 1)
         return tw_errf(msg, msgsz, TW_EINVAL, "gap: --real, --model and --out are required");
-    if (o->strategies & TW_GAP_RESIDUAL)
-        return tw_errf(msg, msgsz, TW_EUNSUPPORTED, "gap: the residual strategy is not implemented yet (schemas/gap.md)");
+    if ((o->strategies & TW_GAP_RESIDUAL) && !o->closed_loop)
+        return tw_errf(msg, msgsz, TW_EINVAL, "gap: the residual strategy is measured in the closed loop only: add "
+                       "--closed-loop (its open-loop evaluation would need the physics inside tw wm eval)");
     if (o->closed_loop && !o->truth_path)
         return tw_errf(msg, msgsz, TW_EINVAL, "gap: --closed-loop needs --truth (the real robot's perturbation)");
     gap_result *g = calloc(1, sizeof *g);

@@ -66,7 +66,9 @@ static int run_task(const tw_gap_opts *o, gap_result *g, const tw_robot *nominal
     for (int i = 0; i < g->ncells && !rc; i++) {
         gap_cell *c = &g->cells[i];
         tw_plan_model *m = NULL;
-        rc = tw_plan_model_wm(c->model_dir, g->plan_opts.samples, &m, msg, msgsz);
+        rc = c->strategy == TW_GAP_RESIDUAL
+                 ? tw_plan_model_hybrid(nominal, c->model_dir, g->plan_opts.dt, g->plan_opts.samples, &m, msg, msgsz)
+                 : tw_plan_model_wm(c->model_dir, g->plan_opts.samples, &m, msg, msgsz);
         if (!rc)
             rc = run_one(o, g, nominal, real, m, c->label, &c->plan[task], msg, msgsz);
         tw_plan_model_free(m);

@@ -11,7 +11,7 @@
 
 typedef struct {
     double ratio;               /* mix ratio; for finetune the sim-only pre-training (INFINITY) */
-    int strategy;               /* TW_GAP_MIX or TW_GAP_FINETUNE */
+    int strategy;               /* TW_GAP_MIX, TW_GAP_FINETUNE or TW_GAP_RESIDUAL */
     char label[32];             /* "real_only", "1:4", "sim_only", "finetune" */
     char model_dir[1200];
     int budget, real_episodes;
@@ -52,6 +52,15 @@ int tw_gap_real_episodes(const gap_result *g, json_t **out, char *msg, size_t ms
 int tw_gap_physics(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz);
 /* System identification of the randomisation parameters on the real episodes. */
 int tw_gap_fit(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz);
+/* Training options of a gap run (seed, epochs, period, multi-step, budget, fine-tuning from init). */
+void tw_gap_train_opts(const tw_gap_opts *o, int budget, const char *init, tw_wm_train_opts *to);
+double tw_gap_wm_dt(const tw_gap_opts *o);
+/* The residual strategy: per budget, a correction on the nominal physics pre-trained on the sim-only
+ * corpus and fine-tuned on the real-only data (closed loop only). */
+int tw_gap_residual(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz);
+/* Whether a run has open-loop numbers (the residual's correction has none without the physics). */
+int tw_gap_open_loop(const gap_cell *c);
+
 /* Counts the real test episodes of the split; refuses fewer than o->min_test_episodes. */
 int tw_gap_check_split(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz);
 /* Marks the slide-joint columns of the fused state (units m, m/s) from the robot model. */

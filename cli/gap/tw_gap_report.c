@@ -94,6 +94,8 @@ int tw_gap_write_json(const tw_gap_opts *o, const gap_result *g, char *msg, size
     json_object_set_new(j, "dynamics_metric", json_string(DYNAMICS_METRIC));
     for (int i = 0; i < g->ncells; i++) {
         const gap_cell *c = &g->cells[i];
+        if (!tw_gap_open_loop(c))
+            continue;
         json_array_append_new(cells, cell_json(c));
         char k[32], b[32];
         ratio_key(c, k, sizeof k);
@@ -162,7 +164,7 @@ static void ratio_bars(FILE *f, const tw_gap_opts *o, const gap_result *g, int b
     double v[TW_GAP_MAX_RATIOS];
     int n = 0, eps = 0;
     for (int i = 0; i < g->ncells; i++)
-        if (g->cells[i].budget == o->budgets[b] && n < TW_GAP_MAX_RATIOS) {
+        if (g->cells[i].budget == o->budgets[b] && n < TW_GAP_MAX_RATIOS && tw_gap_open_loop(&g->cells[i])) {
             snprintf(lab[n], sizeof lab[n], "%s", g->cells[i].label);
             labels[n] = lab[n];
             v[n++] = dynamics ? tw_gap_dynamics(&g->cells[i].ev.real) : g->cells[i].headline;
@@ -215,6 +217,8 @@ int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size
         const gap_cell *c = &g->cells[i];
         const tw_wm_domain_eval *r = &c->ev.real, *s = &c->ev.sim;
         const char *lab = c->label;
+        if (!tw_gap_open_loop(c))
+            continue;
         fprintf(f,
                 "<tr><td>%s</td><td>%d</td><td>%.4g</td><td>%.4g</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>"
                 "<td>%.3f</td></tr>",

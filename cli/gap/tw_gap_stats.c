@@ -101,7 +101,7 @@ json_t *tw_gap_stats_json(const tw_gap_opts *o, const gap_result *g)
     const gap_cell *ro = real_only(o, g);
     for (int i = 0; i < g->ncells; i++) {
         const gap_cell *c = &g->cells[i];
-        if (c->budget != o->budgets[0])
+        if (c->budget != o->budgets[0] || !tw_gap_open_loop(c))
             continue;
         const gap_cell *ref = ro ? ro : c;
         json_t *r = json_object(), *d = json_object();

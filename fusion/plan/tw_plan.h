@@ -28,6 +28,10 @@ int tw_plan_model_wm(const char *dir, int max_batch, tw_plan_model **out, char *
  * real robot's last state had it. */
 int tw_plan_model_physics(const tw_robot *nominal, const tw_perturb *p, double dt, tw_plan_model **out, char *msg,
                           size_t msgsz);
+/* Hybrid (the residual strategy): the nominal physics steps the state, the world model in dir (trained
+ * with a residual transform, tw_wm_train_opts.residual) adds its correction: next = phys + (wm - state). */
+int tw_plan_model_hybrid(const tw_robot *nominal, const char *dir, double dt, int max_batch, tw_plan_model **out,
+                         char *msg, size_t msgsz);
 void tw_plan_model_free(tw_plan_model *m); /* NULL is a no-op */
 double tw_plan_model_dt(const tw_plan_model *m); /* 0 for physics: it takes the planner's */
 int tw_plan_model_dims(const tw_plan_model *m, int *S, int *A);

@@ -15,6 +15,7 @@ struct tw_plan_model {
     tw_wm *member[TW_PLAN_MAX_MEMBERS];
     int nmember;
     float *tmp;        /* [nmember][max_batch x S] member predictions */
+    float *phys;       /* hybrid: [max_batch x S] the physics' predictions */
     int max_batch;
     /* physics */
     tw_robot *robot;   /* perturbed copy of the nominal */
@@ -114,10 +115,37 @@ int tw_plan_model_physics(const tw_robot *nominal, const tw_perturb *p, double d
     return 0;
 }
 
+int tw_plan_model_hybrid(const tw_robot *nominal, const char *dir, double dt, int max_batch, tw_plan_model **out,
+                         char *msg, size_t msgsz)
+{
+    *out = NULL;
+    tw_plan_model *m = NULL;
+    int rc = tw_plan_model_physics(nominal, NULL, dt, &m, msg, msgsz);
+    if (rc)
+        return rc;
+    if (!(rc = open_members(m, dir, max_batch, msg, msgsz))) {
+        m->max_batch = max_batch;
+        if (tw_wm_state_dim(m->member[0]) != m->S || tw_wm_action_dim(m->member[0]) != m->A ||
+            fabs(tw_wm_dt(m->member[0]) - dt) > 1e-9)
+            rc = tw_errf(msg, msgsz, TW_EMISMATCH, "%s: the residual model's dimensions or period (%g s) do not match "
+                         "the physics (%d / %d, %g s)", dir, tw_wm_dt(m->member[0]), m->S, m->A, dt);
+        else if (!(m->tmp = malloc((size_t)m->nmember * max_batch * m->S * sizeof(float))) ||
+                 !(m->phys = malloc((size_t)max_batch * m->S * sizeof(float))))
+            rc = tw_errf(msg, msgsz, TW_ENOMEM, "plan: out of memory");
+    }
+    if (rc) {
+        tw_plan_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
 void tw_plan_model_free(tw_plan_model *m)
 {
     if (!m)
         return;
+    free(m->phys);
     for (int k = 0; k < m->nmember; k++)
         tw_wm_close(m->member[k]);
     free(m->tmp);
@@ -127,7 +155,7 @@ void tw_plan_model_free(tw_plan_model *m)
     free(m);
 }
 
-double tw_plan_model_dt(const tw_plan_model *m) { return m->nmember ? m->dt : 0; }
+double tw_plan_model_dt(const tw_plan_model *m) { return m->nmember && !m->robot ? m->dt : 0; }
 int tw_plan_model_dims(const tw_plan_model *m, int *S, int *A)
 {
     *S = m->S;
@@ -222,14 +250,16 @@ int tw_plan_model_step(tw_plan_model *m, const float *state, const float *action
 {
     double t0 = tw_mono_s();
     int rc = 0;
-    if (m->nmember)
+    float *ph = m->nmember ? m->phys : next; /* hybrid: physics first, then the learned correction */
+    for (int b = 0; ph && b < B && !rc; b++) {
+        rc = physics_row(m, state + (size_t)b * m->S, action + (size_t)b * m->A, ph + (size_t)b * m->S);
+        if (spread)
+            spread[b] = 0;
+    }
+    if (m->nmember && !rc)
         rc = wm_step(m, state, action, B, next, spread);
-    else
-        for (int b = 0; b < B && !rc; b++) {
-            rc = physics_row(m, state + (size_t)b * m->S, action + (size_t)b * m->A, next + (size_t)b * m->S);
-            if (spread)
-                spread[b] = 0;
-        }
+    for (size_t i = 0; m->phys && !rc && i < (size_t)B * m->S; i++)
+        next[i] = m->phys[i] + (next[i] - state[i]);
     m->seconds += tw_mono_s() - t0;
     m->rows += (uint64_t)B;
     return rc;

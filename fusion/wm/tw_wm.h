@@ -81,6 +81,12 @@ typedef struct {
     int rollout_steps;     /* > 1: every batch is also rolled out this many steps on the model's own
                               predictions, each step trained toward the recorded state (schemas/model.md) */
     const char *init_dir;  /* fine-tune: start from this model's weights and normalisation (same shape) */
+    /* Hybrid (residual) models: called on the train and val splits once they are cut to periods, it
+     * replaces next_state by state + (next_state - physics prediction), so the network learns only what
+     * the physics gets wrong. residual_of names that physics in model.json. NULL: a plain model. */
+    int (*residual)(void *user, const tw_fused_info *fi, tw_fused_split *s, int steps, char *msg, size_t msgsz);
+    void *residual_user;
+    const char *residual_of;
     tw_progress_fn progress; /* a line per epoch and the loss curve; NULL: quiet */
     void *progress_user;
 } tw_wm_train_opts;

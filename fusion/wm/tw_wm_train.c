@@ -316,6 +316,9 @@ static int load_data(train_ctx *c, const char *data_dir, const tw_wm_train_opts 
                        c->fi.rate_hz);
     if (tw_fused_split_stride(&c->train, &c->fi, *k) || tw_fused_split_stride(&c->val, &c->fi, *k))
         return tw_errf(msg, msgsz, TW_ENOMEM, "wm train: out of memory cutting %d-step periods", *k);
+    if (o->residual && ((rc = o->residual(o->residual_user, &c->fi, &c->train, *k, msg, msgsz)) ||
+                        (rc = o->residual(o->residual_user, &c->fi, &c->val, *k, msg, msgsz))))
+        return rc;
     return 0;
 }
 
@@ -347,7 +350,7 @@ int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opt
     } else {
         tw_wm_tracking_pairs(&c.fi);
         tw_wm_tracking_stats(&c.fi, c.train.state, c.train.action, c.train.n);
-        if (k > 1)
+        if (k > 1 || o->residual) /* the manifest describes one-step deltas of the recorded states only */
             tw_wm_delta_stats(&c.fi, c.train.state, c.train.next_state, c.train.n);
     }
     tw_mlp_shape sh = {.nin = tw_wm_nin(&c.fi), .nout = c.fi.S, .nhidden = hidden, .nlayers = layers,
@@ -373,10 +376,11 @@ int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opt
     snprintf(tj, sizeof tj,
              "{\"seed\": %llu, \"epochs_run\": %d, \"best_epoch\": %d, \"best_val_loss\": %.17g, "
              "\"batch\": %d, \"lr\": %.9g, \"train_samples\": %zu, \"val_samples\": %zu, "
-             "\"real_train_episodes\": %d, \"rollout_steps\": %d, \"init\": \"%s\"}",
+             "\"real_train_episodes\": %d, \"rollout_steps\": %d, \"init\": \"%s\", \"residual_of\": \"%s\"}",
              (unsigned long long)o->seed, res->epochs_run, res->best_epoch, res->best_val_loss, o->batch, o->lr,
              c.train.n, c.val.n, res->real_episodes, o->rollout_steps > 1 ? o->rollout_steps : 1,
-             o->init_dir && !strpbrk(o->init_dir, "\"\\") ? o->init_dir : "");
+             o->init_dir && !strpbrk(o->init_dir, "\"\\") ? o->init_dir : "",
+             o->residual_of && !strpbrk(o->residual_of, "\"\\") ? o->residual_of : "");
     tw_wm_model m = {.fi = c.fi, .mlp = c.mlp, .hidden = hidden, .layers = layers, .steps = k};
     rc = tw_wm_model_save(&m, out_dir, tj, msg, msgsz);
 out:
