@@ -234,11 +234,13 @@ def case_closed_in(tmp):
     assert "real test episode" in p.stderr and "at least 3" in p.stderr, p.stderr
 
     tiny = ["--sim-episodes", "4", "--sim-duration", "2", "--epochs", "2", "--epoch-samples", "2000",
-            "--plan-episodes", "3", "--budgets", "1"]
+            "--plan-episodes", "3", "--budgets", "1", "--strategies", "mix,finetune,residual"]
     a, _ = closed_gap(tmp, "det1", rec, truth, size=tiny, ratios="0,inf")
     b, _ = closed_gap(tmp, "det2", rec, truth, size=tiny, ratios="0,inf")
     assert no_timings(a) == no_timings(b), "same seed and data must give the same gap.json apart from timings"
     assert set(a["closed_loop"]["tasks"]) == {"reach", "touch"}
+    assert set(a["closed_loop"]["tasks"]["touch"]["models"]) == {"nominal", "real_only", "sim_only", "finetune",
+                                                                  "residual"}
     assert a["statistics"]["real_test_episodes"] >= 3
 
     g, html = closed_gap(tmp, "in", rec, truth, extra=["--budgets", "1", "--strategies", "mix,finetune"])
