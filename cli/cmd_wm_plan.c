@@ -10,7 +10,7 @@
 #include "tw_plan.h"
 
 static const char plan_usage[] =
-    "usage: tw wm plan (--wm MODEL_DIR | --physics SPEC) --real TRUTH.json|SPEC [--robot MJCF]\n"
+    "usage: tw wm plan (--wm DIR | --physics SPEC | --residual DIR) --real TRUTH.json|SPEC [--robot MJCF]\n"
     "                  [--task reach|touch] [--episodes N] [--seed S] [--json] [planner options]\n"
     "\n"
     "Model-predictive control with the cross-entropy method (schemas/model.md, Planner): every control\n"
@@ -21,6 +21,8 @@ static const char plan_usage[] =
     "\n"
     "  --wm DIR          a world model (tw wm train --dt PERIOD), or a folder of ensemble members\n"
     "  --physics SPEC    MuJoCo as the model: 'none' (the nominal model) or a --perturb spec (e.g. a fit)\n"
+    "  --residual DIR    the nominal physics plus the correction a residual model learned (tw gap\n"
+    "                    --strategies residual)\n"
     "  --real X          the real robot: a tw rig --truth file or a --perturb spec\n"
     "  --robot FILE      nominal robot model (default builtin)\n"
     "  --task T          reach (two end-effector targets) or touch (fingertips onto the table; contact)\n"
@@ -38,10 +40,10 @@ static const char plan_usage[] =
     "  --quiet           no progress lines\n";
 
 static int plan_args(int argc, char **argv, tw_plan_opts *o, const char **wm, const char **phys, const char **real,
-                     const char **robot, int *json)
+                     const char **robot, int *json, int *residual)
 {
     static const struct option opts[] = {
-        {"wm", 1, 0, 'w'}, {"physics", 1, 0, 'p'}, {"real", 1, 0, 'r'}, {"robot", 1, 0, 'm'}, {"task", 1, 0, 't'},
+        {"wm", 1, 0, 'w'}, {"residual", 1, 0, 'R'}, {"physics", 1, 0, 'p'}, {"real", 1, 0, 'r'}, {"robot", 1, 0, 'm'}, {"task", 1, 0, 't'},
         {"episodes", 1, 0, 'n'}, {"seed", 1, 0, 's'}, {"dt", 1, 0, 'd'}, {"horizon", 1, 0, 'H'},
         {"samples", 1, 0, 'N'}, {"iters", 1, 0, 'I'}, {"elites", 1, 0, 'E'}, {"segment", 1, 0, 'g'},
         {"tol", 1, 0, 'T'}, {"max-step", 1, 0, 'X'}, {"json", 0, 0, 'j'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
@@ -50,6 +52,10 @@ static int plan_args(int argc, char **argv, tw_plan_opts *o, const char **wm, co
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'w': *wm = optarg; break;
+        case 'R':
+            *wm = optarg;
+            *residual = 1;
+            break;
         case 'p': *phys = optarg; break;
         case 'r': *real = optarg; break;
         case 'm': *robot = optarg; break;
@@ -76,7 +82,8 @@ static int plan_args(int argc, char **argv, tw_plan_opts *o, const char **wm, co
         }
     }
     if (!*real || !*wm == !*phys || optind < argc) {
-        fprintf(stderr, "tw wm plan: --real and exactly one of --wm, --physics are required\n%s", plan_usage);
+        fprintf(stderr, "tw wm plan: --real and exactly one of --wm, --residual, --physics are required\n%s",
+                plan_usage);
         return 2;
     }
     return 0;
@@ -88,7 +95,7 @@ int tw_wm_plan_main(int argc, char **argv)
     tw_plan_opts_init(&o);
     o.progress = tw_cli_progress;
     const char *wm = NULL, *phys = NULL, *real = NULL, *robot = "builtin";
-    int json = 0, rc = plan_args(argc, argv, &o, &wm, &phys, &real, &robot, &json);
+    int json = 0, residual = 0, rc = plan_args(argc, argv, &o, &wm, &phys, &real, &robot, &json, &residual);
     if (rc)
         return rc == 1 ? 0 : rc;
     char msg[1024];
@@ -102,6 +109,8 @@ int tw_wm_plan_main(int argc, char **argv)
     else if ((rc = tw_plan_perturb_load(real, &preal, msg, sizeof msg)) ||
              (rc = tw_robot_load(robot, &nominal, msg, sizeof msg)))
         ;
+    else if (wm && residual)
+        rc = tw_plan_model_hybrid(nominal, wm, o.dt, o.samples, &m, msg, sizeof msg);
     else if (wm)
         rc = tw_plan_model_wm(wm, o.samples, &m, msg, sizeof msg);
     else if (!(rc = tw_plan_perturb_load(phys, &pmodel, msg, sizeof msg)))
