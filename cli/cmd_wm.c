@@ -1,5 +1,7 @@
 /* tw wm train | eval — baseline world model on a fused dataset. */
+#include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +9,8 @@
 
 #include "tw_cli.h"
 #include "tw_wm.h"
+
+int tw_wm_plan_main(int argc, char **argv); /* cmd_wm_plan.c */
 
 static const char train_usage[] =
     "usage: tw wm train --data FUSED_DIR --out MODEL_DIR [--seed S] [--epochs E] [options]\n"
@@ -25,6 +29,12 @@ static const char train_usage[] =
     "  --layers L      hidden layers (default 2)\n"
     "  --lr X          Adam learning rate (default 1e-3)\n"
     "  --epoch-samples N  samples per epoch (default: the train split size)\n"
+    "  --dt S          seconds per prediction, a whole number of timeline steps (default: one step);\n"
+    "                  a control period of several 2 ms steps averages out sensor noise\n"
+    "  --rollout-steps R  also train on R-step rollouts of the model's own predictions (default 1)\n"
+    "  --init DIR      fine-tune: start from this model's weights and normalisation\n"
+    "  --ensemble K    train K members (seeds S..S+K-1) into DIR/member-0 ... member-K-1; tw wm plan\n"
+    "                  plans with their mean and reports their spread as the model's uncertainty\n"
     "  --quiet         no progress lines\n";
 
 static const char eval_usage[] =
@@ -47,12 +57,13 @@ static int wm_train(int argc, char **argv)
     static const struct option opts[] = {
         {"data", 1, 0, 'd'}, {"out", 1, 0, 'o'}, {"seed", 1, 0, 's'}, {"epochs", 1, 0, 'e'},
         {"patience", 1, 0, 'p'}, {"batch", 1, 0, 'b'}, {"hidden", 1, 0, 'H'}, {"layers", 1, 0, 'L'},
-        {"lr", 1, 0, 'r'}, {"epoch-samples", 1, 0, 'n'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"lr", 1, 0, 'r'}, {"epoch-samples", 1, 0, 'n'}, {"dt", 1, 0, 't'}, {"rollout-steps", 1, 0, 'R'},
+        {"init", 1, 0, 'i'}, {"ensemble", 1, 0, 'K'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     tw_wm_train_opts o;
     tw_wm_train_opts_init(&o);
     o.progress = tw_cli_progress;
     const char *data = NULL, *out = NULL;
-    int c;
+    int c, members = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -66,6 +77,10 @@ static int wm_train(int argc, char **argv)
         case 'L': o.layers = atoi(optarg); break;
         case 'r': o.lr = strtof(optarg, NULL); break;
         case 'n': o.samples_per_epoch = strtoull(optarg, NULL, 10); break;
+        case 't': o.dt = strtod(optarg, NULL); break;
+        case 'R': o.rollout_steps = atoi(optarg); break;
+        case 'i': o.init_dir = optarg; break;
+        case 'K': members = atoi(optarg); break;
         case 'q': o.progress = NULL; break;
         case 'h': fputs(train_usage, stdout); return 0;
         default: fputs(train_usage, stderr); return 2;
@@ -75,15 +90,27 @@ static int wm_train(int argc, char **argv)
         fprintf(stderr, "tw wm train: --data and --out are required\n%s", train_usage);
         return 2;
     }
-    tw_wm_train_result r;
-    char msg[512];
-    int rc = tw_wm_train(data, out, &o, &r, msg, sizeof msg);
-    if (rc) {
-        fprintf(stderr, "tw wm train: %s\n", msg);
+    if (members < 1 || members > 8) {
+        fprintf(stderr, "tw wm train: --ensemble wants 1..8 members\n");
+        return 2;
+    }
+    if (members > 1 && mkdir(out, 0777) && errno != EEXIST) {
+        fprintf(stderr, "tw wm train: %s: %s\n", out, strerror(errno));
         return 1;
     }
-    printf("model: %s (best epoch %d of %d, validation loss %.5g, %.0f samples/s)\n", out, r.best_epoch,
-           r.epochs_run, r.best_val_loss, r.samples_per_s);
+    uint64_t seed0 = o.seed;
+    for (int k = 0; k < members; k++) {
+        tw_wm_train_result r;
+        char msg[512], dir[1100];
+        snprintf(dir, sizeof dir, members > 1 ? "%s/member-%d" : "%s", out, k);
+        o.seed = seed0 + (uint64_t)k;
+        if (tw_wm_train(data, dir, &o, &r, msg, sizeof msg)) {
+            fprintf(stderr, "tw wm train: %s\n", msg);
+            return 1;
+        }
+        printf("model: %s (best epoch %d of %d, validation loss %.5g, %.0f samples/s, %.3g s per epoch)\n", dir,
+               r.best_epoch, r.epochs_run, r.best_val_loss, r.samples_per_s, r.epoch_s);
+    }
     return 0;
 }
 
@@ -160,7 +187,7 @@ static int wm_eval(int argc, char **argv)
     }
     tw_wm_eval_result r;
     char msg[512];
-    if (tw_wm_eval(model, data, h, nh, &r, msg, sizeof msg)) {
+    if (tw_wm_eval(model, data, h, nh, NULL, &r, msg, sizeof msg)) {
         fprintf(stderr, "tw wm eval: %s\n", msg);
         return 1;
     }
@@ -178,13 +205,15 @@ static int wm_eval(int argc, char **argv)
 int tw_cmd_wm(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: tw wm train|eval [options]   ('tw wm train --help', 'tw wm eval --help')\n");
+        printf("usage: tw wm train|eval|plan [options]   ('tw wm train --help', 'tw wm plan --help', ...)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "train"))
         return wm_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "eval"))
         return wm_eval(argc - 1, argv + 1);
-    fprintf(stderr, "tw wm: unknown action '%s' (train or eval)\n", argv[1]);
+    if (!strcmp(argv[1], "plan"))
+        return tw_wm_plan_main(argc - 1, argv + 1);
+    fprintf(stderr, "tw wm: unknown action '%s' (train, eval or plan)\n", argv[1]);
     return 2;
 }

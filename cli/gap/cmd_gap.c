@@ -42,6 +42,18 @@ static const char usage[] =
     "  --fit              also fit damping, friction, payload and gain to the real episodes\n"
     "  --qacc M           auto|sg|discrete, --sg-half H, --gap-ms MS: replay's derivative and gap\n"
     "                     threshold, as tw replay (physics gap and --fit)\n"
+    "  --strategies LIST  how sim data is used: mix (the ratios), finetune (the sim-only model\n"
+    "                     fine-tuned on the real-only data), residual (nominal physics + a learned\n"
+    "                     correction, pre-trained on sim, fine-tuned on real; closed loop only);\n"
+    "                     finetune and residual need ratios 0 and inf (default mix)\n"
+    "  --dt S             world-model period, s (default one timeline step; 0.04 with --closed-loop)\n"
+    "  --rollout-steps R  multi-step world-model training (tw wm train --rollout-steps)\n"
+    "  --min-test-episodes N  refuse a split with fewer real test episodes (default 3)\n"
+    "  --truth FILE       the rig's truth.json: planted values next to the fitted ones, and the\n"
+    "                     real robot of --closed-loop\n"
+    "  --closed-loop      plan with every model (nominal and fitted physics, each world model) on the\n"
+    "                     robot under the planted perturbation: reach and touch tasks (tw wm plan)\n"
+    "  --plan-episodes N  closed-loop episodes per task and model (default 20)\n"
     "  --quiet            no progress lines\n";
 
 static int parse_ratios(const char *s, tw_gap_opts *o)
@@ -89,6 +101,22 @@ static int parse_budgets(const char *s, tw_gap_opts *o)
     return o->nbudgets ? 0 : -1;
 }
 
+static int parse_strategies(const char *s, tw_gap_opts *o)
+{
+    static const char *const names[] = {"mix", "finetune", "residual"};
+    o->strategies = 0;
+    while (*s) {
+        size_t n = strcspn(s, ","), k;
+        for (k = 0; k < 3 && (strlen(names[k]) != n || strncmp(s, names[k], n)); k++)
+            ;
+        if (k == 3)
+            return -1;
+        o->strategies |= 1 << k;
+        s += n + (s[n] == ',');
+    }
+    return o->strategies ? 0 : -1;
+}
+
 int tw_cmd_gap(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -97,7 +125,8 @@ int tw_cmd_gap(int argc, char **argv)
         {"split", 1, 0, 's'}, {"epochs", 1, 0, 'e'}, {"epoch-samples", 1, 0, 'E'}, {"horizon", 1, 0, 'z'},
         {"seed", 1, 0, 'S'}, {"jobs", 1, 0, 'j'}, {"fit", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
         {"qacc", 1, 0, 'A'}, {"sg-half", 1, 0, 'H'}, {"gap-ms", 1, 0, 'G'},
-        {0, 0, 0, 0}};
+        {"strategies", 1, 0, 'g'}, {"dt", 1, 0, 'D'}, {"rollout-steps", 1, 0, 'O'}, {"min-test-episodes", 1, 0, 'M'},
+        {"truth", 1, 0, 'T'}, {"closed-loop", 0, 0, 'C'}, {"plan-episodes", 1, 0, 'P'}, {0, 0, 0, 0}};
     tw_gap_opts o;
     tw_gap_opts_init(&o);
     o.progress = tw_cli_progress;
@@ -168,6 +197,18 @@ int tw_cmd_gap(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'g':
+            if (parse_strategies(optarg, &o)) {
+                fprintf(stderr, "tw gap: --strategies wants mix, finetune, residual, comma-separated: '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'D': o.dt = strtod(optarg, NULL); break;
+        case 'O': o.rollout_steps = atoi(optarg); break;
+        case 'M': o.min_test_episodes = atoi(optarg); break;
+        case 'T': o.truth_path = optarg; break;
+        case 'C': o.closed_loop = 1; break;
+        case 'P': o.plan_episodes = atoi(optarg); break;
         case 'q': o.progress = NULL; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;

@@ -32,6 +32,9 @@ void tw_gap_opts_init(tw_gap_opts *o)
     o->epoch_samples = 20000;
     o->eval_horizon_s = 0.1;
     o->jobs = 0;
+    o->strategies = TW_GAP_MIX;
+    o->min_test_episodes = TW_GAP_MIN_TEST_EPISODES;
+    o->plan_episodes = 20;
 }
 
 void tw_gap_ratio_label(double r, char *buf, size_t n)
@@ -98,23 +101,77 @@ static int fuse_ratio(const tw_gap_opts *o, double r, const char *dir, char *msg
     return tw_fuse_run(&fo, &res, msg, msgsz);
 }
 
-static int train_eval(const tw_gap_opts *o, const char *fused, const char *model, gap_cell *c, char *msg,
-                      size_t msgsz)
+double tw_gap_wm_dt(const tw_gap_opts *o) { return o->dt > 0 ? o->dt : o->closed_loop ? 0.04 : 0; }
+#define wm_dt tw_gap_wm_dt
+
+void tw_gap_train_opts(const tw_gap_opts *o, int budget, const char *init, tw_wm_train_opts *to)
+{
+    tw_wm_train_opts_init(to);
+    to->seed = o->seed;
+    to->epochs = o->epochs;
+    to->samples_per_epoch = o->epoch_samples;
+    to->real_budget = budget;
+    to->dt = wm_dt(o);
+    to->rollout_steps = o->rollout_steps;
+    to->init_dir = init;
+    if (init) /* fine-tuning: more patience, the real validation split picks the epoch count */
+        to->patience = o->epochs;
+}
+
+static int train_eval(const tw_gap_opts *o, gap_result *g, const char *fused, const char *init, gap_cell *c,
+                      char *msg, size_t msgsz)
 {
     tw_wm_train_opts to;
-    tw_wm_train_opts_init(&to);
-    to.seed = o->seed;
-    to.epochs = o->epochs;
-    to.samples_per_epoch = o->epoch_samples;
-    to.real_budget = c->budget;
+    tw_gap_train_opts(o, c->budget, init, &to);
     tw_wm_train_result tr;
-    int rc = tw_wm_train(fused, model, &to, &tr, msg, msgsz);
+    int rc = tw_wm_train(fused, c->model_dir, &to, &tr, msg, msgsz);
     if (rc)
         return rc;
     c->real_episodes = tr.real_episodes;
     c->train_samples_per_s = tr.samples_per_s;
     double h[3] = {0.01, o->eval_horizon_s, 0.5};
-    return tw_wm_eval(model, fused, h, 3, &c->ev, msg, msgsz);
+    return tw_wm_eval(c->model_dir, fused, h, 3, g->slide, &c->ev, msg, msgsz);
+}
+
+static void cell_done(const tw_gap_opts *o, gap_cell *c)
+{
+    c->headline = c->ev.real.rollout_rmse[1][TW_GRP_JOINT_POS];
+    tw_progress_say(o->progress, o->progress_user, "gap", 0, 0,
+                    "gap: %s: real-test hinge-position error at %g s: %.4g rad; dynamics error %.3f", c->label,
+                    o->eval_horizon_s, c->headline, tw_gap_dynamics(&c->ev.real));
+}
+
+/* Fine-tuning: the sim-only model of each budget trained further on the real-only data. */
+static int run_finetune(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
+{
+    int nmix = g->ncells;
+    for (int b = 0; b < o->nbudgets; b++) {
+        const gap_cell *pre = NULL, *real = NULL;
+        for (int i = 0; i < nmix; i++)
+            if (g->cells[i].budget == o->budgets[b]) {
+                if (isinf(g->cells[i].ratio))
+                    pre = &g->cells[i];
+                if (g->cells[i].ratio == 0)
+                    real = &g->cells[i];
+            }
+        if (!pre || !real)
+            return tw_errf(msg, msgsz, TW_EINVAL, "gap: --strategies finetune needs the ratios 0 and inf");
+        gap_cell *c = &g->cells[g->ncells++];
+        c->ratio = INFINITY;
+        c->strategy = TW_GAP_FINETUNE;
+        c->budget = o->budgets[b];
+        snprintf(c->label, sizeof c->label, "finetune");
+        char fused[1200];
+        snprintf(fused, sizeof fused, "%.1100s", real->model_dir);
+        *strrchr(fused, '/') = 0;
+        snprintf(c->model_dir, sizeof c->model_dir, "%.1100s/model-finetune-b%d", fused, c->budget);
+        tw_progress_say(o->progress, o->progress_user, "gap", 0, 0, "gap: finetune: the sim-only model on real data");
+        int rc = train_eval(o, g, fused, pre->model_dir, c, msg, msgsz);
+        if (rc)
+            return rc;
+        cell_done(o, c);
+    }
+    return 0;
 }
 
 static int run_cells(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
@@ -130,25 +187,27 @@ static int run_cells(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgs
         int rc = fuse_ratio(o, o->ratios[i], fused, msg, msgsz);
         if (rc)
             return rc;
-        if (i == 0)
+        if (i == 0) {
             snprintf(g->first_fused, sizeof g->first_fused, "%s", fused);
+            if ((rc = tw_gap_check_split(o, g, msg, msgsz)) || (rc = tw_gap_slide_mask(o, g, msg, msgsz)))
+                return rc;
+        }
         for (int b = 0; b < o->nbudgets; b++) {
             gap_cell *c = &g->cells[g->ncells++];
             c->ratio = o->ratios[i];
+            c->strategy = TW_GAP_MIX;
             c->budget = o->budgets[b];
-            char model[1200];
-            snprintf(model, sizeof model, "%s/model-b%d", fused, c->budget);
+            snprintf(c->label, sizeof c->label, "%s", label);
+            snprintf(c->model_dir, sizeof c->model_dir, "%.1100s/model-b%d", fused, c->budget);
             tw_progress_say(o->progress, o->progress_user, "gap", 0, 0, "gap: ratio %s, real budget %s: training",
                             label, c->budget ? "limited" : "all");
-            if ((rc = train_eval(o, fused, model, c, msg, msgsz)))
+            if ((rc = train_eval(o, g, fused, NULL, c, msg, msgsz)))
                 return rc;
-            c->headline = c->ev.real.rollout_rmse[1][TW_GRP_JOINT_POS];
-            tw_progress_say(o->progress, o->progress_user, "gap", 0, 0,
-                            "gap: ratio %s: real-test joint-position error at %g s: %.4g rad; dynamics error %.3f",
-                            label, o->eval_horizon_s, c->headline, tw_gap_dynamics(&c->ev.real));
+            cell_done(o, c);
         }
     }
-    return 0;
+    int rc = (o->strategies & TW_GAP_FINETUNE) ? run_finetune(o, g, msg, msgsz) : 0;
+    return !rc && (o->strategies & TW_GAP_RESIDUAL) ? tw_gap_residual(o, g, msg, msgsz) : rc;
 }
 
 static int check_out(const char *dir, char *msg, size_t msgsz)
@@ -167,6 +226,11 @@ int tw_gap_run(const tw_gap_opts *o, char *msg, size_t msgsz)
 {
     if (!o->nreal || !o->model_path || !o->out_dir || o->nratios < 1 || o->nbudgets < 1)
         return tw_errf(msg, msgsz, TW_EINVAL, "gap: --real, --model and --out are required");
+    if ((o->strategies & TW_GAP_RESIDUAL) && !o->closed_loop)
+        return tw_errf(msg, msgsz, TW_EINVAL, "gap: the residual strategy is measured in the closed loop only: add "
+                       "--closed-loop (its open-loop evaluation would need the physics inside tw wm eval)");
+    if (o->closed_loop && !o->truth_path)
+        return tw_errf(msg, msgsz, TW_EINVAL, "gap: --closed-loop needs --truth (the real robot's perturbation)");
     gap_result *g = calloc(1, sizeof *g);
     if (!g)
         return tw_errf(msg, msgsz, TW_ENOMEM, "gap: out of memory");
@@ -175,6 +239,14 @@ int tw_gap_run(const tw_gap_opts *o, char *msg, size_t msgsz)
         (rc = run_cells(o, g, msg, msgsz)) || (rc = tw_gap_physics(o, g, msg, msgsz)))
         goto out;
     if (o->fit && (rc = tw_gap_fit(o, g, msg, msgsz)))
+        goto out;
+    if (o->truth_path) {
+        tw_perturb t;
+        if ((rc = tw_plan_perturb_load(o->truth_path, &t, msg, msgsz)))
+            goto out;
+        g->truth = tw_perturb_to_json(&t);
+    }
+    if (o->closed_loop && (rc = tw_gap_closed_loop(o, g, msg, msgsz)))
         goto out;
     if ((rc = tw_gap_write_json(o, g, msg, msgsz)) || (rc = tw_gap_write_html(o, g, msg, msgsz)))
         goto out;

@@ -13,6 +13,10 @@
 #define TW_GAP_MAX_RATIOS 8
 #define TW_GAP_MAX_BUDGETS 4
 #define TW_GAP_MAX_REAL 64
+#define TW_GAP_MIN_TEST_EPISODES 3 /* default: fewer real test episodes give no interval worth the name */
+
+/* How sim data is used (schemas/gap.md, Strategies). */
+enum { TW_GAP_MIX = 1, TW_GAP_FINETUNE = 2, TW_GAP_RESIDUAL = 4 };
 
 typedef struct {
     const char *real[TW_GAP_MAX_REAL]; /* recorded episode folders or folders of episodes */
@@ -35,6 +39,13 @@ typedef struct {
     int qacc;                          /* replay's derivative: 0 auto, 1 sg, 2 discrete (tw replay --qacc) */
     uint32_t sg_half;                  /* tw replay --sg-half (0 = auto) */
     double gap_ms;                     /* tw replay --gap-ms (0 = 3 x measured median interval) */
+    int strategies;                    /* TW_GAP_MIX | TW_GAP_FINETUNE (default MIX) */
+    int min_test_episodes;             /* refuse a split with fewer real test episodes */
+    double dt;                         /* world-model period, s; 0: one timeline step (closed loop: 0.04) */
+    int rollout_steps;                 /* world-model multi-step training (tw wm train --rollout-steps) */
+    int closed_loop;                   /* also plan with every model on the truth's robot */
+    const char *truth_path;            /* tw rig --truth file: the planted perturbation */
+    int plan_episodes;                 /* closed-loop episodes per task and model */
     int jobs;
     tw_progress_fn progress; /* progress lines; NULL: quiet */
     void *progress_user;

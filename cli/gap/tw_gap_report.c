@@ -12,10 +12,9 @@ static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); 
 
 static json_t *cell_json(const gap_cell *c)
 {
-    char label[32];
-    tw_gap_ratio_label(c->ratio, label, sizeof label);
     json_t *o = json_object();
-    json_object_set_new(o, "ratio", json_string(label));
+    json_object_set_new(o, "ratio", json_string(c->label));
+    json_object_set_new(o, "strategy", json_string(c->strategy == TW_GAP_FINETUNE ? "finetune" : "mix"));
     json_object_set_new(o, "sim_per_real", isinf(c->ratio) ? json_string("inf") : json_real(c->ratio));
     json_object_set_new(o, "budget", c->budget ? json_integer(c->budget) : json_string("all"));
     json_object_set_new(o, "real_train_episodes", json_integer(c->real_episodes));
@@ -31,9 +30,12 @@ static json_t *cell_json(const gap_cell *c)
     "relative one-step RMSE of joint velocities on held-out real test episodes: the world model's RMSE "    \
     "over that of a physics-free baseline (zero acceleration); 1 = no better than ignoring the dynamics"
 
-static void ratio_key(double r, char *buf, size_t n)
+static void ratio_key(const gap_cell *c, char *buf, size_t n)
 {
-    if (isinf(r))
+    double r = c->ratio;
+    if (c->strategy == TW_GAP_FINETUNE)
+        snprintf(buf, n, "finetune");
+    else if (isinf(r))
         snprintf(buf, n, "inf");
     else
         snprintf(buf, n, "%g", r);
@@ -43,7 +45,7 @@ static void ratio_key(double r, char *buf, size_t n)
 static const gap_cell *sim_only(const tw_gap_opts *o, const gap_result *g)
 {
     for (int i = 0; i < g->ncells; i++)
-        if (isinf(g->cells[i].ratio) && g->cells[i].budget == o->budgets[0])
+        if (isinf(g->cells[i].ratio) && g->cells[i].strategy == TW_GAP_MIX && g->cells[i].budget == o->budgets[0])
             return &g->cells[i];
     return NULL;
 }
@@ -61,26 +63,42 @@ static double transfer_gap(const tw_gap_opts *o, const gap_result *g, int dynami
                     : c->headline / c->ev.sim.rollout_rmse[1][TW_GRP_JOINT_POS];
 }
 
+/* parameter -> {"fitted", "planted"}: what system identification found next to what the rig planted. */
+static json_t *fit_vs_truth(const gap_result *g)
+{
+    json_t *o = json_object(), *v;
+    const char *k;
+    json_object_foreach(g->fit, k, v) {
+        json_t *t = json_object_get(g->truth, k);
+        if (json_is_object(v))
+            json_object_set_new(o, k, json_pack("{s:O,s:O}", "fitted", json_object_get(v, "value"), "planted",
+                                                t ? t : json_null()));
+    }
+    return o;
+}
+
 int tw_gap_write_json(const tw_gap_opts *o, const gap_result *g, char *msg, size_t msgsz)
 {
     json_t *j = json_object(), *cells = json_array(), *head = json_object(), *budgets = json_object();
     json_t *dyn = json_object();
     json_object_set_new(j, "format", json_string("teleworld.gap"));
-    json_object_set_new(j, "version", json_string("1.0"));
+    json_object_set_new(j, "version", json_string("1.1"));
     json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
     json_object_set_new(j, "model", json_string(o->model_path));
     json_object_set_new(j, "randomize", o->randomize_path ? json_string(o->randomize_path) : json_null());
     json_object_set_new(j, "sim_episodes", json_integer(o->sim_episodes));
     json_object_set_new(j, "metric",
-                        json_sprintf("open-loop rollout RMSE of joint positions (rad) at %g s on held-out real "
-                                     "test episodes",
+                        json_sprintf("open-loop rollout RMSE of hinge-joint positions (rad; slide joints apart, "
+                                     "in m) at %g s on held-out real test episodes",
                                      o->eval_horizon_s));
     json_object_set_new(j, "dynamics_metric", json_string(DYNAMICS_METRIC));
     for (int i = 0; i < g->ncells; i++) {
         const gap_cell *c = &g->cells[i];
+        if (!tw_gap_open_loop(c))
+            continue;
         json_array_append_new(cells, cell_json(c));
         char k[32], b[32];
-        ratio_key(c->ratio, k, sizeof k);
+        ratio_key(c, k, sizeof k);
         if (c->budget == o->budgets[0]) {
             json_object_set_new(head, k, num(c->headline));
             json_object_set_new(dyn, k, num(tw_gap_dynamics(&c->ev.real)));
@@ -101,6 +119,13 @@ int tw_gap_write_json(const tw_gap_opts *o, const gap_result *g, char *msg, size
         json_object_set(j, "fit", g->fit);
     if (g->fit_details)
         json_object_set(j, "fit_details", g->fit_details);
+    if (g->truth)
+        json_object_set(j, "truth", g->truth);
+    if (g->fit && g->truth)
+        json_object_set_new(j, "fit_vs_truth", fit_vs_truth(g));
+    json_object_set_new(j, "statistics", tw_gap_stats_json(o, g));
+    if (o->closed_loop)
+        json_object_set_new(j, "closed_loop", tw_gap_closed_json(o, g));
     char path[1100];
     snprintf(path, sizeof path, "%s/gap.json", o->out_dir);
     int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
@@ -119,16 +144,16 @@ static void physics_html(FILE *f, const json_t *p)
             labels[i] = json_string_value(json_array_get(joints, i));
             v[i] = json_number_value(json_array_get(rmse, i));
         }
-        tw_svg_bars(f, "torque residual RMSE per joint (recorded effort − nominal inverse dynamics)", labels, v,
-                    (int)n, "N·m");
+        tw_svg_bars(f, "effort residual RMSE per joint (recorded effort − nominal inverse dynamics): N·m for hinges, "
+                       "N for the gripper's slide joints", labels, v, (int)n, "N·m | N");
     }
     json_t *div = json_object_get(p, "divergence");
     static const char *const hk[] = {"0.1", "0.5", "1", "2", "episode"};
     double dv[5];
     for (int i = 0; i < 5; i++)
         dv[i] = json_is_number(json_object_get(div, hk[i])) ? json_number_value(json_object_get(div, hk[i])) : NAN;
-    tw_svg_bars(f, "open-loop divergence of the nominal model (joint-position RMSE) by horizon, s", hk, dv, 5,
-                "rad");
+    tw_svg_bars(f, "open-loop divergence of the nominal model (joint-position RMSE over all joints as recorded: "
+                   "rad for hinges, m for slides) by horizon, s", hk, dv, 5, "rad | m");
 }
 
 /* Bars of the real-test error (or the dynamics error) against mix ratio, for budget index b. */
@@ -139,15 +164,15 @@ static void ratio_bars(FILE *f, const tw_gap_opts *o, const gap_result *g, int b
     double v[TW_GAP_MAX_RATIOS];
     int n = 0, eps = 0;
     for (int i = 0; i < g->ncells; i++)
-        if (g->cells[i].budget == o->budgets[b]) {
-            tw_gap_ratio_label(g->cells[i].ratio, lab[n], sizeof lab[n]);
+        if (g->cells[i].budget == o->budgets[b] && n < TW_GAP_MAX_RATIOS && tw_gap_open_loop(&g->cells[i])) {
+            snprintf(lab[n], sizeof lab[n], "%s", g->cells[i].label);
             labels[n] = lab[n];
             v[n++] = dynamics ? tw_gap_dynamics(&g->cells[i].ev.real) : g->cells[i].headline;
             eps = g->cells[i].real_episodes;
         }
     snprintf(title, sizeof title, "real-test %s by mix ratio (real:sim), %d real training episode(s)",
              dynamics ? "dynamics error" : "error", eps);
-    tw_svg_bars(f, title, labels, v, n, dynamics ? "× baseline" : "rad");
+    tw_svg_bars(f, title, labels, v, n, dynamics ? "× baseline" : "rad (hinges)");
 }
 
 int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size_t msgsz)
@@ -191,27 +216,35 @@ int tw_gap_write_html(const tw_gap_opts *o, const gap_result *g, char *msg, size
     for (int i = 0; i < g->ncells; i++) {
         const gap_cell *c = &g->cells[i];
         const tw_wm_domain_eval *r = &c->ev.real, *s = &c->ev.sim;
-        char lab[32];
-        tw_gap_ratio_label(c->ratio, lab, sizeof lab);
+        const char *lab = c->label;
+        if (!tw_gap_open_loop(c))
+            continue;
         fprintf(f,
                 "<tr><td>%s</td><td>%d</td><td>%.4g</td><td>%.4g</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>"
                 "<td>%.3f</td></tr>",
                 lab, c->real_episodes, c->headline, s->rollout_rmse[1][TW_GRP_JOINT_POS], tw_gap_dynamics(r),
                 tw_gap_dynamics(s), r->rollout_rel[1][TW_GRP_JOINT_VEL], s->rollout_rel[1][TW_GRP_JOINT_VEL]);
     }
-    fputs("</table><h2>Physics gap (replay of the real episodes against the nominal model)</h2>", f);
+    fputs("</table>", f);
+    tw_gap_stats_html(f, o, g);
+    if (o->closed_loop)
+        tw_gap_closed_html(f, o, g);
+    fputs("<h2>Physics gap (replay of the real episodes against the nominal model)</h2>", f);
     if (g->physics)
         physics_html(f, g->physics);
     if (g->fit) {
         const char *k;
         json_t *v;
         fputs("<h2>System identification (tw gap --fit)</h2><table><tr><th>parameter</th><th>value</th>"
-              "<th>std</th></tr>",
+              "<th>std</th><th>planted (truth)</th></tr>",
               f);
         json_object_foreach(g->fit, k, v)
-            if (json_is_object(v))
-                fprintf(f, "<tr><td>%s</td><td>%.4g</td><td>%.2g</td></tr>", k,
-                        json_number_value(json_object_get(v, "value")), json_number_value(json_object_get(v, "std")));
+            if (json_is_object(v)) {
+                json_t *t = g->truth ? json_object_get(g->truth, k) : NULL;
+                fprintf(f, "<tr><td>%s</td><td>%.4g</td><td>%.2g</td><td>%s%.4g</td></tr>", k,
+                        json_number_value(json_object_get(v, "value")), json_number_value(json_object_get(v, "std")),
+                        t ? "" : "— ", t ? json_number_value(t) : NAN);
+            }
         fputs("</table>", f);
     }
     fputs("</body></html>\n", f);
@@ -225,5 +258,12 @@ void tw_gap_result_free(gap_result *g)
     json_decref(g->physics);
     json_decref(g->fit);
     json_decref(g->fit_details);
+    json_decref(g->truth);
+    for (int t = 0; t < TW_PLAN__TASKS; t++) {
+        for (int i = 0; i < g->ncells; i++)
+            free(g->cells[i].plan[t]);
+        for (int i = 0; i < g->nphys; i++)
+            free(g->phys[i].plan[t]);
+    }
     free(g);
 }

@@ -36,6 +36,9 @@ int tw_mlp_forward(tw_mlp *m, const float *X, int B, float *Y);
 int tw_mlp_train_step(tw_mlp *m, const tw_adam *opt, const float *X, const float *T, const float *w, int B,
                       float *loss);
 
+/* Output [B x nout] of the last forward pass or train step (before its update). */
+const float *tw_mlp_output(const tw_mlp *m);
+
 /* Flat parameter access (for saving and loading): count, and pointers to the contiguous array. */
 size_t tw_mlp_nparams(const tw_mlp *m);
 float *tw_mlp_params(tw_mlp *m);

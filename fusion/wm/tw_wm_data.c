@@ -9,7 +9,8 @@
 #include "tw_h5.h"
 #include "tw_wm.h"
 
-const char *const tw_wm_group_names[TW_GRP__COUNT] = {"joint_pos", "joint_vel", "ee", "other"};
+const char *const tw_wm_group_names[TW_GRP__COUNT] = {"joint_pos", "joint_vel", "ee", "other", "slide_pos",
+                                                             "slide_vel"};
 
 static int group_of(const char *g)
 {
@@ -222,4 +223,52 @@ void tw_fused_split_free(tw_fused_split *s)
     free(s->episode);
     free(s->t);
     memset(s, 0, sizeof *s);
+}
+
+/* Row o of the output: the period of k steps starting at input row i. */
+static void period_row(const tw_fused_split *in, const tw_fused_info *fi, size_t i, int k, tw_fused_split *out, size_t o)
+{
+    size_t S = (size_t)fi->S, A = (size_t)fi->A;
+    double mean[TW_WM_MAX_DIM] = {0};
+    for (size_t j = 0; j < (size_t)k; j++)
+        for (size_t c = 0; c < A; c++)
+            mean[c] += in->action[(i + j) * A + c] / k;
+    memcpy(out->state + o * S, in->state + i * S, S * sizeof(float));
+    memcpy(out->next_state + o * S, in->next_state + (i + (size_t)k - 1) * S, S * sizeof(float));
+    for (size_t c = 0; c < A; c++)
+        out->action[o * A + c] = (float)mean[c];
+    out->weight[o] = in->weight[i];
+    out->domain[o] = in->domain[i];
+    out->episode[o] = in->episode[i];
+    out->t[o] = in->t[i] / (uint32_t)k;
+}
+
+static int period_ok(const tw_fused_split *s, size_t i, int k)
+{
+    if (i + (size_t)k > s->n)
+        return 0;
+    for (size_t j = 1; j < (size_t)k; j++)
+        if (s->episode[i + j] != s->episode[i] || s->t[i + j] != s->t[i] + j)
+            return 0;
+    return 1;
+}
+
+int tw_fused_split_stride(tw_fused_split *s, const tw_fused_info *fi, int k)
+{
+    if (k <= 1)
+        return 0;
+    tw_fused_split out = {0};
+    if (grow(&out, s->n ? s->n : 1, fi->S, fi->A)) {
+        tw_fused_split_free(&out);
+        return TW_ENOMEM;
+    }
+    /* One block per phase (t mod k): inside a block the periods of an episode follow each other, so
+     * consecutive rows are consecutive periods; the blocks together use every timeline step as a start. */
+    for (int phase = 0; phase < k; phase++)
+        for (size_t i = 0; i < s->n; i++)
+            if (s->t[i] % (uint32_t)k == (uint32_t)phase && period_ok(s, i, k))
+                period_row(s, fi, i, k, &out, out.n++);
+    tw_fused_split_free(s);
+    *s = out;
+    return 0;
 }

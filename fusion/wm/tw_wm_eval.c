@@ -14,6 +14,39 @@ typedef struct {
     size_t cnt[TW_GRP__COUNT];
 } group_acc;
 
+/* Per-episode sums for the intervals over episodes. */
+typedef struct {
+    int n;
+    uint32_t id[TW_WM_MAX_EVAL_EPISODES];
+    double sum[TW_WM_MAX_EVAL_EPISODES], base[TW_WM_MAX_EVAL_EPISODES];
+    size_t cnt[TW_WM_MAX_EVAL_EPISODES];
+} ep_acc;
+
+/* Slot of episode id (a new one while there is room), or -1. */
+static int ep_slot(ep_acc *a, uint32_t id)
+{
+    for (int i = 0; i < a->n; i++)
+        if (a->id[i] == id)
+            return i;
+    if (a->n == TW_WM_MAX_EVAL_EPISODES)
+        return -1;
+    a->id[a->n] = id;
+    a->sum[a->n] = a->base[a->n] = 0;
+    a->cnt[a->n] = 0;
+    return a->n++;
+}
+
+/* Adds group `grp`'s errors of one prediction to episode id's sums. */
+static void ep_add(ep_acc *a, uint32_t id, const group_acc *before, const group_acc *after, int grp)
+{
+    int k = ep_slot(a, id);
+    if (k < 0)
+        return;
+    a->sum[k] += after->sum[grp] - before->sum[grp];
+    a->base[k] += after->base[grp] - before->base[grp];
+    a->cnt[k] += after->cnt[grp] - before->cnt[grp];
+}
+
 typedef struct {
     tw_wm_model *m;
     float *X, *Y, *S, *A, *N;
@@ -37,7 +70,7 @@ static void velocity_map(evaluator *ev)
     if (np == nv)
         for (int i = 0; i < np; i++)
             ev->vel_of[pos[i]] = vel[i];
-    ev->dt = 1.0 / ev->m->fi.rate_hz;
+    ev->dt = ev->m->steps / ev->m->fi.rate_hz;
 }
 
 /* Adds the errors of `pred` (k steps after `start`) and of the physics-free baseline against `truth`. */
@@ -77,6 +110,7 @@ static void one_step(evaluator *ev, const tw_fused_split *d, int domain, tw_wm_d
     const tw_fused_info *fi = &ev->m->fi;
     size_t S = (size_t)fi->S, A = (size_t)fi->A;
     group_acc g = {0};
+    ep_acc ep = {0};
     int nb = 0;
     size_t rows[EVAL_BATCH];
     for (size_t i = 0; i <= d->n; i++) {
@@ -87,13 +121,21 @@ static void one_step(evaluator *ev, const tw_fused_split *d, int domain, tw_wm_d
         }
         if (nb == EVAL_BATCH || (i == d->n && nb)) {
             predict(ev, ev->S, ev->A, nb, ev->N);
-            for (int b = 0; b < nb; b++)
+            for (int b = 0; b < nb; b++) {
+                group_acc before = g;
                 acc_add(ev, &g, d->state + rows[b] * S, 1, ev->N + b * S, d->next_state + rows[b] * S);
+                ep_add(&ep, d->episode[rows[b]], &before, &g, TW_GRP_JOINT_VEL);
+            }
             out->samples += (size_t)nb;
             nb = 0;
         }
     }
     acc_rmse(&g, out->one_step_rmse, out->one_step_rel);
+    out->nep = ep.n;
+    for (int i = 0; i < ep.n; i++) {
+        out->ep_id[i] = ep.id[i];
+        out->ep_dyn[i] = ep.base[i] > 0 ? sqrt(ep.sum[i] / ep.base[i]) : NAN;
+    }
 }
 
 /* Samples i .. i+k-1 are k consecutive steps of one episode. */
@@ -109,7 +151,7 @@ static int consecutive(const tw_fused_split *d, size_t i, size_t k)
 
 /* Rolls a batch of start rows forward k steps on the model's own predictions. */
 static void rollout_batch(evaluator *ev, const tw_fused_split *d, const size_t *starts, int nb, size_t k,
-                          group_acc *g)
+                          group_acc *g, ep_acc *ep)
 {
     const tw_fused_info *fi = &ev->m->fi;
     size_t S = (size_t)fi->S, A = (size_t)fi->A;
@@ -121,20 +163,25 @@ static void rollout_batch(evaluator *ev, const tw_fused_split *d, const size_t *
         predict(ev, ev->S, ev->A, nb, ev->N);
         memcpy(ev->S, ev->N, (size_t)nb * S * sizeof(float));
     }
-    for (int b = 0; b < nb; b++)
+    for (int b = 0; b < nb; b++) {
+        group_acc before = *g;
         acc_add(ev, g, d->state + starts[b] * S, k, ev->S + b * S, d->next_state + (starts[b] + k - 1) * S);
+        ep_add(ep, d->episode[starts[b]], &before, g, TW_GRP_JOINT_POS);
+    }
 }
 
 static void rollouts(evaluator *ev, const tw_fused_split *d, int domain, double horizon_s, size_t *count,
-                     double *rmse, double *rel)
+                     double *rmse, double *rel, tw_wm_domain_eval *out, int h)
 {
     const tw_fused_info *fi = &ev->m->fi;
-    size_t k = (size_t)llround(horizon_s * fi->rate_hz), stride = (size_t)llround(0.1 * fi->rate_hz);
+    double rate = fi->rate_hz / ev->m->steps; /* predictions per second */
+    size_t k = (size_t)llround(horizon_s * rate), stride = (size_t)llround(0.1 * rate);
     if (k < 1)
         k = 1;
     if (stride < 1)
         stride = 1;
     group_acc g = {0};
+    ep_acc ep = {0};
     size_t starts[EVAL_BATCH];
     int nb = 0;
     *count = 0;
@@ -143,7 +190,7 @@ static void rollouts(evaluator *ev, const tw_fused_split *d, int domain, double 
             starts[nb++] = i;
             (*count)++;
             if (nb == EVAL_BATCH) {
-                rollout_batch(ev, d, starts, nb, k, &g);
+                rollout_batch(ev, d, starts, nb, k, &g, &ep);
                 nb = 0;
             }
             i += stride;
@@ -151,12 +198,18 @@ static void rollouts(evaluator *ev, const tw_fused_split *d, int domain, double 
             i++;
     }
     if (nb)
-        rollout_batch(ev, d, starts, nb, k, &g);
+        rollout_batch(ev, d, starts, nb, k, &g, &ep);
     acc_rmse(&g, rmse, rel);
+    for (int i = 0; i < out->nep; i++) { /* in the one-step episode order */
+        out->ep_rollout_pos[h][i] = NAN;
+        for (int j = 0; j < ep.n; j++)
+            if (ep.id[j] == out->ep_id[i] && ep.cnt[j])
+                out->ep_rollout_pos[h][i] = sqrt(ep.sum[j] / ep.cnt[j]);
+    }
 }
 
 int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizons_s, int nhorizons,
-               tw_wm_eval_result *res, char *msg, size_t msgsz)
+               const uint8_t *slide, tw_wm_eval_result *res, char *msg, size_t msgsz)
 {
     memset(res, 0, sizeof *res);
     if (nhorizons < 0 || nhorizons > TW_WM_MAX_HORIZONS)
@@ -176,6 +229,10 @@ int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizo
         goto out;
     }
     m.fi.rate_hz = data.rate_hz;
+    if (tw_fused_split_stride(&test, &data, m.steps)) {
+        rc = tw_errf(msg, msgsz, TW_ENOMEM, "wm eval: out of memory cutting %d-step periods", m.steps);
+        goto out;
+    }
     size_t S = (size_t)m.fi.S, A = (size_t)m.fi.A;
     evaluator ev = {.m = &m,
                     .X = malloc(EVAL_BATCH * (size_t)tw_wm_nin(&m.fi) * sizeof(float)),
@@ -185,6 +242,11 @@ int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizo
                     .N = malloc(EVAL_BATCH * S * sizeof(float))};
     if (ev.X && ev.Y && ev.S && ev.A && ev.N) {
         velocity_map(&ev);
+        for (int j = 0; slide && j < m.fi.S; j++) /* after the velocity pairing, which uses the joint groups */
+            if (slide[j] && m.fi.group[j] == TW_GRP_JOINT_POS)
+                m.fi.group[j] = TW_GRP_SLIDE_POS;
+            else if (slide[j] && m.fi.group[j] == TW_GRP_JOINT_VEL)
+                m.fi.group[j] = TW_GRP_SLIDE_VEL;
         tw_wm_domain_eval *dom[2] = {&res->real, &res->sim};
         for (int d = 0; d < 2; d++) {
             one_step(&ev, &test, d, dom[d]);
@@ -192,7 +254,7 @@ int tw_wm_eval(const char *model_dir, const char *data_dir, const double *horizo
             for (int h = 0; h < nhorizons; h++) {
                 dom[d]->horizon_s[h] = horizons_s[h];
                 rollouts(&ev, &test, d, horizons_s[h], &dom[d]->rollouts[h], dom[d]->rollout_rmse[h],
-                         dom[d]->rollout_rel[h]);
+                         dom[d]->rollout_rel[h], dom[d], h);
             }
         }
     } else

@@ -9,6 +9,7 @@ typedef struct {
     tw_fused_info fi; /* dims and normalisation */
     tw_mlp *mlp;
     int hidden, layers;
+    int steps;        /* timeline steps per prediction (--dt); fi.rate_hz is the data's timeline rate */
 } tw_wm_model;
 
 /* Pairs action j with the j-th joint-position column (fi->ntrack, fi->track_pos). */
@@ -24,6 +25,10 @@ void tw_wm_inputs(const tw_fused_info *fi, const float *state, const float *acti
 void tw_wm_targets(const tw_fused_info *fi, const float *state, const float *next, int B, float *T);
 /* Predicted next state from the network output Y (normalised delta). */
 void tw_wm_apply(const tw_fused_info *fi, const float *state, const float *Y, int B, float *next);
+
+/* Mean and std of the one-prediction deltas over n rows (sets fi->delta_mean/std; used when a
+ * prediction spans several timeline steps, whose deltas the manifest's statistics do not describe). */
+void tw_wm_delta_stats(tw_fused_info *fi, const float *state, const float *next, size_t n);
 
 int tw_wm_model_save(const tw_wm_model *m, const char *dir, const char *train_json, char *msg, size_t msgsz);
 int tw_wm_model_load(const char *dir, int max_batch, tw_wm_model *m, char *msg, size_t msgsz);

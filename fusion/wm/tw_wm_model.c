@@ -33,20 +33,50 @@ void tw_wm_tracking_stats(tw_fused_info *fi, const float *state, const float *ac
     }
 }
 
+void tw_wm_delta_stats(tw_fused_info *fi, const float *state, const float *next, size_t n)
+{
+    for (int j = 0; j < fi->S; j++) {
+        double sum = 0, sq = 0;
+        for (size_t r = 0; r < n; r++) {
+            double e = (double)next[r * fi->S + j] - state[r * fi->S + j];
+            sum += e;
+            sq += e * e;
+        }
+        double mean = n ? sum / n : 0, var = n ? sq / n - mean * mean : 0;
+        fi->delta_mean[j] = mean;
+        fi->delta_std[j] = var > 1e-18 ? sqrt(var) : 1.0;
+    }
+}
+
 int tw_wm_nin(const tw_fused_info *fi) { return fi->S + fi->A + fi->ntrack; }
 
 void tw_wm_inputs(const tw_fused_info *fi, const float *state, const float *action, int B, float *X)
 {
-    int S = fi->S, A = fi->A, nin = tw_wm_nin(fi);
+    /* Offsets and inverse scales once per call, then a multiply per element: the planner calls this
+     * for every batch of a few dozen rows, where a double division per element is a visible cost. */
+    int S = fi->S, A = fi->A, T = fi->ntrack, nin = tw_wm_nin(fi);
+    float mu[3 * TW_WM_MAX_DIM], inv[3 * TW_WM_MAX_DIM];
+    for (int j = 0; j < S; j++) {
+        mu[j] = (float)fi->state_mean[j];
+        inv[j] = (float)(1.0 / fi->state_std[j]);
+    }
+    for (int j = 0; j < A; j++) {
+        mu[S + j] = (float)fi->action_mean[j];
+        inv[S + j] = (float)(1.0 / fi->action_std[j]);
+    }
+    for (int j = 0; j < T; j++) {
+        mu[S + A + j] = (float)fi->track_mean[j];
+        inv[S + A + j] = (float)(1.0 / fi->track_std[j]);
+    }
     for (int b = 0; b < B; b++) {
         float *x = X + (size_t)b * nin;
         const float *s = state + (size_t)b * S, *a = action + (size_t)b * A;
         for (int j = 0; j < S; j++)
-            x[j] = (float)((s[j] - fi->state_mean[j]) / fi->state_std[j]);
+            x[j] = (s[j] - mu[j]) * inv[j];
         for (int j = 0; j < A; j++)
-            x[S + j] = (float)((a[j] - fi->action_mean[j]) / fi->action_std[j]);
-        for (int j = 0; j < fi->ntrack; j++)
-            x[S + A + j] = (float)(((double)a[j] - s[fi->track_pos[j]] - fi->track_mean[j]) / fi->track_std[j]);
+            x[S + j] = (a[j] - mu[S + j]) * inv[S + j];
+        for (int j = 0; j < T; j++)
+            x[S + A + j] = (a[j] - s[fi->track_pos[j]] - mu[S + A + j]) * inv[S + A + j];
     }
 }
 
@@ -62,10 +92,16 @@ void tw_wm_targets(const tw_fused_info *fi, const float *state, const float *nex
 void tw_wm_apply(const tw_fused_info *fi, const float *state, const float *Y, int B, float *next)
 {
     int S = fi->S;
-    for (size_t i = 0; i < (size_t)B * S; i++) {
-        int j = (int)(i % S);
-        next[i] = (float)(state[i] + Y[i] * fi->delta_std[j] + fi->delta_mean[j]);
+    float sd[TW_WM_MAX_DIM], mu[TW_WM_MAX_DIM];
+    for (int j = 0; j < S; j++) {
+        sd[j] = (float)fi->delta_std[j];
+        mu[j] = (float)fi->delta_mean[j];
     }
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < S; j++) {
+            size_t i = (size_t)b * S + j;
+            next[i] = state[i] + Y[i] * sd[j] + mu[j];
+        }
 }
 
 static json_t *darr(const double *v, int n)
@@ -113,7 +149,9 @@ int tw_wm_model_save(const tw_wm_model *m, const char *dir, const char *train_js
     json_object_set_new(j, "layers", json_integer(m->layers));
     json_object_set_new(j, "nparams", json_integer((json_int_t)n));
     json_object_set_new(j, "weights", json_string("weights.f32"));
-    json_object_set_new(j, "rate_hz", json_real(fi->rate_hz));
+    int k = m->steps > 1 ? m->steps : 1;
+    json_object_set_new(j, "rate_hz", json_real(fi->rate_hz / k));
+    json_object_set_new(j, "steps_per_prediction", json_integer(k));
     json_object_set_new(j, "data", json_string(fi->dir));
     json_object_set_new(norm, "state_mean", darr(fi->state_mean, fi->S));
     json_object_set_new(norm, "state_std", darr(fi->state_std, fi->S));
@@ -154,7 +192,11 @@ static int load_json(json_t *j, tw_wm_model *m, char *msg, size_t msgsz, const c
     fi->A = (int)json_integer_value(json_object_get(j, "action_dim"));
     m->hidden = (int)json_integer_value(json_object_get(j, "hidden"));
     m->layers = (int)json_integer_value(json_object_get(j, "layers"));
-    fi->rate_hz = json_number_value(json_object_get(j, "rate_hz"));
+    json_t *spp = json_object_get(j, "steps_per_prediction");
+    m->steps = spp ? (int)json_integer_value(spp) : 1;
+    if (m->steps < 1 || m->steps > 100000)
+        return tw_errf(msg, msgsz, TW_ESCHEMA, "%s: steps_per_prediction %d out of range", path, m->steps);
+    fi->rate_hz = json_number_value(json_object_get(j, "rate_hz")) * m->steps; /* the timeline's rate */
     json_t *norm = json_object_get(j, "normalization"), *groups = json_object_get(j, "state_groups");
     if (fi->S <= 0 || fi->S > TW_WM_MAX_DIM || fi->A <= 0 || fi->A > TW_WM_MAX_DIM ||
         read_darr(norm, "state_mean", fi->state_mean, fi->S) || read_darr(norm, "state_std", fi->state_std, fi->S) ||

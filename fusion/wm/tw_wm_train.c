@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "tw_core.h"
 #include "tw_core.h" /* tw_rng */
 #include "tw_wm_int.h"
 
@@ -25,7 +24,7 @@ void tw_wm_train_opts_init(tw_wm_train_opts *o)
 typedef struct {
     const tw_fused_info *fi;
     tw_mlp *mlp;
-    float *X, *T, *S, *Ac, *N, *W; /* batch scratch */
+    float *X, *T, *S, *Ac, *N, *W, *P; /* batch scratch; P: the states the model predicted */
     int batch;
 } trainer;
 
@@ -41,7 +40,8 @@ static int trainer_init(trainer *t, const tw_fused_info *fi, tw_mlp *mlp, int ba
     t->Ac = malloc(B * A * sizeof(float));
     t->N = malloc(B * S * sizeof(float));
     t->W = malloc(B * sizeof(float));
-    return t->X && t->T && t->S && t->Ac && t->N && t->W ? 0 : TW_ENOMEM;
+    t->P = malloc(B * S * sizeof(float));
+    return t->X && t->T && t->S && t->Ac && t->N && t->W && t->P ? 0 : TW_ENOMEM;
 }
 
 static void trainer_free(trainer *t)
@@ -52,6 +52,45 @@ static void trainer_free(trainer *t)
     free(t->Ac);
     free(t->N);
     free(t->W);
+    free(t->P);
+}
+
+/* Multi-step training (--rollout-steps R): after the one-step update on the recorded states of the
+ * batch, the batch is stepped on the model's own predictions and, at each of the next R-1 steps,
+ * trained toward the recorded state from the predicted one. The gradient does not flow back through
+ * the fed-back state (the "pushforward" simplification): the model learns to correct the states its
+ * own errors lead to, at the price of one extra forward+backward per step. Rows whose episode ends
+ * (or leaves the split) within R steps get weight 0 from there on. Adds the losses into *sum. */
+static int rollout_train(trainer *t, const tw_fused_split *d, const tw_adam *adam, const size_t *idx, int B, int R,
+                         double *sum, int *nsum)
+{
+    size_t S = (size_t)t->fi->S, A = (size_t)t->fi->A;
+    tw_wm_apply(t->fi, t->S, tw_mlp_output(t->mlp), B, t->P);
+    for (int r = 1; r < R; r++) {
+        int live = 0;
+        for (int b = 0; b < B; b++) {
+            size_t i = idx[b] + (size_t)r;
+            int ok = i < d->n && d->episode[i] == d->episode[idx[b]] && d->t[i] == d->t[idx[b]] + (uint32_t)r &&
+                     (r == 1 || t->W[b] > 0);
+            t->W[b] = ok ? 1.f : 0.f;
+            live += ok;
+            size_t src = ok ? i : idx[b];
+            memcpy(t->Ac + b * A, d->action + src * A, A * sizeof(float));
+            memcpy(t->N + b * S, d->next_state + src * S, S * sizeof(float));
+        }
+        if (!live)
+            break;
+        tw_wm_inputs(t->fi, t->P, t->Ac, B, t->X);
+        tw_wm_targets(t->fi, t->P, t->N, B, t->T);
+        float loss;
+        if (tw_mlp_train_step(t->mlp, adam, t->X, t->T, t->W, B, &loss))
+            return TW_ENUMERIC;
+        *sum += loss;
+        (*nsum)++;
+        memcpy(t->S, t->P, (size_t)B * S * sizeof(float));
+        tw_wm_apply(t->fi, t->S, tw_mlp_output(t->mlp), B, t->P);
+    }
+    return 0;
 }
 
 /* Gathers rows idx[0..B) of split d into the batch buffers and builds X and T. */
@@ -200,7 +239,8 @@ static int train_loop(train_ctx *c, const tw_wm_train_opts *o, tw_wm_train_resul
     double t0 = tw_mono_s(), curve[1024];
     res->best_val_loss = INFINITY;
     for (int ep = 1; ep <= o->epochs && ep <= 1024; ep++) {
-        double sum = 0;
+        double sum = 0, rsum = 0;
+        int nr = 0;
         for (int s = 0; s < steps; s++) {
             for (int b = 0; b < o->batch; b++)
                 idx[b] = draw(c->cum, c->train.n, &rng);
@@ -211,6 +251,9 @@ static int train_loop(train_ctx *c, const tw_wm_train_opts *o, tw_wm_train_resul
                 return TW_ENUMERIC;
             sum += loss;
             res->samples_seen += (uint64_t)o->batch;
+            if (o->rollout_steps > 1 &&
+                rollout_train(&c->tr, &c->train, &adam, idx, o->batch, o->rollout_steps, &rsum, &nr))
+                return TW_ENUMERIC;
         }
         double vl = c->val.n ? split_loss(&c->tr, &c->val) : sum / steps;
         curve[ep - 1] = vl;
@@ -231,9 +274,51 @@ static int train_loop(train_ctx *c, const tw_wm_train_opts *o, tw_wm_train_resul
             break;
     }
     res->samples_per_s = res->samples_seen / (tw_mono_s() - t0);
+    res->epoch_s = (tw_mono_s() - t0) / res->epochs_run;
     memcpy(tw_mlp_params(c->mlp), c->best, np * sizeof(float));
     if (o->progress)
         loss_chart(o, curve, res->epochs_run);
+    return 0;
+}
+
+/* Fine-tuning (--init): the normalisation of the starting model, so its weights mean what they meant;
+ * shape and period must match. Copies its parameters into c->mlp when c->mlp is set. */
+static int load_init(train_ctx *c, const char *dir, int k, tw_wm_model *im, char *msg, size_t msgsz)
+{
+    int rc = tw_wm_model_load(dir, 1, im, msg, msgsz);
+    if (rc)
+        return rc;
+    if (im->fi.S != c->fi.S || im->fi.A != c->fi.A || im->steps != k)
+        return tw_errf(msg, msgsz, TW_EMISMATCH,
+                       "wm train: --init %s has state %d, action %d, %d steps per prediction; the data and --dt "
+                       "give %d, %d, %d", dir, im->fi.S, im->fi.A, im->steps, c->fi.S, c->fi.A, k);
+    tw_fused_info keep = c->fi;
+    c->fi = im->fi;
+    memcpy(c->fi.dir, keep.dir, sizeof c->fi.dir);
+    c->fi.rate_hz = keep.rate_hz;
+    c->fi.H = keep.H;
+    c->fi.seed = keep.seed;
+    return 0;
+}
+
+/* Loads the splits cut to the prediction period; returns timeline steps per prediction in *k. */
+static int load_data(train_ctx *c, const char *data_dir, const tw_wm_train_opts *o, int *k, char *msg,
+                     size_t msgsz)
+{
+    int rc;
+    if ((rc = tw_fused_info_load(data_dir, &c->fi, msg, msgsz)) ||
+        (rc = tw_fused_split_load(&c->fi, "train", &c->train, msg, msgsz)) ||
+        (rc = tw_fused_split_load(&c->fi, "val", &c->val, msg, msgsz)))
+        return rc;
+    *k = o->dt > 0 ? (int)lround(o->dt * c->fi.rate_hz) : 1;
+    if (*k < 1 || *k > 10000)
+        return tw_errf(msg, msgsz, TW_EINVAL, "wm train: --dt %g s is not 1..10000 steps of the %g Hz timeline", o->dt,
+                       c->fi.rate_hz);
+    if (tw_fused_split_stride(&c->train, &c->fi, *k) || tw_fused_split_stride(&c->val, &c->fi, *k))
+        return tw_errf(msg, msgsz, TW_ENOMEM, "wm train: out of memory cutting %d-step periods", *k);
+    if (o->residual && ((rc = o->residual(o->residual_user, &c->fi, &c->train, *k, msg, msgsz)) ||
+                        (rc = o->residual(o->residual_user, &c->fi, &c->val, *k, msg, msgsz))))
+        return rc;
     return 0;
 }
 
@@ -241,26 +326,39 @@ int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opt
                 char *msg, size_t msgsz)
 {
     memset(res, 0, sizeof *res);
-    if (o->batch < 1 || o->batch > 4096 || o->epochs < 1 || o->hidden < 1 || o->layers < 1)
-        return tw_errf(msg, msgsz, TW_EINVAL, "wm train: batch must be 1..4096, epochs/hidden/layers >= 1");
+    if (o->batch < 1 || o->batch > 4096 || o->epochs < 1 || o->hidden < 1 || o->layers < 1 || o->rollout_steps < 0 ||
+        o->rollout_steps > 64)
+        return tw_errf(msg, msgsz, TW_EINVAL,
+                       "wm train: batch must be 1..4096, epochs/hidden/layers >= 1, rollout steps 0..64");
     train_ctx c;
     memset(&c, 0, sizeof c);
-    int rc;
-    if ((rc = tw_fused_info_load(data_dir, &c.fi, msg, msgsz)) ||
-        (rc = tw_fused_split_load(&c.fi, "train", &c.train, msg, msgsz)) ||
-        (rc = tw_fused_split_load(&c.fi, "val", &c.val, msg, msgsz)))
+    tw_wm_model im = {0};
+    int rc, k = 1, hidden = o->hidden, layers = o->layers;
+    if ((rc = load_data(&c, data_dir, o, &k, msg, msgsz)))
         goto out;
+    res->steps = k;
     res->real_episodes = apply_real_budget(&c.train, o->real_budget);
     if (c.train.n == 0) {
-        rc = tw_errf(msg, msgsz, TW_EINVAL, "%s: the train split has no samples", data_dir);
+        rc = tw_errf(msg, msgsz, TW_EINVAL, "%s: the train split has no samples (at --dt %g)", data_dir, o->dt);
         goto out;
     }
-    tw_wm_tracking_pairs(&c.fi);
-    tw_wm_tracking_stats(&c.fi, c.train.state, c.train.action, c.train.n);
-    tw_mlp_shape sh = {.nin = tw_wm_nin(&c.fi), .nout = c.fi.S, .nhidden = o->hidden, .nlayers = o->layers,
+    if (o->init_dir) {
+        if ((rc = load_init(&c, o->init_dir, k, &im, msg, msgsz)))
+            goto out;
+        hidden = im.hidden;
+        layers = im.layers;
+    } else {
+        tw_wm_tracking_pairs(&c.fi);
+        tw_wm_tracking_stats(&c.fi, c.train.state, c.train.action, c.train.n);
+        if (k > 1 || o->residual) /* the manifest describes one-step deltas of the recorded states only */
+            tw_wm_delta_stats(&c.fi, c.train.state, c.train.next_state, c.train.n);
+    }
+    tw_mlp_shape sh = {.nin = tw_wm_nin(&c.fi), .nout = c.fi.S, .nhidden = hidden, .nlayers = layers,
                        .max_batch = o->batch > 1024 ? o->batch : 1024};
     if ((rc = tw_mlp_new(&sh, o->seed, &c.mlp, msg, msgsz)))
         goto out;
+    if (im.mlp)
+        memcpy(tw_mlp_params(c.mlp), tw_mlp_params(im.mlp), tw_mlp_nparams(c.mlp) * sizeof(float));
     c.cum = cumulative(&c.train);
     c.best = malloc(tw_mlp_nparams(c.mlp) * sizeof(float));
     if (!c.cum || !c.best || trainer_init(&c.tr, &c.fi, c.mlp, sh.max_batch)) {
@@ -268,22 +366,25 @@ int tw_wm_train(const char *data_dir, const char *out_dir, const tw_wm_train_opt
         goto out;
     }
     tw_progress_say(o->progress, o->progress_user, "wm", 0, 0,
-                    "wm: %zu train / %zu val samples, state %d, action %d, MLP %d x %d tanh", c.train.n,
-                c.val.n, c.fi.S, c.fi.A, o->layers, o->hidden);
+                    "wm: %zu train / %zu val samples of %d step(s), state %d, action %d, MLP %d x %d tanh%s",
+                    c.train.n, c.val.n, k, c.fi.S, c.fi.A, layers, hidden, o->init_dir ? ", fine-tuning" : "");
     if ((rc = train_loop(&c, o, res))) {
         tw_errf(msg, msgsz, rc, "wm train: loss became non-finite (lower --lr?)");
         goto out;
     }
-    char tj[512];
+    char tj[1600];
     snprintf(tj, sizeof tj,
              "{\"seed\": %llu, \"epochs_run\": %d, \"best_epoch\": %d, \"best_val_loss\": %.17g, "
              "\"batch\": %d, \"lr\": %.9g, \"train_samples\": %zu, \"val_samples\": %zu, "
-             "\"real_train_episodes\": %d}",
+             "\"real_train_episodes\": %d, \"rollout_steps\": %d, \"init\": \"%s\", \"residual_of\": \"%s\"}",
              (unsigned long long)o->seed, res->epochs_run, res->best_epoch, res->best_val_loss, o->batch, o->lr,
-             c.train.n, c.val.n, res->real_episodes);
-    tw_wm_model m = {.fi = c.fi, .mlp = c.mlp, .hidden = o->hidden, .layers = o->layers};
+             c.train.n, c.val.n, res->real_episodes, o->rollout_steps > 1 ? o->rollout_steps : 1,
+             o->init_dir && !strpbrk(o->init_dir, "\"\\") ? o->init_dir : "",
+             o->residual_of && !strpbrk(o->residual_of, "\"\\") ? o->residual_of : "");
+    tw_wm_model m = {.fi = c.fi, .mlp = c.mlp, .hidden = hidden, .layers = layers, .steps = k};
     rc = tw_wm_model_save(&m, out_dir, tj, msg, msgsz);
 out:
+    tw_wm_model_free(&im);
     trainer_free(&c.tr);
     free(c.cum);
     free(c.best);

@@ -1,0 +1,12 @@
+/* Plan internals shared by the model backends and the closed-loop runner. */
+#ifndef TW_PLAN_INT_H
+#define TW_PLAN_INT_H
+
+#include "tw_plan.h"
+
+/* The fused state vector (qpos, qvel of the streamed joints, ee_pos, ee_quat) of d; needs kinematics. */
+void tw_plan_state_of(const tw_robot *r, mjData *d, float *s);
+/* Physics models start each row's free object from here (the real robot's current object state). */
+void tw_plan_model_set_object(tw_plan_model *m, const double obj[13]);
+
+#endif

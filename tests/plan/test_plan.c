@@ -1,0 +1,115 @@
+/* fusion/plan: bootstrap intervals (constant data, a clear shift, no shift), the task names, and a short
+ * closed-loop run with MuJoCo physics: finite outcomes, and the same numbers for the same seed. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tw_plan.h"
+
+static void test_ci_constant_is_a_point(void **state)
+{
+    (void)state;
+    double v[20];
+    for (int i = 0; i < 20; i++)
+        v[i] = 0.25;
+    tw_ci c;
+    tw_ci_bootstrap(v, 20, 1, &c);
+    assert_true(c.mean == 0.25 && c.lo == 0.25 && c.hi == 0.25 && c.n == 20);
+    assert_true(tw_ci_significant(&c));
+    v[3] = NAN; /* dropped, not propagated */
+    tw_ci_bootstrap(v, 20, 1, &c);
+    assert_int_equal(c.n, 19);
+}
+
+static void test_ci_paired_shift_and_no_shift(void **state)
+{
+    (void)state;
+    double a[30], b[30], c[30];
+    for (int i = 0; i < 30; i++) {
+        a[i] = sin(i * 1.7);       /* spread much larger than ... */
+        b[i] = a[i] - 0.1;         /* ... a shift that pairing reveals exactly */
+    }
+    for (int i = 0; i < 30; i++)
+        c[i] = a[(i * 7) % 30];    /* the same values, other pairing: no shift on average */
+    tw_ci d;
+    tw_ci_bootstrap_paired(a, b, 30, 2, &d);
+    assert_true(fabs(d.mean - 0.1) < 1e-12 && tw_ci_significant(&d) && d.lo > 0);
+    tw_ci_bootstrap_paired(a, c, 30, 2, &d);
+    assert_true(fabs(d.mean) < 1e-12 && d.lo < 0 && d.hi > 0 && !tw_ci_significant(&d));
+    tw_ci e;
+    tw_ci_bootstrap_paired(a, c, 30, 2, &e);
+    assert_true(e.lo == d.lo && e.hi == d.hi); /* seeded */
+}
+
+static void test_task_names(void **state)
+{
+    (void)state;
+    tw_plan_task t;
+    assert_int_equal(tw_plan_task_parse("touch", &t), 0);
+    assert_int_equal(t, TW_PLAN_TOUCH);
+    assert_int_equal(tw_plan_task_parse("push", &t), TW_EINVAL);
+}
+
+static void run_short(const tw_robot *r, tw_plan_result *res)
+{
+    tw_plan_opts o;
+    tw_plan_opts_init(&o);
+    o.episodes = 2;
+    o.samples = 6;
+    o.elites = 2;
+    o.iters = 1;
+    o.horizon = 2;
+    o.segment_s = 0.12;
+    o.seed = 3;
+    tw_perturb real;
+    char msg[256];
+    assert_int_equal(tw_perturb_parse("gain=0.8,payload_kg=0.5,latency_ms=10", &real, msg, sizeof msg), 0);
+    tw_plan_model *m = NULL;
+    assert_int_equal(tw_plan_model_physics(r, NULL, o.dt, &m, msg, sizeof msg), 0);
+    assert_int_equal(tw_plan_run(r, &real, m, &o, res, msg, sizeof msg), 0);
+    tw_plan_model_free(m);
+    o.dt = 0.05; /* a physics model takes any period; a bad option is refused */
+    o.knots = 3;
+    assert_int_equal(tw_plan_model_physics(r, NULL, o.dt, &m, msg, sizeof msg), 0);
+    assert_int_equal(tw_plan_run(r, &real, m, &o, res + 1, msg, sizeof msg), TW_EINVAL);
+    tw_plan_model_free(m);
+}
+
+static void test_closed_loop_physics_is_deterministic(void **state)
+{
+    (void)state;
+    tw_mj_init();
+    tw_robot *r = NULL;
+    char msg[256];
+    assert_int_equal(tw_robot_load("builtin", &r, msg, sizeof msg), 0);
+    tw_plan_result *a = calloc(2, sizeof *a), *b = calloc(2, sizeof *b);
+    run_short(r, a);
+    run_short(r, b);
+    assert_int_equal(a->episodes, 2);
+    for (int e = 0; e < 2; e++) {
+        assert_true(isfinite(a->final_err[e]) && a->final_err[e] >= 0 && isfinite(a->track_err[e]));
+        assert_true(a->final_err[e] == b->final_err[e] && a->track_err[e] == b->track_err[e]);
+        assert_int_equal(a->success[e], b->success[e]);
+    }
+    assert_true(a->evals == b->evals && a->evals == 2 * 2 * 3 * 1 * 6 * 2); /* eps x segs x periods x iters x N x H */
+    free(a);
+    free(b);
+    tw_robot_close(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ci_constant_is_a_point),
+        cmocka_unit_test(test_ci_paired_shift_and_no_shift),
+        cmocka_unit_test(test_task_names),
+        cmocka_unit_test(test_closed_loop_physics_is_deterministic),
+    };
+    return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}
