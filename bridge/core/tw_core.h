@@ -98,6 +98,11 @@ typedef struct {
 int tw_clock_sync_add(tw_clock_sync *s, int64_t t0, int64_t t1, int64_t t2, int64_t t3, int64_t *offset_ns,
                       int64_t *rtt_ns);
 
+/* ======================================================================= durable files */
+/* fsync of a file or directory by path (a new file is durable once it and its directory entry are). */
+int tw_fsync_path(const char *path);                            /* 0, or -1 with errno */
+int tw_fsync_dir(const char *dir, char *msg, size_t msgsz);     /* 0, TW_EIO or TW_ENOSPACE naming dir */
+
 /* ======================================================================= random numbers */
 /* splitmix64: advances *state and returns the next output (also a good 64-bit mixer). */
 uint64_t tw_splitmix64(uint64_t *state);

@@ -123,7 +123,5 @@ uint64_t tw_epv_bytes(const tw_video_writer *v);
 int tw_epv_count_frames(const char *path, uint64_t *frames, uint64_t *keyframes, char *msg, size_t msgsz);
 int tw_epv_truncate(const char *path, uint64_t nframes, char *msg, size_t msgsz);
 
-/* fsync the directory entry of path's parent, so a rename or create is durable. */
-int tw_fsync_dir(const char *dir, char *msg, size_t msgsz);
 
 #endif

@@ -182,14 +182,3 @@ void tw_journal_close_read(tw_journal_reader *r)
     free(r->buf);
     memset(r, 0, sizeof *r);
 }
-
-int tw_fsync_dir(const char *dir, char *msg, size_t msgsz)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return io_err(msg, msgsz, dir, errno);
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    return rc == 0 ? 0 : io_err(msg, msgsz, dir, e);
-}

@@ -107,16 +107,6 @@ done:
     return rc;
 }
 
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
-}
-
 int tw_video_truncate(const char *path, uint64_t nframes, char *msg, size_t msgsz)
 {
     char tmp[4096];
@@ -129,7 +119,7 @@ int tw_video_truncate(const char *path, uint64_t nframes, char *msg, size_t msgs
     unlink(tmp);
     rc = remux(in, vs, tmp, nframes, msg, msgsz);
     avformat_close_input(&in);
-    if (rc == 0 && fsync_path(tmp) != 0)
+    if (rc == 0 && tw_fsync_path(tmp) != 0)
         rc = tw_errf(msg, msgsz, TW_EIO, "fsync %s: %s", tmp, strerror(errno));
     if (rc == 0 && rename(tmp, path) != 0)
         rc = tw_errf(msg, msgsz, TW_EIO, "rename %s: %s", tmp, strerror(errno));

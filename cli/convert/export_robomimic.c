@@ -327,7 +327,7 @@ int tw_export_robomimic(int argc, char **argv)
     if (c.f >= 0 && H5Fclose(c.f) < 0 && !rc)
         rc = tw_errf(msg, sizeof msg, TW_EHDF5, "%s: close failed", c.tmp);
     tw_h5_unlock();
-    if (!rc && cv_fsync_path(c.tmp) != 0)
+    if (!rc && tw_fsync_path(c.tmp) != 0)
         rc = tw_errf(msg, sizeof msg, TW_EIO, "fsync %s", c.tmp);
     if (!rc)
         rc = cv_commit(c.tmp, c.out, msg, sizeof msg);

@@ -16,16 +16,6 @@
 
 /* ------------------------------------------------------------------ files */
 
-int cv_fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
-}
-
 static void parent_of(const char *path, char *dir, size_t dirsz)
 {
     snprintf(dir, dirsz, "%s", path);
@@ -44,7 +34,7 @@ int cv_commit(const char *tmp, const char *final, char *msg, size_t msgsz)
         return tw_errf(msg, msgsz, TW_EIO, "rename %s -> %s: %s", tmp, final, strerror(errno));
     char dir[CV_PATH];
     parent_of(final, dir, sizeof dir);
-    if (cv_fsync_path(dir) != 0)
+    if (tw_fsync_path(dir) != 0)
         return tw_errf(msg, msgsz, TW_EIO, "fsync %s: %s", dir, strerror(errno));
     return 0;
 }
@@ -184,7 +174,7 @@ int cv_batch_publish(cv_batch *b, char *msg, size_t msgsz)
     if (!rc && b->n) {
         char dir[CV_PATH];
         parent_of(b->final[0], dir, sizeof dir);
-        if (cv_fsync_path(dir) != 0)
+        if (tw_fsync_path(dir) != 0)
             rc = tw_errf(msg, msgsz, TW_EIO, "fsync %s: %s", dir, strerror(errno));
     }
     batch_free(b);

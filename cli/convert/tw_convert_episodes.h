@@ -69,8 +69,6 @@ typedef struct {
 /* Lists SRC's episodes sorted by directory name (or in the manifest's order). *out is malloc'd. */
 int cv_src_list(const char *src, cv_src_episode **out, size_t *n, char *msg, size_t msgsz);
 
-/* ---- whole files and trees ---- */
-int cv_fsync_path(const char *path);
 /* rename(tmp, final) then fsync final's parent directory. */
 int cv_commit(const char *tmp, const char *final, char *msg, size_t msgsz);
 void cv_rmtree(const char *path); /* rm -rf; missing is fine */

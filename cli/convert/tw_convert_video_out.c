@@ -257,7 +257,7 @@ int cv_vout_close(cv_vout *o, int abandon, char *msg, size_t msgsz)
     av_packet_free(&o->pkt);
     sws_freeContext(o->sws);
     if (!abandon && !rc) {
-        if (cv_fsync_path(o->tmp) != 0)
+        if (tw_fsync_path(o->tmp) != 0)
             rc = tw_errf(msg, msgsz, TW_EIO, "fsync %s", o->tmp);
         else
             rc = cv_commit(o->tmp, o->path, msg, msgsz);

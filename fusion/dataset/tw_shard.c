@@ -106,16 +106,6 @@ static int write_contents(hid_t file, uint32_t index, const char *split, const t
     return e;
 }
 
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
-}
-
 static void shard_paths(const char *dir, uint32_t index, char *tmp, char *fin, size_t sz)
 {
     char name[32];
@@ -168,7 +158,7 @@ int tw_shard_commit(const char *dir, uint32_t index, uint64_t *bytes, char *msg,
     char tmp[4096], fin[4096];
     shard_paths(dir, index, tmp, fin, sizeof tmp);
     int rc = 0;
-    if (fsync_path(tmp) < 0)
+    if (tw_fsync_path(tmp) < 0)
         rc = tw_errf(msg, msgsz, TW_EIO, "shard: fsync %s: %s", tmp, strerror(errno));
     else if (rename(tmp, fin) < 0)
         rc = tw_errf(msg, msgsz, TW_EIO, "shard: rename to %s: %s", fin, strerror(errno));
