@@ -238,14 +238,14 @@ int tw_gap_run(const tw_gap_opts *o, char *msg, size_t msgsz)
     if ((rc = check_out(o->out_dir, msg, msgsz)) || (rc = make_sim(o, msg, msgsz)) ||
         (rc = run_cells(o, g, msg, msgsz)) || (rc = tw_gap_physics(o, g, msg, msgsz)))
         goto out;
-    if (o->fit && (rc = tw_gap_fit(o, g, msg, msgsz)))
-        goto out;
-    if (o->truth_path) {
+    if (o->truth_path) { /* before the fit: its planted values come from here when given */
         tw_perturb t;
         if ((rc = tw_plan_perturb_load(o->truth_path, &t, msg, msgsz)))
             goto out;
         g->truth = tw_perturb_to_json(&t);
     }
+    if (o->fit && (rc = tw_gap_fit(o, g, msg, msgsz)))
+        goto out;
     if (o->closed_loop && (rc = tw_gap_closed_loop(o, g, msg, msgsz)))
         goto out;
     if ((rc = tw_gap_write_json(o, g, msg, msgsz)) || (rc = tw_gap_write_html(o, g, msg, msgsz)))

@@ -13,9 +13,12 @@
 #include "tw_gap_int.h"
 #include "tw_sysid.h"
 
-/* The planted perturbation: truth.json in or beside the first --real folder that has one. */
-static json_t *find_truth(const tw_gap_opts *o)
+/* The planted perturbation: --truth when given (g->truth), else truth.json in or beside the first --real
+ * folder that has one. */
+static json_t *find_truth(const tw_gap_opts *o, const gap_result *g)
 {
+    if (g->truth)
+        return json_incref(g->truth);
     char p[1200];
     for (size_t i = 0; i < o->nreal; i++)
         for (int up = 0; up < 2; up++) {
@@ -127,7 +130,7 @@ int tw_gap_fit(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
     json_array_foreach(eps, i, e) dirs[i] = json_string_value(json_object_get(e, "dir"));
     tw_progress_say(o->progress, o->progress_user, "gap", 0, 0,
                     "gap: tw sysid on %zu real episode(s): per-joint damping, friction, offset, payload; gain", n);
-    json_t *truth = find_truth(o);
+    json_t *truth = find_truth(o, g);
     g->fit = json_object();
     g->fit_details = json_object();
     rc = joint_fit(o, dirs, n, truth, g, msg, msgsz);
