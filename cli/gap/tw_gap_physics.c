@@ -10,57 +10,83 @@
 #include "tw_gap_int.h"
 #include "tw_recon.h"
 
-/* Adds the numbers of array `key` of summary s into sum (creating it on the first episode). */
-static void add_array(json_t *sum, json_t *s, const char *key)
+/* Per-element sums over the episodes of what replay measured; an element is averaged over the
+ * episodes that measured it (a non-finite value is "not measured", not zero). */
+typedef struct {
+    tw_replay_numbers first; /* joint names and counts */
+    int n, nj, have_wrench;
+    double rmse[TW_ROBOT_MAX_JOINTS], bias[TW_ROBOT_MAX_JOINTS], wrench[6];
+    double div_q[TW_REPLAY_NHORIZONS], div_ee[TW_REPLAY_NHORIZONS];
+    int c_rmse[TW_ROBOT_MAX_JOINTS], c_bias[TW_ROBOT_MAX_JOINTS], c_wrench[6];
+    int c_div_q[TW_REPLAY_NHORIZONS], c_div_ee[TW_REPLAY_NHORIZONS];
+} phys_sum;
+
+static void add(double *sum, int *count, const double *v, int n)
 {
-    json_t *a = json_object_get(s, key), *acc = json_object_get(sum, key);
-    if (!json_is_array(a))
-        return;
-    if (!acc) {
-        acc = json_array();
-        for (size_t i = 0; i < json_array_size(a); i++)
-            json_array_append_new(acc, json_real(0));
-        json_object_set_new(sum, key, acc);
-    }
-    for (size_t i = 0; i < json_array_size(a) && i < json_array_size(acc); i++)
-        json_real_set(json_array_get(acc, i),
-                      json_real_value(json_array_get(acc, i)) + json_number_value(json_array_get(a, i)));
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            sum[i] += v[i];
+            count[i]++;
+        }
 }
 
-static void add_object(json_t *sum, json_t *s, const char *key)
+static void accumulate(phys_sum *p, const tw_replay_numbers *nu)
 {
-    json_t *o = json_object_get(s, key), *acc = json_object_get(sum, key), *v;
-    const char *k;
-    if (!json_is_object(o))
-        return;
-    if (!acc) {
-        acc = json_object();
-        json_object_set_new(sum, key, acc);
+    if (p->n++ == 0) {
+        p->first = *nu;
+        p->nj = nu->nj;
     }
-    json_object_foreach(o, k, v) {
-        json_t *a = json_object_get(acc, k);
-        double x = json_number_value(v);
-        if (!a)
-            json_object_set_new(acc, k, json_real(x));
-        else
-            json_real_set(a, json_real_value(a) + x);
+    int nj = nu->nj < p->nj ? nu->nj : p->nj;
+    add(p->rmse, p->c_rmse, nu->rmse, nj);
+    add(p->bias, p->c_bias, nu->bias, nj);
+    if (nu->have_wrench) {
+        p->have_wrench = 1;
+        add(p->wrench, p->c_wrench, nu->wrench_rmse, 6);
     }
+    add(p->div_q, p->c_div_q, nu->div_q, TW_REPLAY_NHORIZONS);
+    add(p->div_ee, p->c_div_ee, nu->div_ee, TW_REPLAY_NHORIZONS);
 }
 
-static void scale(json_t *j, double f)
+static json_t *means(const double *sum, const int *count, int n)
 {
-    size_t i;
-    const char *k;
-    json_t *v;
-    if (json_is_real(j))
-        json_real_set(j, json_real_value(j) * f);
-    else if (json_is_array(j))
-        json_array_foreach(j, i, v) scale(v, f);
-    else if (json_is_object(j))
-        json_object_foreach(j, k, v) scale(v, f);
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, count[i] ? json_real(sum[i] * (1.0 / count[i])) : json_null());
+    return a;
 }
 
-static int replay_one(const tw_gap_opts *o, const char *dir, const char *id, json_t *sum, char *msg, size_t msgsz)
+static json_t *horizon_means(const double *sum, const int *count)
+{
+    json_t *o = json_object();
+    for (int h = 0; h < TW_REPLAY_NHORIZONS; h++)
+        json_object_set_new(o, tw_replay_horizon_names[h],
+                            count[h] ? json_real(sum[h] * (1.0 / count[h])) : json_null());
+    return o;
+}
+
+/* The averages in gap.json's "physics_gap" (schemas/gap.md). */
+static json_t *physics_json(const phys_sum *p)
+{
+    json_t *o = json_object();
+    if (p->n) {
+        json_object_set_new(o, "torque_residual_rmse", means(p->rmse, p->c_rmse, p->nj));
+        json_object_set_new(o, "torque_residual_bias", means(p->bias, p->c_bias, p->nj));
+        if (p->have_wrench)
+            json_object_set_new(o, "wrench_residual_rmse", means(p->wrench, p->c_wrench, 6));
+        json_object_set_new(o, "divergence", horizon_means(p->div_q, p->c_div_q));
+        json_object_set_new(o, "divergence_ee_m", horizon_means(p->div_ee, p->c_div_ee));
+    }
+    json_object_set_new(o, "episodes", json_integer(p->n));
+    if (p->n) {
+        json_t *joints = json_array();
+        for (int j = 0; j < p->nj; j++)
+            json_array_append_new(joints, json_string(p->first.joints[j]));
+        json_object_set_new(o, "joints", joints);
+    }
+    return o;
+}
+
+static int replay_one(const tw_gap_opts *o, const char *dir, const char *id, phys_sum *sum, char *msg, size_t msgsz)
 {
     char out[1200];
     snprintf(out, sizeof out, "%s/replay", o->out_dir);
@@ -77,20 +103,8 @@ static int replay_one(const tw_gap_opts *o, const char *dir, const char *id, jso
     int rc = tw_replay_run(dir, &ro, &s, msg, msgsz);
     if (rc)
         return rc;
-    char *txt = tw_replay_summary_json(s);
-    json_t *j = txt ? json_loads(txt, 0, NULL) : NULL;
-    free(txt);
+    accumulate(sum, tw_replay_summary_numbers(s)); /* the numbers as replay keeps them: no JSON round trip */
     tw_replay_summary_free(s);
-    if (!j)
-        return tw_errf(msg, msgsz, TW_EJSON, "gap: replay summary of %s is not JSON", dir);
-    if (!json_object_get(sum, "joints"))
-        json_object_set(sum, "joints", json_object_get(j, "joints"));
-    add_array(sum, j, "torque_residual_rmse");
-    add_array(sum, j, "torque_residual_bias");
-    add_array(sum, j, "wrench_residual_rmse");
-    add_object(sum, j, "divergence");
-    add_object(sum, j, "divergence_ee_m");
-    json_decref(j);
     tw_progress_say(o->progress, o->progress_user, "gap", 0, 0, "gap: replayed %s", id);
     return 0;
 }
@@ -121,27 +135,20 @@ int tw_gap_physics(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
     int rc = tw_gap_real_episodes(g, &eps, msg, msgsz);
     if (rc)
         return rc;
-    json_t *sum = json_object();
+    phys_sum *sum = calloc(1, sizeof *sum);
+    if (!sum) {
+        json_decref(eps);
+        return tw_errf(msg, msgsz, TW_ENOMEM, "gap: out of memory");
+    }
     size_t i;
-    int n = 0;
     json_array_foreach(eps, i, e) {
         if ((rc = replay_one(o, json_string_value(json_object_get(e, "dir")),
                              json_string_value(json_object_get(e, "id")), sum, msg, msgsz)))
             break;
-        n++;
     }
     json_decref(eps);
-    if (rc) {
-        json_decref(sum);
-        return rc;
-    }
-    json_t *joints = json_incref(json_object_get(sum, "joints"));
-    json_object_del(sum, "joints");
-    if (n)
-        scale(sum, 1.0 / n);
-    json_object_set_new(sum, "episodes", json_integer(n));
-    if (joints)
-        json_object_set_new(sum, "joints", joints);
-    g->physics = sum;
-    return 0;
+    if (!rc)
+        g->physics = physics_json(sum);
+    free(sum);
+    return rc;
 }

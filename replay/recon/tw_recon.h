@@ -63,7 +63,13 @@ typedef struct {
     double gap_threshold_ms;              /* of the joint-state stream */
     double period_median_ms;              /* its measured median interval (0: not measured) */
     int effort_offset;                    /* 1: the model's teleworld_effort_offset was subtracted */
+    int have_wrench;                      /* the wrench residual was measured */
+    double wrench_rmse[6];                /* fx fy fz (N), tx ty tz (N·m); NaN without wrench */
+    double div_q[TW_REPLAY_NHORIZONS];    /* open-loop divergence, joint position RMS (rad|m) per horizon */
+    double div_ee[TW_REPLAY_NHORIZONS];   /* the same of the end effector (m); NaN when not measured */
 } tw_replay_numbers;
+/* The horizons' names in summary.json ("0.1", "0.5", "1", "2", "episode"). */
+extern const char *const tw_replay_horizon_names[TW_REPLAY_NHORIZONS];
 /* Valid while s lives. */
 const tw_replay_numbers *tw_replay_summary_numbers(const tw_replay_summary *s);
 

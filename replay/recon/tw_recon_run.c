@@ -389,6 +389,11 @@ static void finish_numbers(run_t *R)
     const tw_align_stream *js = &s->align.streams[R->js];
     nu->gap_threshold_ms = js->gap_threshold_s * 1e3;
     nu->period_median_ms = js->stats.period_median_ms;
+    nu->have_wrench = s->have_wrench;
+    for (int a = 0; a < 6; a++)
+        nu->wrench_rmse[a] = s->have_wrench ? s->wrench_rmse[a] : NAN;
+    memcpy(nu->div_q, s->div_q, sizeof nu->div_q);
+    memcpy(nu->div_ee, s->div_ee, sizeof nu->div_ee);
 }
 
 static void finish_summary(run_t *R)

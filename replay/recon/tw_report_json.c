@@ -68,12 +68,13 @@ static json_t *streams_json(const tw_replay_summary *s)
     return a;
 }
 
+const char *const tw_replay_horizon_names[TW_REPLAY_NHORIZONS] = {"0.1", "0.5", "1", "2", "episode"};
+
 static json_t *divergence_json(const double *v)
 {
-    static const char *const keys[TW_REPLAY_NHORIZONS] = {"0.1", "0.5", "1", "2", "episode"};
     json_t *o = json_object();
     for (int h = 0; h < TW_REPLAY_NHORIZONS; h++)
-        json_object_set_new(o, keys[h], num(v[h]));
+        json_object_set_new(o, tw_replay_horizon_names[h], num(v[h]));
     return o;
 }
 
