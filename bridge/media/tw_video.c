@@ -26,6 +26,7 @@ struct tw_video_writer {
     AVCodecContext *enc; /* RGB24 only */
     struct SwsContext *sws;
     AVFrame *frame;
+    uint8_t *rgb; /* a padded copy of the caller's RGB frame: swscale's SIMD reads past the last row */
     AVPacket *pkt;
     int header_done;
     int64_t t0_ns, last_pts, enc_pts;
@@ -297,7 +298,10 @@ static int write_rgb(tw_video_writer *v, const uint8_t *data, size_t len, const 
     int r = av_frame_make_writable(v->frame);
     if (r < 0)
         return av_fail(msg, msgsz, NULL, r, "video frame");
-    const uint8_t *src[1] = {data};
+    if (!v->rgb && !(v->rgb = av_mallocz(want + AV_INPUT_BUFFER_PADDING_SIZE)))
+        return tw_errf(msg, msgsz, TW_ENOMEM, "stream %s: RGB frame buffer", v->decl.name);
+    memcpy(v->rgb, data, want);
+    const uint8_t *src[1] = {v->rgb};
     int stride[1] = {(int)v->decl.width * 3};
     sws_scale(v->sws, src, stride, 0, (int)v->decl.height, v->frame->data, v->frame->linesize);
     v->frame->pts = v->enc_pts++;
@@ -395,6 +399,7 @@ int tw_video_writer_close(tw_video_writer *v, int abandon, char *msg, size_t msg
     avcodec_free_context(&v->enc);
     sws_freeContext(v->sws);
     av_frame_free(&v->frame);
+    av_free(v->rgb);
     av_packet_free(&v->pkt);
     if (v->fd >= 0)
         close(v->fd);
