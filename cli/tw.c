@@ -28,8 +28,8 @@ static const tw_subcmd subcmds[] = {
     {"sysid", "fit a robot's per-joint armature, damping, friction and effort offset to recorded episodes"},
     {"simgen", "generate a randomized simulated corpus in the episode layout"},
     {"fuse", "mix real and simulated episodes into training shards"},
-    {"wm", "train and evaluate a baseline world model (tw wm train|eval)"},
-    {"gap", "sim-to-real report: error versus mix ratio, and system identification"},
+    {"wm", "world model: train, evaluate, plan with it on the perturbed robot (tw wm train|eval|plan)"},
+    {"gap", "sim-to-real report: mix ratios and strategies, closed loop, intervals, system identification"},
     {"import", "episodes from other formats (tw import --help lists them)"},
     {"export", "episodes or fused datasets to other formats (tw export --help lists them)"},
 };
