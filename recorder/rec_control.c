@@ -225,7 +225,7 @@ static int on_annotate(rec_session *s, tw_msg *m, int64_t t)
     }
     /* events are stored on the recorder clock: convert the client's time with the offset */
     int64_t te = m->u.annotate.t_src_ns;
-    te = te == 0 ? t : (s->have_clock ? te - s->offset_ns : t);
+    te = te == 0 ? t : (s->sync.n ? te - s->sync.offset_ns : t);
     if (push_ctrl(s, REC_EVENT, s->ep, te, 0, 0, "annotate", m->u.annotate.label, m->u.annotate.data) < 0)
         return TW_EFULL;
     send_ack(s, m->type, s->ep->id);
@@ -270,9 +270,6 @@ static void on_pong(rec_session *s, tw_msg *m, int64_t t3)
     int64_t off, rtt; /* client clock minus recorder clock; round trip */
     if (tw_clock_sync_add(&s->sync, t0, t1, t2, t3, &off, &rtt) != 0)
         return; /* impossible round trip: a broken clock, not an estimate */
-    s->offset_ns = s->sync.offset_ns; /* the least-delayed recent exchange */
-    s->rtt_ns = s->sync.rtt_ns;
-    s->have_clock = 1;
     rec_clock_keep(s, t0 + (t3 - t0) / 2, off, rtt); /* kept for the session; to the open episode too */
 }
 

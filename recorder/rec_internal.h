@@ -131,9 +131,7 @@ struct rec_session {
     int64_t last_pong_ns;        /* last pong (any id), or hello: --ping-timeout counts from it */
     int64_t keep_t[REC_CLOCK_KEEP], keep_off[REC_CLOCK_KEEP], keep_rtt[REC_CLOCK_KEEP];
     int keep_n, keep_i;          /* the session's clock samples, for the episodes it opens */
-    int64_t offset_ns, rtt_ns;   /* best recent estimate (smallest round trip) */
-    tw_clock_sync sync;          /* the live estimator (bridge/core) */
-    int have_clock;
+    tw_clock_sync sync;          /* the live estimator (bridge/core): sync.n > 0 once synced */
     int close_code;              /* websocket close status after a fatal error */
     int full_reported;           /* drop-newest: FULL error sent once per session */
     _Atomic uint64_t queued_bytes; /* this session's bytes in the queue */

@@ -356,7 +356,7 @@ static void send_status(rec_session *s)
     m.u.status.queue_bytes = atomic_load_explicit(&s->queued_bytes, memory_order_relaxed);
     m.u.status.queue_cap_bytes = r->q.data_cap;
     m.u.status.write_lag_ms = rec_write_lag_ms(r);
-    m.u.status.clock_offset_ns = s->offset_ns;
+    m.u.status.clock_offset_ns = s->sync.offset_ns; /* the least-delayed recent exchange */
     m.u.status.nstreams = s->nstreams;
     for (uint32_t k = 0; k < s->nstreams; k++) {
         tw_stream_status *o = &m.u.status.streams[k];

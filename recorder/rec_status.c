@@ -76,8 +76,8 @@ static json_t *session_json(const rec_session *s)
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:f, s:I, s:I, s:b, s:o}",
         "session_id", s->sid, "rig", s->rig, "peer", s->peer, "episode_id", s->ep ? s->ep->id : "",
-        "last_episode_id", s->last_ep, "clock_synced", s->have_clock, "clock_offset_ms", s->offset_ns / 1e6,
-        "rtt_ms", s->rtt_ns / 1e6, "rejected_messages", (json_int_t)s->bad_msgs,
+        "last_episode_id", s->last_ep, "clock_synced", s->sync.n > 0, "clock_offset_ms", s->sync.offset_ns / 1e6,
+        "rtt_ms", s->sync.rtt_ns / 1e6, "rejected_messages", (json_int_t)s->bad_msgs,
         "rate_limited", (json_int_t)s->rate_rejects, "backpressured", s->pending, "streams", streams);
 }
 
