@@ -178,7 +178,6 @@ int tw_simgen_episode_run(const tw_simgen_episode *job, uint64_t *steps, char *m
     struct stat st;
     if (stat(fin, &st) == 0)
         return tw_errf(msg, msgsz, TW_EINVAL, "simgen: %s already exists (choose an empty --out)", fin);
-    const rates ro = sim_rates;
     tw_episode_writer *w = NULL;
     batch *b = calloc(1, sizeof *b);
     if (!b)
@@ -191,9 +190,9 @@ int tw_simgen_episode_run(const tw_simgen_episode *job, uint64_t *steps, char *m
     tw_sim *s = *job->sim;
     tw_sim_reset(s, job->episode);
     const tw_robot *r = tw_sim_robot(s);
-    if ((rc = create_writer(job, r, &ro, tmp, name, &w, msg, msgsz)))
+    if ((rc = create_writer(job, r, &sim_rates, tmp, name, &w, msg, msgsz)))
         goto out;
-    rc = rollout(job, &ro, s, b, w, steps, msg, msgsz);
+    rc = rollout(job, &sim_rates, s, b, w, steps, msg, msgsz);
     int rc2 = tw_episode_close(w, rc ? TW_EP_ERROR : TW_EP_COMPLETE, rc ? 0 : 1, rc ? NULL : msg, msgsz);
     if (!rc)
         rc = rc2;
