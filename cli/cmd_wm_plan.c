@@ -36,6 +36,7 @@ static const char plan_usage[] =
     "  --segment S       seconds per target (default 0.6)\n"
     "  --tol M           success tolerance, m (default 0.02)\n"
     "  --max-step R      joint targets within R rad of the measured positions (default 0.04)\n"
+    "  --jobs J          threads for physics rollouts (default: all cores; the numbers do not change)\n"
     "  --json            print the result as JSON\n"
     "  --quiet           no progress lines\n";
 
@@ -46,7 +47,7 @@ static int plan_args(int argc, char **argv, tw_plan_opts *o, const char **wm, co
         {"wm", 1, 0, 'w'}, {"residual", 1, 0, 'R'}, {"physics", 1, 0, 'p'}, {"real", 1, 0, 'r'}, {"robot", 1, 0, 'm'}, {"task", 1, 0, 't'},
         {"episodes", 1, 0, 'n'}, {"seed", 1, 0, 's'}, {"dt", 1, 0, 'd'}, {"horizon", 1, 0, 'H'},
         {"samples", 1, 0, 'N'}, {"iters", 1, 0, 'I'}, {"elites", 1, 0, 'E'}, {"segment", 1, 0, 'g'},
-        {"tol", 1, 0, 'T'}, {"max-step", 1, 0, 'X'}, {"json", 0, 0, 'j'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"tol", 1, 0, 'T'}, {"max-step", 1, 0, 'X'}, {"jobs", 1, 0, 'J'}, {"json", 0, 0, 'j'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -75,6 +76,7 @@ static int plan_args(int argc, char **argv, tw_plan_opts *o, const char **wm, co
         case 'g': o->segment_s = strtod(optarg, NULL); break;
         case 'T': o->tol_m = strtod(optarg, NULL); break;
         case 'X': o->max_step = strtod(optarg, NULL); break;
+        case 'J': o->jobs = atoi(optarg); break;
         case 'j': *json = 1; break;
         case 'q': o->progress = NULL; break;
         case 'h': fputs(plan_usage, stdout); return 1;

@@ -38,7 +38,7 @@ static const char usage[] =
     "  --epoch-samples N  samples per epoch (default 20000)\n"
     "  --horizon S        horizon of the headline error, seconds (default 0.1)\n"
     "  --seed S           seed for everything (default 1); same seed, same numbers\n"
-    "  --jobs J           simulation threads (default: all cores)\n"
+    "  --jobs J           simulation and planning threads (default: all cores)\n"
     "  --fit              also fit damping, friction, payload and gain to the real episodes\n"
     "  --qacc M           auto|sg|discrete, --sg-half H, --gap-ms MS: replay's derivative and gap\n"
     "                     threshold, as tw replay (physics gap and --fit)\n"

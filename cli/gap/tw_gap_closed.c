@@ -86,6 +86,7 @@ int tw_gap_closed_loop(const tw_gap_opts *o, gap_result *g, char *msg, size_t ms
     g->plan_opts.episodes = o->plan_episodes;
     g->plan_opts.seed = o->seed;
     g->plan_opts.dt = o->dt > 0 ? o->dt : 0.04;
+    g->plan_opts.jobs = o->jobs;
     physics_models(g);
     tw_mj_init();
     tw_robot *nominal = NULL;

@@ -17,6 +17,7 @@
 
 #define TW_PLAN_MAX_EPISODES 256
 #define TW_PLAN_MAX_MEMBERS 8
+#define TW_PLAN_MAX_JOBS 16
 
 /* ---- dynamics models: one control period for a batch of (state, action) rows ---------------------- */
 typedef struct tw_plan_model tw_plan_model;
@@ -33,6 +34,9 @@ int tw_plan_model_physics(const tw_robot *nominal, const tw_perturb *p, double d
 int tw_plan_model_hybrid(const tw_robot *nominal, const char *dir, double dt, int max_batch, tw_plan_model **out,
                          char *msg, size_t msgsz);
 void tw_plan_model_free(tw_plan_model *m); /* NULL is a no-op */
+/* Physics rows on up to `jobs` threads (capped at TW_PLAN_MAX_JOBS; world models: no effect). The
+ * numbers do not depend on it. */
+int tw_plan_model_set_jobs(tw_plan_model *m, int jobs, char *msg, size_t msgsz);
 double tw_plan_model_dt(const tw_plan_model *m); /* 0 for physics: it takes the planner's */
 int tw_plan_model_dims(const tw_plan_model *m, int *S, int *A);
 /* next[B x S] (and, for an ensemble, spread[B]: the members' standard deviation of ee_pos, m; may be NULL). */
@@ -58,6 +62,7 @@ typedef struct {
     double max_step;     /* joint targets within this of the measured joint positions, rad */
     double tol_m;        /* success: end-effector within this distance of the target */
     double segment_s;    /* seconds per target */
+    int jobs;            /* threads for physics rollouts (0: all cores); the numbers do not depend on it */
     tw_progress_fn progress; /* a line per episode; NULL: quiet */
     void *progress_user;
 } tw_plan_opts;

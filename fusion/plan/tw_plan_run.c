@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tw_plan_cem.h"
 
@@ -246,6 +247,8 @@ int tw_plan_run(const tw_robot *nominal, const tw_perturb *real, tw_plan_model *
         rc = TW_EMUJOCO;
     if (!rc)
         rc = tw_cem_init(&c, m, nominal, o, msg, msgsz);
+    if (!rc)
+        rc = tw_plan_model_set_jobs(m, o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN), msg, msgsz);
     if (!rc && o->task == TW_PLAN_TOUCH && mj_name2id(nominal->m, mjOBJ_GEOM, "table") < 0)
         rc = tw_errf(msg, msgsz, TW_EUNSUPPORTED, "plan: the touch task needs a geom named 'table' in the model");
     double plan_s = 0;
