@@ -1,7 +1,8 @@
 /* Planner throughput: world-model rows per second inside the CEM inner loop (tw_plan_model_step: input
  * normalisation, the MLP's batched forward, the delta) against a bare cblas_sgemm loop doing the same
  * matrix products at the same batch; then plans per second of the whole planner (world model and
- * MuJoCo physics) on the reach task. One thread each.
+ * MuJoCo physics) on the reach task: CPU time on one thread; for physics also wall time with the
+ * rollouts on every core (--jobs), whose results must be identical.
  * Usage: bench_plan MODEL_DIR [CALLS] */
 #include <cblas.h>
 #include <jansson.h>
@@ -34,24 +35,34 @@ static double bare(int calls, int B, int nin, int H, int L, int nout)
     return (double)calls * B / t;
 }
 
-static int plans_per_s(const tw_robot *r, tw_plan_model *m, const char *what)
+static double wall(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Plans per second (CPU and wall) with `jobs` threads; *final gets the per-episode final errors' sum. */
+static int plans_per_s(const tw_robot *r, tw_plan_model *m, const char *what, int jobs, double *final)
 {
     tw_plan_opts o;
     tw_plan_opts_init(&o);
     o.episodes = 2;
+    o.jobs = jobs;
     tw_perturb none;
     tw_perturb_none(&none);
     tw_plan_result *res = calloc(1, sizeof *res);
     char msg[512];
-    double c0 = cpu();
+    double c0 = cpu(), w0 = wall();
     int rc = tw_plan_run(r, &none, m, &o, res, msg, sizeof msg);
-    double t = cpu() - c0;
+    double t = cpu() - c0, w = wall() - w0, plans = 2.0 * o.segment_s / o.dt * o.episodes;
     if (rc)
         fprintf(stderr, "%s\n", msg);
     else
-        printf("plans/s %-10s %10.1f   (CPU time; horizon %d x %g s, %d samples, %d iterations: %.0f model rows per plan)\n",
-               what, 2.0 * o.segment_s / o.dt * o.episodes / t, o.horizon, o.dt, o.samples, o.iters,
-               (double)res->evals / (2.0 * o.segment_s / o.dt * o.episodes));
+        printf("plans/s %-10s %-9s %8.1f CPU, %8.1f wall   (horizon %d x %g s, %d samples, %d iterations: "
+               "%.0f model rows per plan)\n", what, jobs == 1 ? "1 thread" : "all cores", plans / t, plans / w, o.horizon, o.dt, o.samples, o.iters,
+               (double)res->evals / plans);
+    *final = res->final_err[0] + res->final_err[1];
     free(res);
     return rc;
 }
@@ -103,12 +114,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", msg);
         return 1;
     }
-    tw_plan_model *ph;
-    int rc = plans_per_s(r, m, "wm");
-    if (!rc && !(rc = tw_plan_model_physics(r, NULL, o.dt, &ph, msg, sizeof msg))) {
-        rc = plans_per_s(r, ph, "physics");
-        tw_plan_model_free(ph);
+    tw_plan_model *ph = NULL, *ph2 = NULL;
+    double f1 = 0, f2 = 0;
+    int rc = plans_per_s(r, m, "wm", 1, &f1);
+    if (!rc && !(rc = tw_plan_model_physics(r, NULL, o.dt, &ph, msg, sizeof msg)))
+        rc = plans_per_s(r, ph, "physics", 1, &f1);
+    if (!rc && !(rc = tw_plan_model_physics(r, NULL, o.dt, &ph2, msg, sizeof msg)))
+        rc = plans_per_s(r, ph2, "physics", 0, &f2);
+    if (!rc && f1 != f2) {
+        fprintf(stderr, "physics: the threaded planner gave other numbers (%.9g vs %.9g)\n", f2, f1);
+        rc = 1;
     }
+    tw_plan_model_free(ph);
+    tw_plan_model_free(ph2);
     tw_robot_close(r);
     tw_plan_model_free(m);
     free(s), free(a), free(n);

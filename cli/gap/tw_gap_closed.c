@@ -136,7 +136,7 @@ static const gap_cell *find_cell(const tw_gap_opts *o, const gap_result *g, cons
 }
 
 /* The transfer gap in the closed loop: the sim-only model's success significantly below the
- * real-only model's, or its tracking error significantly above, on some task. */
+ * real-only model's, or its final or tracking error significantly above, on some task. */
 static int transfer_flag(const tw_gap_opts *o, const gap_result *g, json_t *why)
 {
     const gap_cell *s = find_cell(o, g, "sim_only"), *r = find_cell(o, g, "real_only");
@@ -145,9 +145,12 @@ static int transfer_flag(const tw_gap_opts *o, const gap_result *g, json_t *why)
         if (!s->plan[t] || !r->plan[t])
             continue;
         json_t *c = compare(s->plan[t], r->plan[t], o->seed);
-        const char *v1 = json_string_value(json_object_get(json_object_get(c, "success_rate"), "verdict"));
-        const char *v2 = json_string_value(json_object_get(json_object_get(c, "tracking_error_m"), "verdict"));
-        if (!strcmp(v1, "worse") || !strcmp(v2, "worse")) {
+        int worse = 0;
+        for (int k = 0; k < 3; k++) {
+            static const char *const keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
+            worse |= !strcmp(json_string_value(json_object_get(json_object_get(c, keys[k]), "verdict")), "worse");
+        }
+        if (worse) {
             flag = 1;
             json_array_append_new(why, json_string(tw_plan_task_names[t]));
         }
@@ -202,6 +205,24 @@ static void ci_cell(FILE *f, json_t *ci, double scale, const char *fmt, const ch
     fprintf(f, "<td>%s <small>[%s, %s]%s%s</small></td>", a, b, c, note ? "<br>" : "", note ? note : "");
 }
 
+/* One line: nominal − fitted on each metric, the interval and the verdict (nominal worse = the fit helps). */
+static void nominal_vs_fitted_html(FILE *f, json_t *nf)
+{
+    static const char *const keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
+    static const char *const names[3] = {"success", "final error", "tracking error"};
+    fputs("<p>Nominal against fitted physics (nominal − fitted, same episodes):", f);
+    for (int k = 0; k < 3; k++) {
+        json_t *d = json_object_get(nf, keys[k]);
+        double s = k ? 1000 : 1;
+        fprintf(f, "%s %s %+.*f [%+.*f, %+.*f]%s: <b>%s</b>", k ? ";" : "", names[k], k ? 1 : 2,
+                s * json_number_value(json_object_get(d, "mean")), k ? 1 : 2, s * json_number_value(json_object_get(d, "lo")),
+                k ? 1 : 2, s * json_number_value(json_object_get(d, "hi")), k ? " mm" : "",
+                json_string_value(json_object_get(d, "verdict")));
+    }
+    fputs(". A verdict of <i>worse</i> means planning with the nominal physics did worse: the fit is worth "
+          "having.</p>", f);
+}
+
 void tw_gap_closed_html(FILE *f, const tw_gap_opts *o, const gap_result *g)
 {
     json_t *j = tw_gap_closed_json(o, g), *tj, *m, *vs;
@@ -214,7 +235,7 @@ void tw_gap_closed_html(FILE *f, const tw_gap_opts *o, const gap_result *g)
             g->plan_opts.episodes);
     json_object_foreach(json_object_get(j, "tasks"), task, tj) {
         fprintf(f, "<h3>%s</h3><table><tr><th>model</th><th>success rate</th><th>final error</th><th>tracking "
-                   "error</th><th>plan ms</th><th>vs real-only: success</th><th>tracking</th></tr>", task);
+                   "error</th><th>plan ms</th><th>vs real-only: success</th><th>final</th><th>tracking</th></tr>", task);
         vs = json_object_get(tj, "vs_real_only");
         json_object_foreach(json_object_get(tj, "models"), label, m) {
             fprintf(f, "<tr><td>%s</td>", label);
@@ -223,8 +244,9 @@ void tw_gap_closed_html(FILE *f, const tw_gap_opts *o, const gap_result *g)
             ci_cell(f, json_object_get(m, "tracking_error_m"), 1000, "%.1f", NULL);
             fprintf(f, "<td>%.1f</td>", json_number_value(json_object_get(m, "plan_ms")));
             json_t *c = json_object_get(vs, label);
-            for (int k = 0; k < 2; k++) {
-                json_t *d = json_object_get(c, k ? "tracking_error_m" : "success_rate");
+            static const char *const keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
+            for (int k = 0; k < 3; k++) {
+                json_t *d = json_object_get(c, keys[k]);
                 if (!d) {
                     fputs("<td></td>", f);
                     continue;
@@ -236,9 +258,7 @@ void tw_gap_closed_html(FILE *f, const tw_gap_opts *o, const gap_result *g)
         fputs("</table>", f);
         json_t *nf = json_object_get(tj, "nominal_vs_fitted");
         if (nf)
-            fprintf(f, "<p>Nominal against fitted physics (nominal − fitted): success %s, tracking error %s.</p>",
-                    json_string_value(json_object_get(json_object_get(nf, "success_rate"), "verdict")),
-                    json_string_value(json_object_get(json_object_get(nf, "tracking_error_m"), "verdict")));
+            nominal_vs_fitted_html(f, nf);
     }
     if (json_is_true(json_object_get(j, "transfer_gap_flag")))
         fputs("<p><b>Transfer gap:</b> planning with the sim-only world model does significantly worse on the real "

@@ -29,14 +29,14 @@ void tw_plan_opts_init(tw_plan_opts *o)
     o->seed = 1;
     o->dt = 0.04;
     o->horizon = 4;
-    o->samples = 24;
+    o->samples = 32;
     o->iters = 2;
     o->elites = 5;
     o->knots = 2;
     o->init_std = 0.03;
     o->max_step = 0.04;
     o->tol_m = 0.02;
-    o->segment_s = 0.6;
+    o->segment_s = 1.0;
 }
 
 #define MAX_SEG 4
