@@ -33,10 +33,11 @@ static const char plan_usage[] =
     "  --samples N       CEM samples per iteration (default 32)\n"
     "  --iters K         CEM iterations per plan (default 2)\n"
     "  --elites E        CEM elites (default 5)\n"
-    "  --segment S       seconds per target (default 1.0)\n"
+    "  --segment S       reach: seconds per target (default 1.0)\n"
+    "  --touch-time S    touch: seconds for the target (default 1.6)\n"
     "  --tol M           success tolerance, m (default 0.02)\n"
     "  --max-step R      joint targets within R rad of the measured positions (default 0.04)\n"
-    "  --jobs J          threads for physics rollouts (default: all cores; the numbers do not change)\n"
+    "  --jobs J          threads, episodes in parallel (default: all cores; the numbers do not change)\n"
     "  --json            print the result as JSON\n"
     "  --quiet           no progress lines\n";
 
@@ -46,7 +47,7 @@ static int plan_args(int argc, char **argv, tw_plan_opts *o, const char **wm, co
     static const struct option opts[] = {
         {"wm", 1, 0, 'w'}, {"residual", 1, 0, 'R'}, {"physics", 1, 0, 'p'}, {"real", 1, 0, 'r'}, {"robot", 1, 0, 'm'}, {"task", 1, 0, 't'},
         {"episodes", 1, 0, 'n'}, {"seed", 1, 0, 's'}, {"dt", 1, 0, 'd'}, {"horizon", 1, 0, 'H'},
-        {"samples", 1, 0, 'N'}, {"iters", 1, 0, 'I'}, {"elites", 1, 0, 'E'}, {"segment", 1, 0, 'g'},
+        {"samples", 1, 0, 'N'}, {"iters", 1, 0, 'I'}, {"elites", 1, 0, 'E'}, {"segment", 1, 0, 'g'}, {"touch-time", 1, 0, 'G'},
         {"tol", 1, 0, 'T'}, {"max-step", 1, 0, 'X'}, {"jobs", 1, 0, 'J'}, {"json", 0, 0, 'j'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -74,6 +75,7 @@ static int plan_args(int argc, char **argv, tw_plan_opts *o, const char **wm, co
         case 'I': o->iters = atoi(optarg); break;
         case 'E': o->elites = atoi(optarg); break;
         case 'g': o->segment_s = strtod(optarg, NULL); break;
+        case 'G': o->touch_s = strtod(optarg, NULL); break;
         case 'T': o->tol_m = strtod(optarg, NULL); break;
         case 'X': o->max_step = strtod(optarg, NULL); break;
         case 'J': o->jobs = atoi(optarg); break;

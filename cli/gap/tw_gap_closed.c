@@ -163,10 +163,10 @@ json_t *tw_gap_closed_json(const tw_gap_opts *o, const gap_result *g)
 {
     const tw_plan_opts *po = &g->plan_opts;
     json_t *j = json_object(), *tasks = json_object();
-    json_object_set_new(j, "planner", json_pack("{s:s,s:f,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:f}", "method", "cem", "dt_s",
+    json_object_set_new(j, "planner", json_pack("{s:s,s:f,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f}", "method", "cem", "dt_s",
                                                 po->dt, "horizon", po->horizon, "samples", po->samples, "iters",
                                                 po->iters, "elites", po->elites, "knots", po->knots, "init_std_rad",
-                                                po->init_std, "max_step_rad", po->max_step, "tol_m", po->tol_m, "segment_s", po->segment_s));
+                                                po->init_std, "max_step_rad", po->max_step, "tol_m", po->tol_m, "segment_s", po->segment_s, "touch_s", po->touch_s));
     json_object_set_new(j, "episodes", json_integer(po->episodes));
     json_object_set(j, "real_robot", g->truth ? g->truth : json_null());
     const gap_cell *ro = find_cell(o, g, "real_only");

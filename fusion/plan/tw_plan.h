@@ -61,8 +61,9 @@ typedef struct {
     double init_std;     /* first CEM standard deviation of joint targets, rad */
     double max_step;     /* joint targets within this of the measured joint positions, rad */
     double tol_m;        /* success: end-effector within this distance of the target */
-    double segment_s;    /* seconds per target */
-    int jobs;            /* threads for physics rollouts (0: all cores); the numbers do not depend on it */
+    double segment_s;    /* reach: seconds per target */
+    double touch_s;      /* touch: seconds for its one target */
+    int jobs;            /* threads: episodes shared out (0: all cores); the numbers do not depend on it */
     tw_progress_fn progress; /* a line per episode; NULL: quiet */
     void *progress_user;
 } tw_plan_opts;

@@ -9,6 +9,10 @@ void tw_plan_state_of(const tw_robot *r, mjData *d, float *s);
 /* Physics models start each row's free object from here (the real robot's current object state). */
 void tw_plan_model_set_object(tw_plan_model *m, const double obj[13]);
 
+/* A second, independent instance of m (the same model, its own buffers and MuJoCo data) for another
+ * thread; counters start at 0. A physics or hybrid model keeps a pointer to the nominal robot. */
+int tw_plan_model_clone(const tw_plan_model *m, tw_plan_model **out, char *msg, size_t msgsz);
+
 /* Persistent worker threads (tw_plan_pool.c): run(fn, ctx, n) calls fn(ctx, slot) for slots 0..n-1,
  * slot 0 on the caller, the rest on workers (n capped at the pool's size), and returns when all are done. */
 typedef struct tw_plan_pool tw_plan_pool;

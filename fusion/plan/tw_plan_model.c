@@ -27,6 +27,10 @@ struct tw_plan_model {
     int has_obj;
     uint64_t rows;
     double seconds;
+    /* how it was made, for tw_plan_model_clone */
+    const tw_robot *nominal;
+    tw_perturb pert;
+    char dir[1024];
 };
 
 static int open_members(tw_plan_model *m, const char *dir, int max_batch, char *msg, size_t msgsz)
@@ -54,6 +58,7 @@ int tw_plan_model_wm(const char *dir, int max_batch, tw_plan_model **out, char *
     tw_plan_model *m = calloc(1, sizeof *m);
     if (!m)
         return tw_errf(msg, msgsz, TW_ENOMEM, "plan: out of memory");
+    snprintf(m->dir, sizeof m->dir, "%s", dir);
     int rc = open_members(m, dir, max_batch, msg, msgsz);
     if (!rc) {
         m->S = tw_wm_state_dim(m->member[0]);
@@ -108,6 +113,8 @@ int tw_plan_model_physics(const tw_robot *nominal, const tw_perturb *p, double d
         }
     m->dt = dt;
     m->jobs = 1;
+    m->nominal = nominal;
+    m->pert = p ? *p : none;
     tw_robot_home(m->robot, m->d);
     m->has_obj = m->robot->object_qadr >= 0;
     if (m->has_obj) {
@@ -127,6 +134,7 @@ int tw_plan_model_hybrid(const tw_robot *nominal, const char *dir, double dt, in
     int rc = tw_plan_model_physics(nominal, NULL, dt, &m, msg, msgsz);
     if (rc)
         return rc;
+    snprintf(m->dir, sizeof m->dir, "%s", dir);
     if (!(rc = open_members(m, dir, max_batch, msg, msgsz))) {
         m->max_batch = max_batch;
         if (tw_wm_state_dim(m->member[0]) != m->S || tw_wm_action_dim(m->member[0]) != m->A ||
@@ -143,6 +151,15 @@ int tw_plan_model_hybrid(const tw_robot *nominal, const char *dir, double dt, in
     }
     *out = m;
     return 0;
+}
+
+int tw_plan_model_clone(const tw_plan_model *m, tw_plan_model **out, char *msg, size_t msgsz)
+{
+    if (m->robot && m->nmember)
+        return tw_plan_model_hybrid(m->nominal, m->dir, m->dt, m->max_batch, out, msg, msgsz);
+    if (m->robot)
+        return tw_plan_model_physics(m->nominal, &m->pert, m->dt, out, msg, msgsz);
+    return tw_plan_model_wm(m->dir, m->max_batch, out, msg, msgsz);
 }
 
 void tw_plan_model_free(tw_plan_model *m)

@@ -2,6 +2,7 @@
  * period the planner chooses its action with the model under test; the outcome is measured on the
  * real robot. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ void tw_plan_opts_init(tw_plan_opts *o)
     o->max_step = 0.04;
     o->tol_m = 0.02;
     o->segment_s = 1.0;
+    o->touch_s = 1.6;
 }
 
 #define MAX_SEG 4
@@ -51,6 +53,7 @@ typedef struct {
     double ctrl[TW_ROBOT_MAX_ACT];
     double lat[MAX_LAT][TW_ROBOT_MAX_ACT]; /* commands on their way to the actuators */
     int nlat, lat_head;
+    pthread_mutex_t *say; /* progress lines from several threads, one at a time */
 } plant;
 
 /* Table surface and how far the end effector sits above the lowest finger point at home. */
@@ -76,7 +79,7 @@ static void geometry(plant *p)
 
 /* Targets of episode e: reach: 2 poses from random arm joint offsets (forward kinematics on the nominal
  * robot, kept 15 cm above the table), segment_s each; touch: one point on the table beside the box, at
- * the height where the fingertips press 5 mm into the surface, for 2 segment_s (a longer way). */
+ * the height where the fingertips press 5 mm into the surface, for touch_s (a longer way). */
 static int targets(plant *p, const tw_plan_opts *o, uint64_t e, double (*tg)[3])
 {
     tw_rng r;
@@ -166,10 +169,10 @@ static double dist3(const double *a, const double *b)
     return sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) + (a[2] - b[2]) * (a[2] - b[2]));
 }
 
-/* Control periods per segment: touch has one segment of twice the length. */
+/* Control periods per segment: reach has two segments of segment_s, touch one of touch_s. */
 static int periods(const tw_plan_opts *o)
 {
-    return (int)lround(o->segment_s / o->dt) * (o->task == TW_PLAN_TOUCH ? 2 : 1);
+    return (int)lround((o->task == TW_PLAN_TOUCH ? o->touch_s : o->segment_s) / o->dt);
 }
 
 static int episode(plant *p, tw_cem *c, const tw_plan_opts *o, int e, tw_plan_result *res, double *plan_s,
@@ -211,8 +214,10 @@ static int episode(plant *p, tw_cem *c, const tw_plan_opts *o, int e, tw_plan_re
             if (k == per - 1) {
                 int ok = err < o->tol_m && (o->task != TW_PLAN_TOUCH || on_table(p));
                 res->success[e] &= (uint8_t)ok;
+                pthread_mutex_lock(p->say);
                 tw_progress_say(o->progress, o->progress_user, "plan", 0, 0, "plan: episode %d target %d: error %.4f m%s",
                                 e + 1, seg + 1, err, o->task == TW_PLAN_TOUCH ? (on_table(p) ? ", on the table" : ", off the table") : "");
+                pthread_mutex_unlock(p->say);
                 res->final_err[e] = err;
                 res->contact[e] = on_table(p);
             }
@@ -223,21 +228,37 @@ static int episode(plant *p, tw_cem *c, const tw_plan_opts *o, int e, tw_plan_re
     return rc;
 }
 
-int tw_plan_run(const tw_robot *nominal, const tw_perturb *real, tw_plan_model *m, const tw_plan_opts *o,
-                tw_plan_result *res, char *msg, size_t msgsz)
+/* One thread's share of the episodes (e = first, first + step, ...): its own real robot, planner and
+ * model instance. Episodes are independent (everything is reset per episode), so the numbers do not
+ * depend on how they are shared out. */
+typedef struct {
+    const tw_robot *nominal;
+    const tw_perturb *real;
+    const tw_plan_opts *o;
+    tw_plan_model *m;
+    tw_plan_result *res;
+    pthread_mutex_t *say;
+    int *done; /* episodes finished, for progress (under say) */
+    int first, step, nplans, rc;
+    double plan_s;
+    char msg[512];
+} worker;
+
+static void plant_close(plant *p)
 {
-    memset(res, 0, sizeof *res);
-    if (o->episodes < 1 || o->episodes > TW_PLAN_MAX_EPISODES || o->horizon < 1 || o->samples < 2 ||
-        o->samples > 4096 || !(o->max_step > 0) || o->iters < 1 || o->elites < 1 || o->knots < 1 || o->knots > TW_CEM_MAX_KNOTS ||
-        o->knots > o->horizon || !(o->dt > 0) || !(o->segment_s >= o->dt))
-        return tw_errf(msg, msgsz, TW_EINVAL, "plan: episodes 1..%d, horizon >= knots (1..%d), samples 2..4096, "
-                       "iters/elites >= 1, dt > 0, segment >= dt", TW_PLAN_MAX_EPISODES, TW_CEM_MAX_KNOTS);
-    if (tw_plan_model_dt(m) > 0 && fabs(tw_plan_model_dt(m) - o->dt) > 1e-6)
-        return tw_errf(msg, msgsz, TW_EMISMATCH, "plan: the world model predicts %g s per step; the planner's period "
-                       "is %g s (train with --dt %g)", tw_plan_model_dt(m), o->dt, o->dt);
-    plant *p = calloc(1, sizeof *p);
-    tw_cem c;
-    memset(&c, 0, sizeof c);
+    if (!p)
+        return;
+    if (p->d)
+        mj_deleteData(p->d);
+    if (p->scratch)
+        mj_deleteData(p->scratch);
+    tw_robot_close(p->real);
+    free(p);
+}
+
+static int plant_open(const tw_robot *nominal, const tw_perturb *real, plant **out, char *msg, size_t msgsz)
+{
+    plant *p = *out = calloc(1, sizeof *p);
     if (!p)
         return tw_errf(msg, msgsz, TW_ENOMEM, "plan: out of memory");
     p->nominal = nominal;
@@ -245,43 +266,111 @@ int tw_plan_run(const tw_robot *nominal, const tw_perturb *real, tw_plan_model *
     if (!rc && (!(p->d = tw_mj_make_data(p->real->m, msg, msgsz)) ||
                 !(p->scratch = tw_mj_make_data(nominal->m, msg, msgsz))))
         rc = TW_EMUJOCO;
-    if (!rc)
-        rc = tw_cem_init(&c, m, nominal, o, msg, msgsz);
-    if (!rc)
-        rc = tw_plan_model_set_jobs(m, o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN), msg, msgsz);
-    if (!rc && o->task == TW_PLAN_TOUCH && mj_name2id(nominal->m, mjOBJ_GEOM, "table") < 0)
-        rc = tw_errf(msg, msgsz, TW_EUNSUPPORTED, "plan: the touch task needs a geom named 'table' in the model");
-    double plan_s = 0;
     if (!rc) {
         geometry(p);
         p->nlat = (int)lround(real->latency_ms / 1000.0 / p->real->m->opt.timestep);
         if (p->nlat >= MAX_LAT)
             rc = tw_errf(msg, msgsz, TW_EINVAL, "plan: latency %g ms is too long", real->latency_ms);
     }
+    return rc;
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    const tw_plan_opts *o = w->o;
+    plant *p = NULL;
+    tw_cem c;
+    memset(&c, 0, sizeof c);
+    w->rc = plant_open(w->nominal, w->real, &p, w->msg, sizeof w->msg);
+    if (p)
+        p->say = w->say;
+    if (!w->rc)
+        w->rc = tw_cem_init(&c, w->m, w->nominal, o, w->msg, sizeof w->msg);
+    for (int e = w->first; e < o->episodes && !w->rc; e += w->step) {
+        w->rc = episode(p, &c, o, e, w->res, &w->plan_s, w->msg, sizeof w->msg);
+        w->nplans += (o->task == TW_PLAN_TOUCH ? 1 : 2) * periods(o);
+        pthread_mutex_lock(w->say);
+        ++*w->done;
+        tw_progress_say(o->progress, o->progress_user, "plan", (uint64_t)*w->done, (uint64_t)o->episodes,
+                        "plan: %s episode %d/%d: %s, final error %.4f m", tw_plan_task_names[o->task], e + 1,
+                        o->episodes, w->res->success[e] ? "success" : "failure", w->res->final_err[e]);
+        pthread_mutex_unlock(w->say);
+    }
+    tw_cem_free(&c);
+    plant_close(p);
+    return NULL;
+}
+
+static int check_opts(const tw_plan_opts *o, const tw_plan_model *m, const tw_robot *nominal, char *msg, size_t msgsz)
+{
+    if (o->episodes < 1 || o->episodes > TW_PLAN_MAX_EPISODES || o->horizon < 1 || o->samples < 2 ||
+        o->samples > 4096 || !(o->max_step > 0) || o->iters < 1 || o->elites < 1 || o->knots < 1 || o->knots > TW_CEM_MAX_KNOTS ||
+        o->knots > o->horizon || !(o->dt > 0) || !(o->segment_s >= o->dt) || !(o->touch_s >= o->dt))
+        return tw_errf(msg, msgsz, TW_EINVAL, "plan: episodes 1..%d, horizon >= knots (1..%d), samples 2..4096, "
+                       "iters/elites >= 1, dt > 0, segment and touch >= dt", TW_PLAN_MAX_EPISODES, TW_CEM_MAX_KNOTS);
+    if (tw_plan_model_dt(m) > 0 && fabs(tw_plan_model_dt(m) - o->dt) > 1e-6)
+        return tw_errf(msg, msgsz, TW_EMISMATCH, "plan: the world model predicts %g s per step; the planner's period "
+                       "is %g s (train with --dt %g)", tw_plan_model_dt(m), o->dt, o->dt);
+    if (o->task == TW_PLAN_TOUCH && mj_name2id(nominal->m, mjOBJ_GEOM, "table") < 0)
+        return tw_errf(msg, msgsz, TW_EUNSUPPORTED, "plan: the touch task needs a geom named 'table' in the model");
+    return 0;
+}
+
+/* Episodes are shared out over `jobs` threads, each with its own model instance (the caller's m for the
+ * first); with one episode, or one thread, the model's physics rows are threaded instead. */
+int tw_plan_run(const tw_robot *nominal, const tw_perturb *real, tw_plan_model *m, const tw_plan_opts *o,
+                tw_plan_result *res, char *msg, size_t msgsz)
+{
+    memset(res, 0, sizeof *res);
+    int rc = check_opts(o, m, nominal, msg, msgsz);
+    if (rc)
+        return rc;
+    int J = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    J = J < 1 ? 1 : J > TW_PLAN_MAX_JOBS ? TW_PLAN_MAX_JOBS : J > o->episodes ? o->episodes : J;
+    if (J == 1 && (rc = tw_plan_model_set_jobs(m, o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN), msg, msgsz)))
+        return rc;
+    pthread_mutex_t say = PTHREAD_MUTEX_INITIALIZER;
+    worker w[TW_PLAN_MAX_JOBS];
+    pthread_t th[TW_PLAN_MAX_JOBS];
+    int started[TW_PLAN_MAX_JOBS] = {0}, done = 0;
+    memset(w, 0, sizeof w);
     uint64_t rows0;
     double sec0;
     tw_plan_model_counters(m, &rows0, &sec0);
-    int nplans = 0;
-    for (int e = 0; e < o->episodes && !rc; e++) {
-        rc = episode(p, &c, o, e, res, &plan_s, msg, msgsz);
-        nplans += 2 * (int)lround(o->segment_s / o->dt);
-        res->episodes = e + 1;
-        tw_progress_say(o->progress, o->progress_user, "plan", (uint64_t)e + 1, (uint64_t)o->episodes,
-                        "plan: %s episode %d/%d: %s, final error %.4f m", tw_plan_task_names[o->task], e + 1,
-                        o->episodes, res->success[e] ? "success" : "failure", res->final_err[e]);
+    for (int t = 0; t < J && !rc; t++) {
+        w[t] = (worker){nominal, real, o, m, res, &say, &done, t, J, 0, 0, 0, ""};
+        if (t && (rc = tw_plan_model_clone(m, &w[t].m, msg, msgsz)))
+            break;
+        if (t && !(started[t] = !pthread_create(&th[t], NULL, work, &w[t])))
+            work(&w[t]); /* no thread to be had: run its share here */
     }
-    uint64_t rows;
-    double sec;
-    tw_plan_model_counters(m, &rows, &sec);
-    res->evals = rows - rows0;
-    res->evals_per_s = sec > sec0 ? (double)(rows - rows0) / (sec - sec0) : 0;
+    if (!rc)
+        work(&w[0]);
+    uint64_t rows = 0;
+    double sec = 0, plan_s = 0;
+    int nplans = 0;
+    for (int t = 0; t < J; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        if (!rc && w[t].rc) {
+            rc = w[t].rc;
+            snprintf(msg, msgsz, "%s", w[t].msg);
+        }
+        uint64_t r = t ? 0 : rows0;
+        double s = t ? 0 : sec0;
+        if (w[t].m)
+            tw_plan_model_counters(w[t].m, &r, &s);
+        rows += t ? r : r - rows0;
+        sec += t ? s : s - sec0;
+        plan_s += w[t].plan_s;
+        nplans += w[t].nplans;
+        if (t)
+            tw_plan_model_free(w[t].m);
+    }
+    res->episodes = rc ? 0 : o->episodes;
+    res->evals = rows;
+    res->evals_per_s = sec > 0 ? (double)rows / sec : 0;
     res->plan_s = nplans ? plan_s / nplans : 0;
-    tw_cem_free(&c);
-    if (p->d)
-        mj_deleteData(p->d);
-    if (p->scratch)
-        mj_deleteData(p->scratch);
-    tw_robot_close(p->real);
-    free(p);
     return rc;
 }
