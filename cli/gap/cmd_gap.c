@@ -54,6 +54,7 @@ static const char usage[] =
     "  --closed-loop      plan with every model (nominal and fitted physics, each world model) on the\n"
     "                     robot under the planted perturbation: reach and touch tasks (tw wm plan)\n"
     "  --plan-episodes N  closed-loop episodes per task and model (default 20)\n"
+    "  --plan-samples N   CEM samples per iteration in the closed loop (default 32, as tw wm plan)\n"
     "  --quiet            no progress lines\n";
 
 static int parse_ratios(const char *s, tw_gap_opts *o)
@@ -126,7 +127,8 @@ int tw_cmd_gap(int argc, char **argv)
         {"seed", 1, 0, 'S'}, {"jobs", 1, 0, 'j'}, {"fit", 0, 0, 'f'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
         {"qacc", 1, 0, 'A'}, {"sg-half", 1, 0, 'H'}, {"gap-ms", 1, 0, 'G'},
         {"strategies", 1, 0, 'g'}, {"dt", 1, 0, 'D'}, {"rollout-steps", 1, 0, 'O'}, {"min-test-episodes", 1, 0, 'M'},
-        {"truth", 1, 0, 'T'}, {"closed-loop", 0, 0, 'C'}, {"plan-episodes", 1, 0, 'P'}, {0, 0, 0, 0}};
+        {"truth", 1, 0, 'T'}, {"closed-loop", 0, 0, 'C'}, {"plan-episodes", 1, 0, 'P'},
+        {"plan-samples", 1, 0, 'Q'}, {0, 0, 0, 0}};
     tw_gap_opts o;
     tw_gap_opts_init(&o);
     o.progress = tw_cli_progress;
@@ -209,6 +211,7 @@ int tw_cmd_gap(int argc, char **argv)
         case 'T': o.truth_path = optarg; break;
         case 'C': o.closed_loop = 1; break;
         case 'P': o.plan_episodes = atoi(optarg); break;
+        case 'Q': o.plan_samples = atoi(optarg); break;
         case 'q': o.progress = NULL; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;

@@ -46,6 +46,7 @@ typedef struct {
     int closed_loop;                   /* also plan with every model on the truth's robot */
     const char *truth_path;            /* tw rig --truth file: the planted perturbation */
     int plan_episodes;                 /* closed-loop episodes per task and model */
+    int plan_samples;                  /* CEM samples per iteration; 0: the planner's default */
     int jobs;
     tw_progress_fn progress; /* progress lines; NULL: quiet */
     void *progress_user;

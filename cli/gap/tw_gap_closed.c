@@ -84,6 +84,8 @@ int tw_gap_closed_loop(const tw_gap_opts *o, gap_result *g, char *msg, size_t ms
         return rc;
     tw_plan_opts_init(&g->plan_opts);
     g->plan_opts.episodes = o->plan_episodes;
+    if (o->plan_samples > 0)
+        g->plan_opts.samples = o->plan_samples;
     g->plan_opts.seed = o->seed;
     g->plan_opts.dt = o->dt > 0 ? o->dt : 0.04;
     g->plan_opts.jobs = o->jobs;
