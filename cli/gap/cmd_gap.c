@@ -38,6 +38,8 @@ static const char usage[] =
     "  --epoch-samples N  samples per epoch (default 20000)\n"
     "  --horizon S        horizon of the headline error, seconds (default 0.1)\n"
     "  --seed S           seed for everything (default 1); same seed, same numbers\n"
+    "  --seeds K          train every run with K seeds (S..S+K-1, at most 8): the intervals then cover the\n"
+    "                     spread between trained models as well as between test episodes (default 1)\n"
     "  --jobs J           simulation and planning threads (default: all cores)\n"
     "  --fit              also fit damping, friction, payload and gain to the real episodes\n"
     "  --qacc M           auto|sg|discrete, --sg-half H, --gap-ms MS: replay's derivative and gap\n"
@@ -128,7 +130,7 @@ int tw_cmd_gap(int argc, char **argv)
         {"qacc", 1, 0, 'A'}, {"sg-half", 1, 0, 'H'}, {"gap-ms", 1, 0, 'G'},
         {"strategies", 1, 0, 'g'}, {"dt", 1, 0, 'D'}, {"rollout-steps", 1, 0, 'O'}, {"min-test-episodes", 1, 0, 'M'},
         {"truth", 1, 0, 'T'}, {"closed-loop", 0, 0, 'C'}, {"plan-episodes", 1, 0, 'P'},
-        {"plan-samples", 1, 0, 'Q'}, {0, 0, 0, 0}};
+        {"plan-samples", 1, 0, 'Q'}, {"seeds", 1, 0, 'K'}, {0, 0, 0, 0}};
     tw_gap_opts o;
     tw_gap_opts_init(&o);
     o.progress = tw_cli_progress;
@@ -212,6 +214,7 @@ int tw_cmd_gap(int argc, char **argv)
         case 'C': o.closed_loop = 1; break;
         case 'P': o.plan_episodes = atoi(optarg); break;
         case 'Q': o.plan_samples = atoi(optarg); break;
+        case 'K': o.seeds = atoi(optarg); break;
         case 'q': o.progress = NULL; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;

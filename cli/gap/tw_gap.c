@@ -35,6 +35,7 @@ void tw_gap_opts_init(tw_gap_opts *o)
     o->strategies = TW_GAP_MIX;
     o->min_test_episodes = TW_GAP_MIN_TEST_EPISODES;
     o->plan_episodes = 20;
+    o->seeds = 1;
 }
 
 void tw_gap_ratio_label(double r, char *buf, size_t n)
@@ -118,6 +119,33 @@ void tw_gap_train_opts(const tw_gap_opts *o, int budget, const char *init, tw_wm
         to->patience = o->epochs;
 }
 
+/* Seeds 1..seeds-1 of a run: the same training with seed + k into MODEL_DIR-seedK (fine-tuning starts
+ * from the pre-trained model of the same seed), evaluated the same way; for the intervals over seeds. */
+static int more_seeds(const tw_gap_opts *o, gap_result *g, const char *fused, const char *init, gap_cell *c,
+                      const double *h, char *msg, size_t msgsz)
+{
+    if (o->seeds <= 1)
+        return 0;
+    if (!(c->seed_ev = calloc((size_t)o->seeds - 1, sizeof *c->seed_ev)))
+        return tw_errf(msg, msgsz, TW_ENOMEM, "gap: out of memory");
+    for (int k = 1; k < o->seeds; k++) {
+        char dir[1300], from[1300];
+        snprintf(dir, sizeof dir, "%s-seed%d", c->model_dir, k);
+        snprintf(from, sizeof from, "%s-seed%d", init ? init : "", k);
+        tw_wm_train_opts to;
+        tw_gap_train_opts(o, c->budget, init ? from : NULL, &to);
+        to.seed = o->seed + (uint64_t)k;
+        tw_wm_train_result tr;
+        int rc = tw_wm_train(fused, dir, &to, &tr, msg, msgsz);
+        if (!rc)
+            rc = tw_wm_eval(dir, fused, h, 3, g->slide, &c->seed_ev[k - 1], msg, msgsz);
+        if (rc)
+            return rc;
+        c->nseed = k + 1;
+    }
+    return 0;
+}
+
 static int train_eval(const tw_gap_opts *o, gap_result *g, const char *fused, const char *init, gap_cell *c,
                       char *msg, size_t msgsz)
 {
@@ -130,7 +158,9 @@ static int train_eval(const tw_gap_opts *o, gap_result *g, const char *fused, co
     c->real_episodes = tr.real_episodes;
     c->train_samples_per_s = tr.samples_per_s;
     double h[3] = {0.01, o->eval_horizon_s, 0.5};
-    return tw_wm_eval(c->model_dir, fused, h, 3, g->slide, &c->ev, msg, msgsz);
+    if ((rc = tw_wm_eval(c->model_dir, fused, h, 3, g->slide, &c->ev, msg, msgsz)))
+        return rc;
+    return more_seeds(o, g, fused, init, c, h, msg, msgsz);
 }
 
 static void cell_done(const tw_gap_opts *o, gap_cell *c)
@@ -226,6 +256,8 @@ int tw_gap_run(const tw_gap_opts *o, char *msg, size_t msgsz)
 {
     if (!o->nreal || !o->model_path || !o->out_dir || o->nratios < 1 || o->nbudgets < 1)
         return tw_errf(msg, msgsz, TW_EINVAL, "gap: --real, --model and --out are required");
+    if (o->seeds < 1 || o->seeds > TW_GAP_MAX_SEEDS)
+        return tw_errf(msg, msgsz, TW_EINVAL, "gap: --seeds must be 1..%d, got %d", TW_GAP_MAX_SEEDS, o->seeds);
     if ((o->strategies & TW_GAP_RESIDUAL) && !o->closed_loop)
         return tw_errf(msg, msgsz, TW_EINVAL, "gap: the residual strategy is measured in the closed loop only: add "
                        "--closed-loop (its open-loop evaluation would need the physics inside tw wm eval)");

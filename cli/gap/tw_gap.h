@@ -13,6 +13,7 @@
 #define TW_GAP_MAX_RATIOS 8
 #define TW_GAP_MAX_BUDGETS 4
 #define TW_GAP_MAX_REAL 64
+#define TW_GAP_MAX_SEEDS 8
 #define TW_GAP_MIN_TEST_EPISODES 3 /* default: fewer real test episodes give no interval worth the name */
 
 /* How sim data is used (schemas/gap.md, Strategies). */
@@ -47,6 +48,7 @@ typedef struct {
     const char *truth_path;            /* tw rig --truth file: the planted perturbation */
     int plan_episodes;                 /* closed-loop episodes per task and model */
     int plan_samples;                  /* CEM samples per iteration; 0: the planner's default */
+    int seeds;                         /* training seeds per run (1..TW_GAP_MAX_SEEDS): intervals over seeds too */
     int jobs;
     tw_progress_fn progress; /* progress lines; NULL: quiet */
     void *progress_user;

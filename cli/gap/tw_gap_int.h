@@ -18,6 +18,8 @@ typedef struct {
     double headline;            /* real-test rollout joint-position RMSE at the headline horizon (rad) */
     double train_samples_per_s;
     tw_wm_eval_result ev;
+    tw_wm_eval_result *seed_ev; /* seeds 1..nseed-1 (owned), or NULL: --seeds */
+    int nseed;                  /* 0 or 1: seed 0 only */
     tw_plan_result *plan[TW_PLAN__TASKS]; /* closed loop (owned), or NULL */
 } gap_cell;
 

@@ -259,6 +259,8 @@ void tw_gap_result_free(gap_result *g)
     json_decref(g->fit);
     json_decref(g->fit_details);
     json_decref(g->truth);
+    for (int i = 0; i < g->ncells; i++)
+        free(g->cells[i].seed_ev);
     for (int t = 0; t < TW_PLAN__TASKS; t++) {
         for (int i = 0; i < g->ncells; i++)
             free(g->cells[i].plan[t]);

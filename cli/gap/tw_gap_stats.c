@@ -70,14 +70,38 @@ static int ep_index(const tw_wm_domain_eval *d, uint32_t id)
     return -1;
 }
 
-/* The per-episode values of metric k (0 dynamics error, 1 headline error) of c, in ref's episode order. */
-static void episode_values(const gap_cell *c, const gap_cell *ref, int k, double *v)
+/* The per-episode values of metric k (0 dynamics error, 1 headline error) of c's training seed s, in
+ * ref's episode order. */
+static void episode_values(const gap_cell *c, int s, const gap_cell *ref, int k, double *v)
 {
-    const tw_wm_domain_eval *d = &c->ev.real;
+    const tw_wm_domain_eval *d = s ? &c->seed_ev[s - 1].real : &c->ev.real;
     for (int i = 0; i < ref->ev.real.nep; i++) {
         int j = ep_index(d, ref->ev.real.ep_id[i]);
         v[i] = j < 0 ? NAN : k ? d->ep_rollout_pos[1][j] : d->ep_dyn[j];
     }
+}
+
+/* Seeds x episodes of metric k (minus base's, paired by seed and episode, when base is given); with one
+ * seed the one-level bootstrap over episodes (the same numbers as before --seeds existed). */
+static void interval(const tw_gap_opts *o, const gap_cell *c, const gap_cell *base, const gap_cell *ref, int k,
+                     tw_ci *ci)
+{
+    double v[TW_GAP_MAX_SEEDS * TW_WM_MAX_EVAL_EPISODES], b[TW_WM_MAX_EVAL_EPISODES];
+    int n = ref->ev.real.nep, K = c->nseed > 1 ? c->nseed : 1;
+    if (base && base->nseed != c->nseed)
+        K = 1; /* unequal seeds (cannot happen within one run): pair seed 0 only */
+    for (int s = 0; s < K; s++) {
+        episode_values(c, s, ref, k, v + (size_t)s * n);
+        if (!base)
+            continue;
+        episode_values(base, s, ref, k, b);
+        for (int i = 0; i < n; i++)
+            v[(size_t)s * n + i] -= b[i];
+    }
+    if (K == 1)
+        tw_ci_bootstrap(v, n, o->seed, ci);
+    else
+        tw_ci_bootstrap_seeds(v, K, n, o->seed, ci);
 }
 
 static const gap_cell *real_only(const tw_gap_opts *o, const gap_result *g)
@@ -93,9 +117,13 @@ static const char *const metric_keys[2] = {"dynamics_error", "real_test_error_ra
 json_t *tw_gap_stats_json(const tw_gap_opts *o, const gap_result *g)
 {
     json_t *j = json_object(), *runs = json_object(), *vs = json_object();
-    json_object_set_new(j, "method", json_string("mean over real test episodes of the per-episode error, 95 % "
-                                                 "percentile bootstrap (2000 resamples); comparisons paired by "
-                                                 "test episode; a difference only when the interval excludes 0"));
+    json_object_set_new(j, "method", json_string(o->seeds > 1
+        ? "mean over training seeds x real test episodes of the per-episode error, 95 % percentile bootstrap "
+          "(2000 resamples, each drawing seeds and test episodes with replacement, crossed); comparisons "
+          "paired by seed and test episode; a difference only when the interval excludes 0"
+        : "mean over real test episodes of the per-episode error, 95 % percentile bootstrap (2000 resamples); "
+          "comparisons paired by test episode; a difference only when the interval excludes 0"));
+    json_object_set_new(j, "training_seeds", json_integer(o->seeds));
     json_object_set_new(j, "real_test_episodes", json_integer(g->test_episodes));
     json_object_set_new(j, "min_test_episodes", json_integer(o->min_test_episodes));
     const gap_cell *ro = real_only(o, g);
@@ -106,15 +134,12 @@ json_t *tw_gap_stats_json(const tw_gap_opts *o, const gap_result *g)
         const gap_cell *ref = ro ? ro : c;
         json_t *r = json_object(), *d = json_object();
         for (int k = 0; k < 2; k++) {
-            double v[TW_WM_MAX_EVAL_EPISODES], b[TW_WM_MAX_EVAL_EPISODES];
-            episode_values(c, ref, k, v);
             tw_ci ci;
-            tw_ci_bootstrap(v, ref->ev.real.nep, o->seed, &ci);
+            interval(o, c, NULL, ref, k, &ci);
             json_object_set_new(r, metric_keys[k], tw_ci_json(&ci));
             if (!ro || c == ro)
                 continue;
-            episode_values(ro, ro, k, b);
-            tw_ci_bootstrap_paired(v, b, ro->ev.real.nep, o->seed, &ci);
+            interval(o, c, ro, ro, k, &ci);
             json_t *cj = tw_ci_json(&ci);
             json_object_set_new(cj, "verdict", json_string(!tw_ci_significant(&ci) ? "no significant difference"
                                                            : ci.mean < 0 ? "better" : "worse"));
@@ -135,11 +160,12 @@ void tw_gap_stats_html(FILE *f, const tw_gap_opts *o, const gap_result *g)
 {
     json_t *j = tw_gap_stats_json(o, g), *r;
     const char *label;
-    fprintf(f, "<h2>Open-loop errors with intervals</h2><p>Over the %d real test episodes: mean and 95 %% bootstrap "
+    fprintf(f, "<h2>Open-loop errors with intervals</h2><p>Over the %d real test episodes%s: mean and 95 %% bootstrap "
                "interval; against real-only, the paired difference (run − real-only; negative = better). "
                "Hinge positions in rad (slide joints apart, in m, in the runs' <code>slide_pos</code>).</p>"
                "<table><tr><th>run</th><th>dynamics error</th><th>vs real-only</th><th>real-test error (rad)</th>"
-               "<th>vs real-only</th></tr>", g->test_episodes);
+               "<th>vs real-only</th></tr>", g->test_episodes,
+            o->seeds > 1 ? " and the training seeds (bootstrap drawing seeds and episodes, crossed)" : "");
     json_object_foreach(json_object_get(j, "runs"), label, r) {
         fprintf(f, "<tr><td>%s</td>", label);
         for (int k = 0; k < 2; k++) {

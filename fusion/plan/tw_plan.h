@@ -96,6 +96,8 @@ typedef struct { double mean, lo, hi; int n; } tw_ci;
 void tw_ci_bootstrap(const double *v, int n, uint64_t seed, tw_ci *out);
 /* Paired: of a[i] - b[i]. An interval that excludes 0 is what the reports call a difference. */
 void tw_ci_bootstrap_paired(const double *a, const double *b, int n, uint64_t seed, tw_ci *out);
+/* Crossed: v[K x n] (K training seeds x n test episodes); each resample draws seeds and episodes. */
+void tw_ci_bootstrap_seeds(const double *v, int K, int n, uint64_t seed, tw_ci *out);
 int tw_ci_significant(const tw_ci *c); /* 1 when the interval excludes 0 */
 json_t *tw_ci_json(const tw_ci *c);    /* {"mean", "lo", "hi", "n"} (new reference) */
 /* {"task", "episodes", "success_rate", "final_error_m", "tracking_error_m", "spread_m", "plan_ms",

@@ -58,6 +58,60 @@ void tw_ci_bootstrap_paired(const double *a, const double *b, int n, uint64_t se
     free(d);
 }
 
+/* Crossed seeds x episodes: every resample draws K training seeds and n test episodes with replacement
+ * (one draw of episodes shared by all seeds, since every model is tested on the same episodes) and takes
+ * the mean of v over the drawn grid; the interval carries the spread between trained models and between
+ * episodes. v is K x n row-major; NaNs are skipped. */
+void tw_ci_bootstrap_seeds(const double *v, int K, int n, uint64_t seed, tw_ci *out)
+{
+    double *mu = malloc(sizeof(double) * RESAMPLES), s = 0;
+    int m = 0;
+    for (int i = 0; i < K * n; i++)
+        if (isfinite(v[i])) {
+            s += v[i];
+            m++;
+        }
+    out->n = m;
+    out->mean = m ? s / m : NAN;
+    out->lo = out->hi = NAN;
+    if (!m || !mu) {
+        free(mu);
+        return;
+    }
+    int *ks = malloc(sizeof(int) * (size_t)K), *is = malloc(sizeof(int) * (size_t)n);
+    tw_rng r;
+    tw_rng_seed2(&r, seed, 0xb0076ull);
+    int nb = 0;
+    for (int b = 0; b < RESAMPLES && ks && is; b++) {
+        for (int k = 0; k < K; k++)
+            ks[k] = (int)(tw_rng_u64(&r) % (uint64_t)K);
+        for (int i = 0; i < n; i++)
+            is[i] = (int)(tw_rng_u64(&r) % (uint64_t)n);
+        double t = 0;
+        int c = 0;
+        for (int k = 0; k < K; k++)
+            for (int i = 0; i < n; i++) {
+                double x = v[(size_t)ks[k] * n + is[i]];
+                if (isfinite(x)) {
+                    t += x;
+                    c++;
+                }
+            }
+        if (c)
+            mu[nb++] = t / c;
+    }
+    free(ks);
+    free(is);
+    if (!nb) {
+        free(mu);
+        return;
+    }
+    qsort(mu, (size_t)nb, sizeof(double), cmp_double);
+    out->lo = mu[(int)(0.025 * nb)];
+    out->hi = mu[(int)(0.975 * nb) - 1 > 0 ? (int)(0.975 * nb) - 1 : 0];
+    free(mu);
+}
+
 int tw_ci_significant(const tw_ci *c) { return isfinite(c->lo) && isfinite(c->hi) && (c->lo > 0 || c->hi < 0); }
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }

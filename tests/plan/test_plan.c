@@ -47,6 +47,22 @@ static void test_ci_paired_shift_and_no_shift(void **state)
     assert_true(e.lo == d.lo && e.hi == d.hi); /* seeded */
 }
 
+/* Training seeds x test episodes: the seeds' spread widens the interval; NaNs are skipped. */
+static void test_ci_over_seeds_and_episodes(void **state)
+{
+    (void)state;
+    double v[2 * 5] = {1, 1, 1, 1, 1, 11, 11, 11, 11, NAN}, c[3 * 4];
+    tw_ci ci;
+    tw_ci_bootstrap_seeds(v, 2, 5, 7, &ci);
+    assert_int_equal(ci.n, 9);
+    assert_true(fabs(ci.mean - 49.0 / 9) < 1e-12);
+    assert_true(ci.lo <= 1 + 1e-12 && ci.hi >= 11 - 1e-12); /* both seeds drawn twice happen: the full range */
+    for (int i = 0; i < 12; i++)
+        c[i] = 2.5;
+    tw_ci_bootstrap_seeds(c, 3, 4, 7, &ci);
+    assert_true(ci.mean == 2.5 && ci.lo == 2.5 && ci.hi == 2.5 && ci.n == 12);
+}
+
 static void test_task_names(void **state)
 {
     (void)state;
@@ -109,6 +125,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ci_constant_is_a_point),
         cmocka_unit_test(test_ci_paired_shift_and_no_shift),
+        cmocka_unit_test(test_ci_over_seeds_and_episodes),
         cmocka_unit_test(test_task_names),
         cmocka_unit_test(test_closed_loop_physics_is_deterministic),
     };

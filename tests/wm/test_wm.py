@@ -147,6 +147,17 @@ def case_gap_ratio(tmp):
     assert again["real_test_error"] == e and again["transfer_gap"] == g["transfer_gap"], (again, g)
     assert again["dynamics_error"] == dyn and again["dynamics_transfer_gap"] == g["dynamics_transfer_gap"]
 
+    # --seeds 2: every run trained twice; the intervals cover seeds x test episodes, seed 0 is the same model
+    two = gap(tmp, "gap_seeds", inside, extra=["--seeds", "2"])
+    st1, st2 = g["statistics"], two["statistics"]
+    assert st1["training_seeds"] == 1 and st2["training_seeds"] == 2, st2
+    assert two["real_test_error"] == e, "seed 0 must be the same model as in a one-seed run"
+    for run, v in st2["runs"].items():
+        assert v["dynamics_error"]["n"] == 2 * st1["runs"][run]["dynamics_error"]["n"], (run, v)
+        assert v["dynamics_error"]["lo"] <= v["dynamics_error"]["mean"] <= v["dynamics_error"]["hi"], (run, v)
+    assert os.path.isdir(os.path.join(tmp, "gap_seeds", "fused-sim_only", "model-b1-seed1"))
+    assert "seeds" in st2["method"] and "crossed" in st2["method"]
+
 
 
 def case_gap_fit(tmp):
