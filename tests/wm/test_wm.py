@@ -327,7 +327,12 @@ def case_closed_far(tmp):
     than with the real-only one on some task (paired interval excluding zero, recomputed here from the
     per-episode numbers), the report flags the transfer gap, and the open-loop dynamics error shows the
     same gap. The task must be feasible for this robot: planning with its own physics succeeds (a 2 kg
-    payload at 30 % gain leaves the servos too little authority within --max-step, and every model fails)."""
+    payload at 30 % gain leaves the servos too little authority within --max-step, and every model fails).
+
+    NOT IN CI: it held in 3 of 4 runs of the final code (reach -0.33 [-0.47, -0.17], -0.23 [-0.35, -0.10],
+    one CI pass; the fourth: reach -0.05 [-0.20, 0.10], touch +0.23 [+0.03, +0.40]). The recorded
+    episodes differ between runs, so the real-only model is trained on different episodes, and one
+    closed-loop run of one trained model per condition does not average that out (see the issue 16 note)."""
     truth = os.path.join(tmp, "truth.json")
     rec = rigrec.record(tmp, episodes=24, duration=4, seed=11, perturb="gain=0.4,payload_kg=1", noise=1, truth=truth)
     g, html = closed_gap(tmp, "far", rec, truth, ratios="0,inf", split="0.6/0.15/0.25", size=FAR_SIZE)
