@@ -35,13 +35,6 @@ static double bare(int calls, int B, int nin, int H, int L, int nout)
     return (double)calls * B / t;
 }
 
-static double wall(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 /* Plans per second (CPU and wall) with `jobs` threads; *final gets the per-episode final errors' sum. */
 static int plans_per_s(const tw_robot *r, tw_plan_model *m, const char *what, int jobs, double *final)
 {
@@ -53,9 +46,9 @@ static int plans_per_s(const tw_robot *r, tw_plan_model *m, const char *what, in
     tw_perturb_none(&none);
     tw_plan_result *res = calloc(1, sizeof *res);
     char msg[512];
-    double c0 = cpu(), w0 = wall();
+    double c0 = cpu(), w0 = tw_mono_s();
     int rc = tw_plan_run(r, &none, m, &o, res, msg, sizeof msg);
-    double t = cpu() - c0, w = wall() - w0, plans = 2.0 * o.segment_s / o.dt * o.episodes;
+    double t = cpu() - c0, w = tw_mono_s() - w0, plans = 2.0 * o.segment_s / o.dt * o.episodes;
     if (rc)
         fprintf(stderr, "%s\n", msg);
     else

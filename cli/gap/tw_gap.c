@@ -119,48 +119,41 @@ void tw_gap_train_opts(const tw_gap_opts *o, int budget, const char *init, tw_wm
         to->patience = o->epochs;
 }
 
-/* Seeds 1..seeds-1 of a run: the same training with seed + k into MODEL_DIR-seedK (fine-tuning starts
- * from the pre-trained model of the same seed), evaluated the same way; for the intervals over seeds. */
-static int more_seeds(const tw_gap_opts *o, gap_result *g, const char *fused, const char *init, gap_cell *c,
-                      const double *h, char *msg, size_t msgsz)
+/* One model of a run: trained with `seed` into dir (fine-tuned from init when given), then evaluated. */
+static int train_one(const tw_gap_opts *o, gap_result *g, const char *fused, const char *init, int budget,
+                     uint64_t seed, const char *dir, tw_wm_train_result *tr, tw_wm_eval_result *ev, char *msg,
+                     size_t msgsz)
 {
-    if (o->seeds <= 1)
-        return 0;
-    if (!(c->seed_ev = calloc((size_t)o->seeds - 1, sizeof *c->seed_ev)))
-        return tw_errf(msg, msgsz, TW_ENOMEM, "gap: out of memory");
-    for (int k = 1; k < o->seeds; k++) {
-        char dir[1300], from[1300];
-        snprintf(dir, sizeof dir, "%s-seed%d", c->model_dir, k);
-        snprintf(from, sizeof from, "%s-seed%d", init ? init : "", k);
-        tw_wm_train_opts to;
-        tw_gap_train_opts(o, c->budget, init ? from : NULL, &to);
-        to.seed = o->seed + (uint64_t)k;
-        tw_wm_train_result tr;
-        int rc = tw_wm_train(fused, dir, &to, &tr, msg, msgsz);
-        if (!rc)
-            rc = tw_wm_eval(dir, fused, h, 3, g->slide, &c->seed_ev[k - 1], msg, msgsz);
-        if (rc)
-            return rc;
-        c->nseed = k + 1;
-    }
-    return 0;
+    tw_wm_train_opts to;
+    tw_gap_train_opts(o, budget, init, &to);
+    to.seed = seed;
+    int rc = tw_wm_train(fused, dir, &to, tr, msg, msgsz);
+    double h[3] = {0.01, o->eval_horizon_s, 0.5};
+    return rc ? rc : tw_wm_eval(dir, fused, h, 3, g->slide, ev, msg, msgsz);
 }
 
+/* A run's model, and with --seeds K its seeds 1..K-1 into MODEL_DIR-seedK (fine-tuning starts from the
+ * pre-trained model of the same seed), evaluated the same way: for the intervals over seeds. */
 static int train_eval(const tw_gap_opts *o, gap_result *g, const char *fused, const char *init, gap_cell *c,
                       char *msg, size_t msgsz)
 {
-    tw_wm_train_opts to;
-    tw_gap_train_opts(o, c->budget, init, &to);
     tw_wm_train_result tr;
-    int rc = tw_wm_train(fused, c->model_dir, &to, &tr, msg, msgsz);
+    int rc = train_one(o, g, fused, init, c->budget, o->seed, c->model_dir, &tr, &c->ev, msg, msgsz);
     if (rc)
         return rc;
     c->real_episodes = tr.real_episodes;
     c->train_samples_per_s = tr.samples_per_s;
-    double h[3] = {0.01, o->eval_horizon_s, 0.5};
-    if ((rc = tw_wm_eval(c->model_dir, fused, h, 3, g->slide, &c->ev, msg, msgsz)))
-        return rc;
-    return more_seeds(o, g, fused, init, c, h, msg, msgsz);
+    if (o->seeds > 1 && !(c->seed_ev = calloc((size_t)o->seeds - 1, sizeof *c->seed_ev)))
+        return tw_errf(msg, msgsz, TW_ENOMEM, "gap: out of memory");
+    for (int k = 1; k < o->seeds && !rc; k++) {
+        char dir[1300], from[1300];
+        snprintf(dir, sizeof dir, "%s-seed%d", c->model_dir, k);
+        snprintf(from, sizeof from, "%s-seed%d", init ? init : "", k);
+        rc = train_one(o, g, fused, init ? from : NULL, c->budget, o->seed + (uint64_t)k, dir, &tr,
+                       &c->seed_ev[k - 1], msg, msgsz);
+        c->nseed = rc ? c->nseed : k + 1;
+    }
+    return rc;
 }
 
 static void cell_done(const tw_gap_opts *o, gap_cell *c)

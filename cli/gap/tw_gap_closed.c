@@ -108,6 +108,9 @@ static void successes_of(const tw_plan_result *r, double *v)
         v[e] = r->success[e];
 }
 
+/* The closed-loop metrics, in the order of every table and comparison. */
+static const char *const metric_keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
+
 /* Paired comparison of a against b on the same episodes (same targets): success, final, tracking. */
 static json_t *compare(const tw_plan_result *a, const tw_plan_result *b, uint64_t seed)
 {
@@ -116,7 +119,6 @@ static json_t *compare(const tw_plan_result *a, const tw_plan_result *b, uint64_
     successes_of(b, sb);
     int n = a->episodes < b->episodes ? a->episodes : b->episodes;
     const double *va[3] = {sa, a->final_err, a->track_err}, *vb[3] = {sb, b->final_err, b->track_err};
-    static const char *const keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
     json_t *o = json_object();
     for (int k = 0; k < 3; k++) {
         tw_ci ci;
@@ -124,7 +126,7 @@ static json_t *compare(const tw_plan_result *a, const tw_plan_result *b, uint64_
         json_t *j = tw_ci_json(&ci);
         int sig = tw_ci_significant(&ci), better = k == 0 ? ci.mean > 0 : ci.mean < 0;
         json_object_set_new(j, "verdict", json_string(!sig ? "no significant difference" : better ? "better" : "worse"));
-        json_object_set_new(o, keys[k], j);
+        json_object_set_new(o, metric_keys[k], j);
     }
     return o;
 }
@@ -148,10 +150,8 @@ static int transfer_flag(const tw_gap_opts *o, const gap_result *g, json_t *why)
             continue;
         json_t *c = compare(s->plan[t], r->plan[t], o->seed);
         int worse = 0;
-        for (int k = 0; k < 3; k++) {
-            static const char *const keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
-            worse |= !strcmp(json_string_value(json_object_get(json_object_get(c, keys[k]), "verdict")), "worse");
-        }
+        for (int k = 0; k < 3; k++)
+            worse |= !strcmp(json_string_value(json_object_get(json_object_get(c, metric_keys[k]), "verdict")), "worse");
         if (worse) {
             flag = 1;
             json_array_append_new(why, json_string(tw_plan_task_names[t]));
@@ -210,11 +210,10 @@ static void ci_cell(FILE *f, json_t *ci, double scale, const char *fmt, const ch
 /* One line: nominal − fitted on each metric, the interval and the verdict (nominal worse = the fit helps). */
 static void nominal_vs_fitted_html(FILE *f, json_t *nf)
 {
-    static const char *const keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
     static const char *const names[3] = {"success", "final error", "tracking error"};
     fputs("<p>Nominal against fitted physics (nominal − fitted, same episodes):", f);
     for (int k = 0; k < 3; k++) {
-        json_t *d = json_object_get(nf, keys[k]);
+        json_t *d = json_object_get(nf, metric_keys[k]);
         double s = k ? 1000 : 1;
         fprintf(f, "%s %s %+.*f [%+.*f, %+.*f]%s: <b>%s</b>", k ? ";" : "", names[k], k ? 1 : 2,
                 s * json_number_value(json_object_get(d, "mean")), k ? 1 : 2, s * json_number_value(json_object_get(d, "lo")),
@@ -246,9 +245,8 @@ void tw_gap_closed_html(FILE *f, const tw_gap_opts *o, const gap_result *g)
             ci_cell(f, json_object_get(m, "tracking_error_m"), 1000, "%.1f", NULL);
             fprintf(f, "<td>%.1f</td>", json_number_value(json_object_get(m, "plan_ms")));
             json_t *c = json_object_get(vs, label);
-            static const char *const keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
-            for (int k = 0; k < 3; k++) {
-                json_t *d = json_object_get(c, keys[k]);
+                    for (int k = 0; k < 3; k++) {
+                json_t *d = json_object_get(c, metric_keys[k]);
                 if (!d) {
                     fputs("<td></td>", f);
                     continue;

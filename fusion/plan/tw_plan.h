@@ -34,9 +34,6 @@ int tw_plan_model_physics(const tw_robot *nominal, const tw_perturb *p, double d
 int tw_plan_model_hybrid(const tw_robot *nominal, const char *dir, double dt, int max_batch, tw_plan_model **out,
                          char *msg, size_t msgsz);
 void tw_plan_model_free(tw_plan_model *m); /* NULL is a no-op */
-/* Physics rows on up to `jobs` threads (capped at TW_PLAN_MAX_JOBS; world models: no effect). The
- * numbers do not depend on it. */
-int tw_plan_model_set_jobs(tw_plan_model *m, int jobs, char *msg, size_t msgsz);
 double tw_plan_model_dt(const tw_plan_model *m); /* 0 for physics: it takes the planner's */
 int tw_plan_model_dims(const tw_plan_model *m, int *S, int *A);
 /* next[B x S] (and, for an ensemble, spread[B]: the members' standard deviation of ee_pos, m; may be NULL). */

@@ -20,9 +20,6 @@ struct tw_plan_model {
     /* physics */
     tw_robot *robot;   /* perturbed copy of the nominal */
     mjData *d;
-    mjData *dj[TW_PLAN_MAX_JOBS]; /* further threads' data (dj[0] unused: the caller's is d) */
-    int jobs;
-    tw_plan_pool *pool;
     double obj[13];    /* free object qpos (7) qvel (6) to start every row from */
     int has_obj;
     uint64_t rows;
@@ -112,7 +109,6 @@ int tw_plan_model_physics(const tw_robot *nominal, const tw_perturb *p, double d
             m->robot->m->geom_conaffinity[g] = 0;
         }
     m->dt = dt;
-    m->jobs = 1;
     m->nominal = nominal;
     m->pert = p ? *p : none;
     tw_robot_home(m->robot, m->d);
@@ -172,10 +168,6 @@ void tw_plan_model_free(tw_plan_model *m)
     free(m->tmp);
     if (m->d)
         mj_deleteData(m->d);
-    tw_plan_pool_close(m->pool);
-    for (int t = 1; t < m->jobs; t++)
-        if (m->dj[t])
-            mj_deleteData(m->dj[t]);
     tw_robot_close(m->robot);
     free(m);
 }
@@ -270,65 +262,16 @@ static int wm_step(tw_plan_model *m, const float *state, const float *action, in
     return 0;
 }
 
-int tw_plan_model_set_jobs(tw_plan_model *m, int jobs, char *msg, size_t msgsz)
-{
-    if (!m->robot || jobs <= m->jobs)
-        return 0;
-    if (jobs > TW_PLAN_MAX_JOBS)
-        jobs = TW_PLAN_MAX_JOBS;
-    tw_plan_pool_close(m->pool);
-    if (tw_plan_pool_open(jobs, &m->pool))
-        return tw_errf(msg, msgsz, TW_ENOMEM, "plan: out of memory");
-    jobs = tw_plan_pool_size(m->pool);
-    for (int t = m->jobs; t < jobs; t++) {
-        if (!(m->dj[t] = tw_mj_make_data(m->robot->m, msg, msgsz)))
-            return TW_EMUJOCO;
-        m->jobs = t + 1;
-    }
-    return 0;
-}
-
-/* One physics call: rows split evenly over the threads. Each row is independent, so the numbers do not
- * depend on the split (same numbers for any --jobs). */
-typedef struct {
-    const tw_plan_model *m;
-    const float *state, *action;
-    float *next;
-    int B, J, rc[TW_PLAN_MAX_JOBS];
-} rows_job;
-
-static void physics_rows(void *arg, int t)
-{
-    rows_job *j = arg;
-    const tw_plan_model *m = j->m;
-    mjData *d = t ? m->dj[t] : m->d;
-    j->rc[t] = 0;
-    for (int b = j->B * t / j->J; b < j->B * (t + 1) / j->J && !j->rc[t]; b++)
-        j->rc[t] = physics_row(m, d, j->state + (size_t)b * m->S, j->action + (size_t)b * m->A,
-                               j->next + (size_t)b * m->S);
-}
-
-static int physics_step(tw_plan_model *m, const float *state, const float *action, int B, float *next)
-{
-    rows_job job = {m, state, action, next, B, m->jobs, {0}};
-    if (job.J > B / 4) /* a handful of rows is not worth a thread */
-        job.J = B / 4 > 0 ? B / 4 : 1;
-    tw_plan_pool_run(m->pool, physics_rows, &job, job.J);
-    for (int t = 0; t < job.J; t++)
-        if (job.rc[t])
-            return job.rc[t];
-    return 0;
-}
-
 int tw_plan_model_step(tw_plan_model *m, const float *state, const float *action, int B, float *next, float *spread)
 {
     double t0 = tw_mono_s();
     int rc = 0;
     float *ph = m->nmember ? m->phys : next; /* hybrid: physics first, then the learned correction */
-    if (m->robot)
-        rc = physics_step(m, state, action, B, ph);
-    for (int b = 0; m->robot && spread && b < B; b++)
-        spread[b] = 0;
+    for (int b = 0; m->robot && b < B && !rc; b++) {
+        rc = physics_row(m, m->d, state + (size_t)b * m->S, action + (size_t)b * m->A, ph + (size_t)b * m->S);
+        if (spread)
+            spread[b] = 0;
+    }
     if (m->nmember && !rc)
         rc = wm_step(m, state, action, B, next, spread);
     for (size_t i = 0; m->phys && !rc && i < (size_t)B * m->S; i++)

@@ -318,7 +318,7 @@ static int check_opts(const tw_plan_opts *o, const tw_plan_model *m, const tw_ro
 }
 
 /* Episodes are shared out over `jobs` threads, each with its own model instance (the caller's m for the
- * first); with one episode, or one thread, the model's physics rows are threaded instead. */
+ * first). */
 int tw_plan_run(const tw_robot *nominal, const tw_perturb *real, tw_plan_model *m, const tw_plan_opts *o,
                 tw_plan_result *res, char *msg, size_t msgsz)
 {
@@ -328,8 +328,6 @@ int tw_plan_run(const tw_robot *nominal, const tw_perturb *real, tw_plan_model *
         return rc;
     int J = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     J = J < 1 ? 1 : J > TW_PLAN_MAX_JOBS ? TW_PLAN_MAX_JOBS : J > o->episodes ? o->episodes : J;
-    if (J == 1 && (rc = tw_plan_model_set_jobs(m, o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN), msg, msgsz)))
-        return rc;
     pthread_mutex_t say = PTHREAD_MUTEX_INITIALIZER;
     worker w[TW_PLAN_MAX_JOBS];
     pthread_t th[TW_PLAN_MAX_JOBS];
@@ -357,9 +355,9 @@ int tw_plan_run(const tw_robot *nominal, const tw_perturb *real, tw_plan_model *
             rc = w[t].rc;
             snprintf(msg, msgsz, "%s", w[t].msg);
         }
-        uint64_t r = t ? 0 : rows0;
-        double s = t ? 0 : sec0;
-        if (w[t].m)
+        uint64_t r = 0;
+        double s = 0;
+        if (w[t].m) /* the caller's model may have counted before this run */
             tw_plan_model_counters(w[t].m, &r, &s);
         rows += t ? r : r - rows0;
         sec += t ? s : s - sec0;

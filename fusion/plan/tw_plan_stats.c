@@ -13,6 +13,14 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The 95 % percentile interval of n bootstrap means (sorted here). */
+static void percentiles(double *mu, int n, tw_ci *out)
+{
+    qsort(mu, (size_t)n, sizeof(double), cmp_double);
+    out->lo = mu[(int)(0.025 * n)];
+    out->hi = mu[(int)(0.975 * n) - 1 > 0 ? (int)(0.975 * n) - 1 : 0];
+}
+
 /* Percentile bootstrap of the mean of v (NaNs dropped). */
 void tw_ci_bootstrap(const double *v, int n, uint64_t seed, tw_ci *out)
 {
@@ -36,9 +44,7 @@ void tw_ci_bootstrap(const double *v, int n, uint64_t seed, tw_ci *out)
                 t += x[tw_rng_u64(&r) % (uint64_t)m];
             mu[b] = t / m;
         }
-        qsort(mu, RESAMPLES, sizeof(double), cmp_double);
-        out->lo = mu[(int)(0.025 * RESAMPLES)];
-        out->hi = mu[(int)(0.975 * RESAMPLES) - 1];
+        percentiles(mu, RESAMPLES, out);
     }
     free(x);
     free(mu);
@@ -106,9 +112,7 @@ void tw_ci_bootstrap_seeds(const double *v, int K, int n, uint64_t seed, tw_ci *
         free(mu);
         return;
     }
-    qsort(mu, (size_t)nb, sizeof(double), cmp_double);
-    out->lo = mu[(int)(0.025 * nb)];
-    out->hi = mu[(int)(0.975 * nb) - 1 > 0 ? (int)(0.975 * nb) - 1 : 0];
+    percentiles(mu, nb, out);
     free(mu);
 }
 
