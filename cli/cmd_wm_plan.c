@@ -122,7 +122,7 @@ int tw_wm_plan_main(int argc, char **argv)
     if (!rc)
         rc = tw_plan_run(nominal, &preal, m, &o, res, msg, sizeof msg);
     if (!rc) {
-        json_t *j = tw_plan_result_json(res, &o);
+        json_t *j = tw_plan_result_json(res, 1, &o);
         if (json) {
             char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
             puts(s);

@@ -16,19 +16,26 @@ static int successes(const tw_plan_result *r)
     return s;
 }
 
+/* Plans every episode with model m into *res (one of a model's runs: seed `k` of `K`). */
 static int run_one(const tw_gap_opts *o, gap_result *g, const tw_robot *nominal, const tw_perturb *real,
-                   tw_plan_model *m, const char *label, tw_plan_result **out, char *msg, size_t msgsz)
+                   tw_plan_model *m, const char *label, int k, int K, tw_plan_result *res, char *msg, size_t msgsz)
 {
-    *out = calloc(1, sizeof **out);
-    if (!*out)
-        return tw_errf(msg, msgsz, TW_ENOMEM, "gap: out of memory");
-    int rc = tw_plan_run(nominal, real, m, &g->plan_opts, *out, msg, msgsz);
+    int rc = tw_plan_run(nominal, real, m, &g->plan_opts, res, msg, msgsz);
+    char seed[64] = "";
+    if (K > 1)
+        snprintf(seed, sizeof seed, " (training seed %d/%d)", k + 1, K);
     if (!rc)
         tw_progress_say(o->progress, o->progress_user, "gap", 0, 0,
-                        "gap: closed loop, %s with %s: %d/%d successes, %.1f ms per plan",
-                        tw_plan_task_names[g->plan_opts.task], label, successes(*out), (*out)->episodes,
-                        1000 * (*out)->plan_s);
+                        "gap: closed loop, %s with %s%s: %d/%d successes, %.1f ms per plan",
+                        tw_plan_task_names[g->plan_opts.task], label, seed, successes(res), res->episodes,
+                        1000 * res->plan_s);
     return rc;
+}
+
+static int alloc_runs(int K, tw_plan_result **out, char *msg, size_t msgsz)
+{
+    *out = calloc((size_t)K, sizeof **out);
+    return *out ? 0 : tw_errf(msg, msgsz, TW_ENOMEM, "gap: out of memory");
 }
 
 /* The physics models: nominal, and the fitted one when --fit ran. */
@@ -51,6 +58,21 @@ static void physics_models(gap_result *g)
     }
 }
 
+/* A cell's model of training seed k: MODEL_DIR for seed 0, MODEL_DIR-seedK for the others (--seeds). */
+static int cell_model(const gap_cell *c, const gap_result *g, const tw_robot *nominal, int k, tw_plan_model **m,
+                      char *msg, size_t msgsz)
+{
+    char dir[1300];
+    if (k)
+        snprintf(dir, sizeof dir, "%s-seed%d", c->model_dir, k);
+    else
+        snprintf(dir, sizeof dir, "%s", c->model_dir);
+    return c->strategy == TW_GAP_RESIDUAL
+               ? tw_plan_model_hybrid(nominal, dir, g->plan_opts.dt, g->plan_opts.samples, m, msg, msgsz)
+               : tw_plan_model_wm(dir, g->plan_opts.samples, m, msg, msgsz);
+}
+
+/* Every model plans the task: the physics ones once, each cell once per trained model (seed). */
 static int run_task(const tw_gap_opts *o, gap_result *g, const tw_robot *nominal, const tw_perturb *real, int task,
                     char *msg, size_t msgsz)
 {
@@ -58,20 +80,24 @@ static int run_task(const tw_gap_opts *o, gap_result *g, const tw_robot *nominal
     g->plan_opts.task = (tw_plan_task)task;
     for (int i = 0; i < g->nphys && !rc; i++) {
         tw_plan_model *m = NULL;
-        rc = tw_plan_model_physics(nominal, &g->phys[i].p, g->plan_opts.dt, &m, msg, msgsz);
+        rc = alloc_runs(1, &g->phys[i].plan[task], msg, msgsz);
         if (!rc)
-            rc = run_one(o, g, nominal, real, m, g->phys[i].label, &g->phys[i].plan[task], msg, msgsz);
+            rc = tw_plan_model_physics(nominal, &g->phys[i].p, g->plan_opts.dt, &m, msg, msgsz);
+        if (!rc)
+            rc = run_one(o, g, nominal, real, m, g->phys[i].label, 0, 1, g->phys[i].plan[task], msg, msgsz);
         tw_plan_model_free(m);
     }
     for (int i = 0; i < g->ncells && !rc; i++) {
         gap_cell *c = &g->cells[i];
-        tw_plan_model *m = NULL;
-        rc = c->strategy == TW_GAP_RESIDUAL
-                 ? tw_plan_model_hybrid(nominal, c->model_dir, g->plan_opts.dt, g->plan_opts.samples, &m, msg, msgsz)
-                 : tw_plan_model_wm(c->model_dir, g->plan_opts.samples, &m, msg, msgsz);
-        if (!rc)
-            rc = run_one(o, g, nominal, real, m, c->label, &c->plan[task], msg, msgsz);
-        tw_plan_model_free(m);
+        c->nplan = c->nseed > 1 ? c->nseed : 1;
+        rc = alloc_runs(c->nplan, &c->plan[task], msg, msgsz);
+        for (int k = 0; k < c->nplan && !rc; k++) {
+            tw_plan_model *m = NULL;
+            rc = cell_model(c, g, nominal, k, &m, msg, msgsz);
+            if (!rc)
+                rc = run_one(o, g, nominal, real, m, c->label, k, c->nplan, &c->plan[task][k], msg, msgsz);
+            tw_plan_model_free(m);
+        }
     }
     return rc;
 }
@@ -102,27 +128,35 @@ int tw_gap_closed_loop(const tw_gap_opts *o, gap_result *g, char *msg, size_t ms
 
 /* ---- the table ---------------------------------------------------------------------------------- */
 
-static void successes_of(const tw_plan_result *r, double *v)
-{
-    for (int e = 0; e < r->episodes; e++)
-        v[e] = r->success[e];
-}
-
 /* The closed-loop metrics, in the order of every table and comparison. */
 static const char *const metric_keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
 
-/* Paired comparison of a against b on the same episodes (same targets): success, final, tracking. */
-static json_t *compare(const tw_plan_result *a, const tw_plan_result *b, uint64_t seed)
+static double metric(const tw_plan_result *r, int k, int e)
 {
-    double sa[TW_PLAN_MAX_EPISODES], sb[TW_PLAN_MAX_EPISODES];
-    successes_of(a, sa);
-    successes_of(b, sb);
-    int n = a->episodes < b->episodes ? a->episodes : b->episodes;
-    const double *va[3] = {sa, a->final_err, a->track_err}, *vb[3] = {sb, b->final_err, b->track_err};
+    return k == 0 ? r->success[e] : k == 1 ? r->final_err[e] : r->track_err[e];
+}
+
+/* A model's runs: the table's models are physics (one run) or a cell (nplan runs, one per seed). */
+typedef struct {
+    const tw_plan_result *r;
+    int K;
+} runs;
+
+/* Paired comparison of a against b on the same episodes (same targets): success, final, tracking. With
+ * the same number of seeds on both sides, paired by seed and episode over the crossed bootstrap; else
+ * (a physics model or the residual, trained once, against K seeds) seed 0 of each, over episodes. */
+static json_t *compare(runs a, runs b, uint64_t seed)
+{
+    int K = a.K == b.K ? a.K : 1;
+    int n = a.r->episodes < b.r->episodes ? a.r->episodes : b.r->episodes;
+    double d[TW_GAP_MAX_SEEDS * TW_PLAN_MAX_EPISODES];
     json_t *o = json_object();
     for (int k = 0; k < 3; k++) {
+        for (int s = 0; s < K; s++)
+            for (int e = 0; e < n; e++)
+                d[(size_t)s * n + e] = metric(&a.r[s], k, e) - metric(&b.r[s], k, e);
         tw_ci ci;
-        tw_ci_bootstrap_paired(va[k], vb[k], n, seed, &ci);
+        tw_ci_bootstrap_seeds(d, K, n, seed, &ci);
         json_t *j = tw_ci_json(&ci);
         int sig = tw_ci_significant(&ci), better = k == 0 ? ci.mean > 0 : ci.mean < 0;
         json_object_set_new(j, "verdict", json_string(!sig ? "no significant difference" : better ? "better" : "worse"));
@@ -130,6 +164,9 @@ static json_t *compare(const tw_plan_result *a, const tw_plan_result *b, uint64_
     }
     return o;
 }
+
+static runs cell_runs(const gap_cell *c, int t) { return (runs){c->plan[t], c->nplan}; }
+static runs phys_runs(const gap_physics_model *p, int t) { return (runs){p->plan[t], 1}; }
 
 static const gap_cell *find_cell(const tw_gap_opts *o, const gap_result *g, const char *label)
 {
@@ -148,7 +185,7 @@ static int transfer_flag(const tw_gap_opts *o, const gap_result *g, json_t *why)
     for (int t = 0; s && r && t < TW_PLAN__TASKS; t++) {
         if (!s->plan[t] || !r->plan[t])
             continue;
-        json_t *c = compare(s->plan[t], r->plan[t], o->seed);
+        json_t *c = compare(cell_runs(s, t), cell_runs(r, t), o->seed);
         int worse = 0;
         for (int k = 0; k < 3; k++)
             worse |= !strcmp(json_string_value(json_object_get(json_object_get(c, metric_keys[k]), "verdict")), "worse");
@@ -176,19 +213,19 @@ json_t *tw_gap_closed_json(const tw_gap_opts *o, const gap_result *g)
         json_t *models = json_object(), *vs = json_object(), *tj = json_object();
         for (int i = 0; i < g->nphys; i++)
             if (g->phys[i].plan[t])
-                json_object_set_new(models, g->phys[i].label, tw_plan_result_json(g->phys[i].plan[t], po));
+                json_object_set_new(models, g->phys[i].label, tw_plan_result_json(g->phys[i].plan[t], 1, po));
         for (int i = 0; i < g->ncells; i++) {
             const gap_cell *c = &g->cells[i];
             if (!c->plan[t] || c->budget != o->budgets[0])
                 continue;
-            json_object_set_new(models, c->label, tw_plan_result_json(c->plan[t], po));
+            json_object_set_new(models, c->label, tw_plan_result_json(c->plan[t], c->nplan, po));
             if (ro && c != ro && ro->plan[t])
-                json_object_set_new(vs, c->label, compare(c->plan[t], ro->plan[t], o->seed));
+                json_object_set_new(vs, c->label, compare(cell_runs(c, t), cell_runs(ro, t), o->seed));
         }
         json_object_set_new(tj, "models", models);
         json_object_set_new(tj, "vs_real_only", vs);
         if (g->nphys > 1 && g->phys[0].plan[t] && g->phys[1].plan[t])
-            json_object_set_new(tj, "nominal_vs_fitted", compare(g->phys[0].plan[t], g->phys[1].plan[t], o->seed));
+            json_object_set_new(tj, "nominal_vs_fitted", compare(phys_runs(&g->phys[0], t), phys_runs(&g->phys[1], t), o->seed));
         json_object_set_new(tasks, tw_plan_task_names[t], tj);
     }
     json_object_set_new(j, "tasks", tasks);
@@ -231,9 +268,11 @@ void tw_gap_closed_html(FILE *f, const tw_gap_opts *o, const gap_result *g)
     fprintf(f, "<h2>Closed loop: planning with each model on the real robot</h2><p>CEM model-predictive "
                "control (schemas/model.md, Planner), %d episodes per task and model, the same targets for every "
                "model; the real robot is the MuJoCo robot under the planted perturbation. Mean and 95 %% "
-               "bootstrap interval over episodes; errors in mm. <i>vs real-only</i>: the paired difference "
+               "bootstrap interval over episodes%s; errors in mm. <i>vs real-only</i>: the paired difference "
                "(model − real-only world model); a difference only when its interval excludes zero.</p>",
-            g->plan_opts.episodes);
+            g->plan_opts.episodes,
+            o->seeds > 1 ? " and training seeds (each world model trained with every seed plans the same episodes; "
+                           "the bootstrap draws seeds and episodes, crossed)" : "");
     json_object_foreach(json_object_get(j, "tasks"), task, tj) {
         fprintf(f, "<h3>%s</h3><table><tr><th>model</th><th>success rate</th><th>final error</th><th>tracking "
                    "error</th><th>plan ms</th><th>vs real-only: success</th><th>final</th><th>tracking</th></tr>", task);

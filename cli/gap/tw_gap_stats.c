@@ -98,10 +98,7 @@ static void interval(const tw_gap_opts *o, const gap_cell *c, const gap_cell *ba
         for (int i = 0; i < n; i++)
             v[(size_t)s * n + i] -= b[i];
     }
-    if (K == 1)
-        tw_ci_bootstrap(v, n, o->seed, ci);
-    else
-        tw_ci_bootstrap_seeds(v, K, n, o->seed, ci);
+    tw_ci_bootstrap_seeds(v, K, n, o->seed, ci);
 }
 
 static const gap_cell *real_only(const tw_gap_opts *o, const gap_result *g)

@@ -93,12 +93,16 @@ typedef struct { double mean, lo, hi; int n; } tw_ci;
 void tw_ci_bootstrap(const double *v, int n, uint64_t seed, tw_ci *out);
 /* Paired: of a[i] - b[i]. An interval that excludes 0 is what the reports call a difference. */
 void tw_ci_bootstrap_paired(const double *a, const double *b, int n, uint64_t seed, tw_ci *out);
-/* Crossed: v[K x n] (K training seeds x n test episodes); each resample draws seeds and episodes. */
+/* Crossed: v[K x n] (K training seeds x n test episodes); each resample draws seeds and episodes.
+ * K = 1 is tw_ci_bootstrap. */
 void tw_ci_bootstrap_seeds(const double *v, int K, int n, uint64_t seed, tw_ci *out);
 int tw_ci_significant(const tw_ci *c); /* 1 when the interval excludes 0 */
 json_t *tw_ci_json(const tw_ci *c);    /* {"mean", "lo", "hi", "n"} (new reference) */
-/* {"task", "episodes", "success_rate", "final_error_m", "tracking_error_m", "spread_m", "plan_ms",
- *  "evals_per_s", "per_episode": {...}} with intervals (new reference). */
-json_t *tw_plan_result_json(const tw_plan_result *r, const tw_plan_opts *o);
+/* r[0..K): K runs on the same episodes (K <= TW_PLAN_MAX_MEMBERS; one trained model per training seed).
+ * {"task", "episodes", "success_rate", "final_error_m", "tracking_error_m", "spread_m", "plan_ms",
+ *  "evals_per_s", "evals", "per_episode": {...}} with intervals over runs x episodes (crossed bootstrap),
+ * per_episode the mean over runs; with K > 1 also "seeds": K and "per_seed": [per_episode of each run]
+ * (new reference). */
+json_t *tw_plan_result_json(const tw_plan_result *r, int K, const tw_plan_opts *o);
 
 #endif

@@ -64,12 +64,16 @@ void tw_ci_bootstrap_paired(const double *a, const double *b, int n, uint64_t se
     free(d);
 }
 
-/* Crossed seeds x episodes: every resample draws K training seeds and n test episodes with replacement
+/* Crossed seeds x episodes (K > 1): every resample draws K training seeds and n test episodes with replacement
  * (one draw of episodes shared by all seeds, since every model is tested on the same episodes) and takes
  * the mean of v over the drawn grid; the interval carries the spread between trained models and between
  * episodes. v is K x n row-major; NaNs are skipped. */
 void tw_ci_bootstrap_seeds(const double *v, int K, int n, uint64_t seed, tw_ci *out)
 {
+    if (K <= 1) { /* one seed: the one-level bootstrap over episodes, the same numbers as without seeds */
+        tw_ci_bootstrap(v, n, seed, out);
+        return;
+    }
     double *mu = malloc(sizeof(double) * RESAMPLES), s = 0;
     int m = 0;
     for (int i = 0; i < K * n; i++)
@@ -133,23 +137,65 @@ static json_t *darr(const double *v, int n)
     return a;
 }
 
-json_t *tw_plan_result_json(const tw_plan_result *r, const tw_plan_opts *o)
+/* One metric of K runs as a K x n grid (row k: run k's episodes). */
+static void grid(const tw_plan_result *r, int K, int metric, double *v)
 {
-    int n = r->episodes;
-    double succ[TW_PLAN_MAX_EPISODES];
-    for (int i = 0; i < n; i++)
-        succ[i] = r->success[i];
-    tw_ci cs, cf, ct, cp;
-    tw_ci_bootstrap(succ, n, o->seed, &cs);
-    tw_ci_bootstrap(r->final_err, n, o->seed, &cf);
-    tw_ci_bootstrap(r->track_err, n, o->seed, &ct);
-    tw_ci_bootstrap(r->spread, n, o->seed, &cp);
-    json_t *per = json_pack("{s:o,s:o,s:o}", "success", darr(succ, n), "final_error_m", darr(r->final_err, n),
-                            "tracking_error_m", darr(r->track_err, n));
-    return json_pack("{s:s,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "task", tw_plan_task_names[o->task], "episodes", n,
-                     "success_rate", tw_ci_json(&cs), "final_error_m", tw_ci_json(&cf), "tracking_error_m",
-                     tw_ci_json(&ct), "spread_m", tw_ci_json(&cp), "plan_ms", num(1000 * r->plan_s), "evals_per_s",
-                     num(r->evals_per_s), "evals", (json_int_t)r->evals, "per_episode", per);
+    int n = r[0].episodes;
+    for (int k = 0; k < K; k++)
+        for (int e = 0; e < n; e++)
+            v[(size_t)k * n + e] = metric == 0   ? r[k].success[e]
+                                   : metric == 1 ? r[k].final_err[e]
+                                   : metric == 2 ? r[k].track_err[e]
+                                                 : r[k].spread[e];
+}
+
+/* {"success", "final_error_m", "tracking_error_m"}: per episode, the mean over the K runs. */
+static json_t *per_episode(const tw_plan_result *r, int K)
+{
+    static const char *const keys[3] = {"success", "final_error_m", "tracking_error_m"};
+    int n = r[0].episodes;
+    double v[TW_PLAN_MAX_MEMBERS * TW_PLAN_MAX_EPISODES], m[TW_PLAN_MAX_EPISODES];
+    json_t *per = json_object();
+    for (int k = 0; k < 3; k++) {
+        grid(r, K, k, v);
+        for (int e = 0; e < n; e++) {
+            double s = 0;
+            for (int i = 0; i < K; i++)
+                s += v[(size_t)i * n + e];
+            m[e] = s / K;
+        }
+        json_object_set_new(per, keys[k], darr(m, n));
+    }
+    return per;
+}
+
+json_t *tw_plan_result_json(const tw_plan_result *r, int K, const tw_plan_opts *o)
+{
+    int n = r[0].episodes;
+    double v[TW_PLAN_MAX_MEMBERS * TW_PLAN_MAX_EPISODES], plan_s = 0, eps = 0;
+    tw_ci ci[4];
+    for (int k = 0; k < 4; k++) {
+        grid(r, K, k, v);
+        tw_ci_bootstrap_seeds(v, K, n, o->seed, &ci[k]);
+    }
+    json_int_t evals = 0;
+    for (int k = 0; k < K; k++) {
+        plan_s += r[k].plan_s / K;
+        eps += r[k].evals_per_s / K;
+        evals += (json_int_t)r[k].evals;
+    }
+    json_t *j = json_pack("{s:s,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o}", "task", tw_plan_task_names[o->task], "episodes", n,
+                          "success_rate", tw_ci_json(&ci[0]), "final_error_m", tw_ci_json(&ci[1]), "tracking_error_m",
+                          tw_ci_json(&ci[2]), "spread_m", tw_ci_json(&ci[3]), "plan_ms", num(1000 * plan_s),
+                          "evals_per_s", num(eps), "evals", evals, "per_episode", per_episode(r, K));
+    if (K > 1) { /* one trained model per seed, each on the same episodes */
+        json_t *ps = json_array();
+        for (int k = 0; k < K; k++)
+            json_array_append_new(ps, per_episode(r + k, 1));
+        json_object_set_new(j, "seeds", json_integer(K));
+        json_object_set_new(j, "per_seed", ps);
+    }
+    return j;
 }
 
 int tw_plan_perturb_load(const char *arg, tw_perturb *out, char *msg, size_t msgsz)
