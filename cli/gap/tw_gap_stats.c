@@ -7,13 +7,22 @@
 
 #include "tw_gap_int.h"
 
-int tw_gap_check_split(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
+/* The manifest of the first fused dataset (schemas/fused.md): the split and the state layout of all. */
+static int first_manifest(const gap_result *g, json_t **m, char *msg, size_t msgsz)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/manifest.json", g->first_fused);
-    json_t *m = json_load_file(path, 0, NULL), *e;
-    if (!m)
-        return tw_errf(msg, msgsz, TW_EIO, "gap: cannot read %s", path);
+    json_error_t jerr;
+    *m = json_load_file(path, 0, &jerr);
+    return *m ? 0 : tw_errf(msg, msgsz, TW_EIO, "gap: cannot read %s: %s", path, jerr.text);
+}
+
+int tw_gap_check_split(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
+{
+    json_t *m, *e;
+    int rc = first_manifest(g, &m, msg, msgsz);
+    if (rc)
+        return rc;
     size_t i;
     int n = 0, total = 0;
     json_array_foreach(json_object_get(m, "episodes"), i, e) {
@@ -36,14 +45,13 @@ int tw_gap_check_split(const tw_gap_opts *o, gap_result *g, char *msg, size_t ms
 
 int tw_gap_slide_mask(const tw_gap_opts *o, gap_result *g, char *msg, size_t msgsz)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/manifest.json", g->first_fused);
-    json_t *m = json_load_file(path, 0, NULL), *f;
-    if (!m)
-        return tw_errf(msg, msgsz, TW_EIO, "gap: cannot read %s", path);
+    json_t *m, *f;
+    int rc = first_manifest(g, &m, msg, msgsz);
+    if (rc)
+        return rc;
     tw_mj_init();
     tw_robot *r = NULL;
-    int rc = tw_robot_load(o->model_path, &r, msg, msgsz);
+    rc = tw_robot_load(o->model_path, &r, msg, msgsz);
     size_t i;
     json_array_foreach(json_object_get(json_object_get(m, "features"), "state"), i, f) {
         const char *name = json_string_value(json_object_get(f, "name"));
