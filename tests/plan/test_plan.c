@@ -1,4 +1,5 @@
-/* fusion/plan: bootstrap intervals (constant data, a clear shift, no shift), the task names, and a short
+/* fusion/plan: bootstrap intervals (constant data, a clear shift, no shift, over seeds), a result over
+ * training seeds in JSON, the task names, and a short
  * closed-loop run with MuJoCo physics: finite outcomes, and the same numbers for the same seed. */
 #include <math.h>
 #include <setjmp.h>
@@ -61,6 +62,48 @@ static void test_ci_over_seeds_and_episodes(void **state)
         c[i] = 2.5;
     tw_ci_bootstrap_seeds(c, 3, 4, 7, &ci);
     assert_true(ci.mean == 2.5 && ci.lo == 2.5 && ci.hi == 2.5 && ci.n == 12);
+}
+
+/* One seed is the plain bootstrap; K runs pool into per_episode means, per_seed and a crossed interval. */
+static void test_result_json_over_seeds(void **state)
+{
+    (void)state;
+    double v[6] = {0.1, 0.4, 0.2, 0.9, 0.3, 0.5};
+    tw_ci a, b;
+    tw_ci_bootstrap(v, 6, 3, &a);
+    tw_ci_bootstrap_seeds(v, 1, 6, 3, &b);
+    assert_true(a.mean == b.mean && a.lo == b.lo && a.hi == b.hi && a.n == b.n);
+
+    tw_plan_result r[2];
+    memset(r, 0, sizeof r);
+    for (int k = 0; k < 2; k++) {
+        r[k].episodes = 4;
+        r[k].plan_s = 0.001 * (k + 1);
+        r[k].evals = 100;
+        for (int e = 0; e < 4; e++) {
+            r[k].success[e] = (uint8_t)(k == 0 || e < 2); /* seed 0: 4/4, seed 1: 2/4 */
+            r[k].final_err[e] = 0.01 * (e + 1) + 0.1 * k;
+            r[k].track_err[e] = 0.02;
+        }
+    }
+    tw_plan_opts o;
+    tw_plan_opts_init(&o);
+    o.task = TW_PLAN_REACH;
+    json_t *j = tw_plan_result_json(r, 2, &o);
+    assert_true(fabs(json_number_value(json_object_get(json_object_get(j, "success_rate"), "mean")) - 0.75) < 1e-12);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "success_rate"), "n")), 8);
+    assert_int_equal(json_integer_value(json_object_get(j, "seeds")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "evals")), 200);
+    assert_true(fabs(json_number_value(json_object_get(j, "plan_ms")) - 1.5) < 1e-9);
+    json_t *per = json_object_get(json_object_get(j, "per_episode"), "success");
+    assert_true(json_number_value(json_array_get(per, 0)) == 1 && json_number_value(json_array_get(per, 3)) == 0.5);
+    json_t *seed1 = json_array_get(json_object_get(j, "per_seed"), 1);
+    assert_true(fabs(json_number_value(json_array_get(json_object_get(seed1, "final_error_m"), 0)) - 0.11) < 1e-12);
+    json_decref(j);
+    j = tw_plan_result_json(r, 1, &o); /* one run: no seeds fields */
+    assert_null(json_object_get(j, "per_seed"));
+    assert_true(json_number_value(json_object_get(json_object_get(j, "success_rate"), "mean")) == 1);
+    json_decref(j);
 }
 
 static void test_task_names(void **state)
@@ -126,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_ci_constant_is_a_point),
         cmocka_unit_test(test_ci_paired_shift_and_no_shift),
         cmocka_unit_test(test_ci_over_seeds_and_episodes),
+        cmocka_unit_test(test_result_json_over_seeds),
         cmocka_unit_test(test_task_names),
         cmocka_unit_test(test_closed_loop_physics_is_deterministic),
     };
