@@ -47,6 +47,9 @@ static void usage(FILE *f)
         "  --ping-timeout S    drop a session that answers no ping for S seconds and close its open\n"
         "                      episode \"interrupted\" (default 15; 0 = never)\n"
         "  --quiet             no status line or log output\n\n"
+        "Environment: SOURCE_DATE_EPOCH=T (Unix seconds) puts that UTC time in every episode id instead of\n"
+        "the episode's start, so a replayed session (tw rig --seed) gets the same ids and so the same\n"
+        "tw fuse split; the recorded timestamps stay real.\n"
         "GET /status on the same port (token required, same two ways) returns the live state as JSON.\n"
         "SIGINT/SIGTERM: stop accepting, write everything queued, close open episodes as\n"
         "\"interrupted\", exit 0 (a message still waiting for queue room after 10 s is dropped and counted).\n");
@@ -148,6 +151,13 @@ int tw_cmd_record(int argc, char **argv)
     if ((o.cert == NULL) != (o.key == NULL)) {
         fprintf(stderr, "tw record: --cert and --key go together\n");
         return 2;
+    }
+    const char *sde = getenv("SOURCE_DATE_EPOCH"); /* reproducible-builds convention: reproducible ids */
+    unsigned long id_time;
+    if (sde && *sde) {
+        if (parse_uint("SOURCE_DATE_EPOCH", sde, 1, 253402300799ul /* 9999-12-31 */, &id_time))
+            return 2;
+        o.id_time_s = (int64_t)id_time;
     }
     char msg[512];
     int created = 0, rc;

@@ -82,7 +82,9 @@ void rec_session_end_episode(rec_session *s, const char *status, int success)
 static void make_episode_id(rec_session *s, rec_episode *ep)
 {
     struct tw_recorder *r = s->r;
-    time_t sec = (time_t)(ep->started_ns / 1000000000);
+    /* the start's UTC second keeps ids unique and sortable across sessions; a fixed time (--id-time
+     * via SOURCE_DATE_EPOCH) makes them reproducible, the counter still unique within the folder */
+    time_t sec = (time_t)(r->o.id_time_s > 0 ? r->o.id_time_s : ep->started_ns / 1000000000);
     struct tm tm;
     gmtime_r(&sec, &tm);
     char ts[32];

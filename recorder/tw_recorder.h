@@ -39,6 +39,8 @@ typedef struct {
     int compression;           /* gzip level for signal datasets (default 1; applied when an episode closes) */
     FILE *log;                 /* operator output (status line / log lines); NULL = silent */
     int log_tty;               /* 1: redraw one status line; 0: one log line per period */
+    int64_t id_time_s;         /* > 0: the UTC time (Unix seconds) in every episode id instead of the
+                                * episode's start, for reproducible ids (the data keeps real times) */
 } tw_recorder_opts;
 
 void tw_recorder_opts_init(tw_recorder_opts *o);

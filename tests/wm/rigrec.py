@@ -9,14 +9,18 @@ import time
 TW = os.environ["TW_BIN"]
 
 
-def record(out, episodes, duration, seed, perturb, noise=None, truth=None):
-    """Runs a recorder and a rig; returns the folder of recorded episodes."""
+def record(out, episodes, duration, seed, perturb, noise=None, truth=None, ids_at=None):
+    """Runs a recorder and a rig; returns the folder of recorded episodes. ids_at (Unix seconds): the
+    recorder's SOURCE_DATE_EPOCH, so the same rig seed gives the same episode ids (and tw fuse split)."""
     rec_dir = os.path.join(out, "rec")
+    env = dict(os.environ)
+    if ids_at is not None:
+        env["SOURCE_DATE_EPOCH"] = str(ids_at)
     for _ in range(5):
         port = random.randint(20000, 50000)
         log = open(os.path.join(out, "record.log"), "w")
         rec = subprocess.Popen([TW, "record", "--listen", f"127.0.0.1:{port}", "--out", rec_dir, "--quiet"],
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 10
         while time.time() < deadline and rec.poll() is None and not os.path.exists(os.path.join(rec_dir, ".token")):
             time.sleep(0.05)

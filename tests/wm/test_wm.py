@@ -318,7 +318,7 @@ def case_plan_gap(tmp):
 
 FAR_SIZE = ["--sim-episodes", "16", "--sim-duration", "4", "--epochs", "20", "--epoch-samples", "20000",
             "--plan-episodes", "40",  # 40: the power to see a 15-20 point difference in success
-            "--seeds", "3"]  # every world model trained 3 times, each planning the same episodes
+            "--seeds", "5"]  # every world model trained 5 times, each planning the same episodes
 
 
 def crossed_ci(a, b, seed=0, n=2000):
@@ -335,19 +335,22 @@ def crossed_ci(a, b, seed=0, n=2000):
 def case_closed_far(tmp):
     """Far outside the randomisation range (actuators at 40 % gain, the range's floor is 70 %; a 1 kg
     payload, the range's ceiling is 0.6 kg), with enough real data for the real-only world model to learn
-    this robot (14 training episodes): planning with the sim-only world models fails measurably more often
+    this robot (28 training episodes): planning with the sim-only world models fails measurably more often
     than with the real-only ones on some task (interval over training seeds x episodes excluding zero,
     recomputed here from the per-seed numbers), the report flags the transfer gap, and the open-loop
     dynamics error shows the same gap (sim-only worse than real-only, paired by seed and test episode).
     The task must be feasible for this robot: planning with its own physics succeeds (a 2 kg payload at
     30 % gain leaves the servos too little authority within --max-step, and every model fails).
 
-    Three training seeds per model: with one trained model per condition the verdict held in only 3 of 4
-    runs (the recorded episodes, hence the split, differ per run, and one network's luck decided it);
-    the numbers over seeds and splits are in schemas/gap.md."""
+    Five training seeds per model, because one trained network's luck decides a single run (on the same
+    data, real-only reach success 0.42-0.93 and sim-only 0.10-0.82 across seeds), and fixed episode ids
+    (SOURCE_DATE_EPOCH), so the split and the numbers are the same every run. Over other splits the
+    verdict held in 5 of 6 runs with five seeds, 10 of 12 with three, 3 of 4 with one (schemas/gap.md,
+    "How robust that is"). On touch sim-only is sometimes *better*: no assertion there."""
     truth = os.path.join(tmp, "truth.json")
-    rec = rigrec.record(tmp, episodes=24, duration=4, seed=11, perturb="gain=0.4,payload_kg=1", noise=1, truth=truth)
-    g, html = closed_gap(tmp, "far", rec, truth, ratios="0,inf", split="0.6/0.15/0.25", size=FAR_SIZE)
+    rec = rigrec.record(tmp, episodes=40, duration=4, seed=11, perturb="gain=0.4,payload_kg=1", noise=1, truth=truth,
+                        ids_at=1767225600)  # the same ids, so the same split, every run
+    g, html = closed_gap(tmp, "far", rec, truth, ratios="0,inf", split="0.7/0.1/0.2", size=FAR_SIZE)
     cl = g["closed_loop"]
     fails_more = []
     for task in ("reach", "touch"):
@@ -355,9 +358,9 @@ def case_closed_far(tmp):
         print(task, {k: (round(v["success_rate"]["mean"], 2), round(1000 * v["final_error_m"]["mean"], 1))
                      for k, v in models.items()}, verdicts(cl, task, "vs_real_only", "success_rate"))
         sim, real = (models[k]["per_seed"] for k in ("sim_only", "real_only"))
-        assert len(sim) == 3 and len(real) == 3 and models["nominal"].get("seeds") is None
+        assert len(sim) == 5 and len(real) == 5 and models["nominal"].get("seeds") is None
         for k in ("sim_only", "real_only"):  # per_episode: the mean over the seeds
-            per = [sum(p["success"][e] for p in models[k]["per_seed"]) / 3 for e in range(40)]
+            per = [sum(p["success"][e] for p in models[k]["per_seed"]) / 5 for e in range(40)]
             assert all(abs(a - b) < 1e-9 for a, b in zip(per, models[k]["per_episode"]["success"])), k
         m, lo, hi = crossed_ci([p["success"] for p in sim], [p["success"] for p in real])
         print("  sim-only - real-only success: %.2f [%.2f, %.2f]" % (m, lo, hi))
