@@ -82,8 +82,8 @@ void rec_session_end_episode(rec_session *s, const char *status, int success)
 static void make_episode_id(rec_session *s, rec_episode *ep)
 {
     struct tw_recorder *r = s->r;
-    /* the start's UTC second keeps ids unique and sortable across sessions; a fixed time (--id-time
-     * via SOURCE_DATE_EPOCH) makes them reproducible, the counter still unique within the folder */
+    /* the start's UTC second keeps ids unique and sortable across sessions; a fixed time (tw record
+     * under SOURCE_DATE_EPOCH) makes them reproducible, the counter and the stat loop keep them unique */
     time_t sec = (time_t)(r->o.id_time_s > 0 ? r->o.id_time_s : ep->started_ns / 1000000000);
     struct tm tm;
     gmtime_r(&sec, &tm);
