@@ -343,9 +343,9 @@ def case_closed_far(tmp):
     30 % gain leaves the servos too little authority within --max-step, and every model fails).
 
     Five training seeds per model, because one trained network's luck decides a single run (on the same
-    data, real-only reach success 0.42-0.93 and sim-only 0.10-0.82 across seeds), and fixed episode ids
+    data, real-only reach success 0.42-0.93 and sim-only 0.05-0.82 across seeds), and fixed episode ids
     (SOURCE_DATE_EPOCH), so the split and the numbers are the same every run. Over other splits the
-    verdict held in 5 of 6 runs with five seeds, 10 of 12 with three, 3 of 4 with one (schemas/gap.md,
+    verdict held in 8 of 9 runs with five seeds, 10 of 12 with three, 3 of 4 with one (schemas/gap.md,
     "How robust that is"). On touch sim-only is sometimes *better*: no assertion there."""
     truth = os.path.join(tmp, "truth.json")
     rec = rigrec.record(tmp, episodes=40, duration=4, seed=11, perturb="gain=0.4,payload_kg=1", noise=1, truth=truth,
