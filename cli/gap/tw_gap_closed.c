@@ -89,13 +89,13 @@ static int run_task(const tw_gap_opts *o, gap_result *g, const tw_robot *nominal
     }
     for (int i = 0; i < g->ncells && !rc; i++) {
         gap_cell *c = &g->cells[i];
-        c->nplan = c->nseed > 1 ? c->nseed : 1;
-        rc = alloc_runs(c->nplan, &c->plan[task], msg, msgsz);
-        for (int k = 0; k < c->nplan && !rc; k++) {
+        int K = tw_gap_cell_seeds(c);
+        rc = alloc_runs(K, &c->plan[task], msg, msgsz);
+        for (int k = 0; k < K && !rc; k++) {
             tw_plan_model *m = NULL;
             rc = cell_model(c, g, nominal, k, &m, msg, msgsz);
             if (!rc)
-                rc = run_one(o, g, nominal, real, m, c->label, k, c->nplan, &c->plan[task][k], msg, msgsz);
+                rc = run_one(o, g, nominal, real, m, c->label, k, K, &c->plan[task][k], msg, msgsz);
             tw_plan_model_free(m);
         }
     }
@@ -131,12 +131,7 @@ int tw_gap_closed_loop(const tw_gap_opts *o, gap_result *g, char *msg, size_t ms
 /* The closed-loop metrics, in the order of every table and comparison. */
 static const char *const metric_keys[3] = {"success_rate", "final_error_m", "tracking_error_m"};
 
-static double metric(const tw_plan_result *r, int k, int e)
-{
-    return k == 0 ? r->success[e] : k == 1 ? r->final_err[e] : r->track_err[e];
-}
-
-/* A model's runs: the table's models are physics (one run) or a cell (nplan runs, one per seed). */
+/* A model's runs: the table's models are physics (one run) or a cell (one run per training seed). */
 typedef struct {
     const tw_plan_result *r;
     int K;
@@ -154,7 +149,8 @@ static json_t *compare(runs a, runs b, uint64_t seed)
     for (int k = 0; k < 3; k++) {
         for (int s = 0; s < K; s++)
             for (int e = 0; e < n; e++)
-                d[(size_t)s * n + e] = metric(&a.r[s], k, e) - metric(&b.r[s], k, e);
+                d[(size_t)s * n + e] = tw_plan_metric(&a.r[s], (tw_plan_metric_id)k, e) -
+                                        tw_plan_metric(&b.r[s], (tw_plan_metric_id)k, e);
         tw_ci ci;
         tw_ci_bootstrap_seeds(d, K, n, seed, &ci);
         json_t *j = tw_ci_json(&ci);
@@ -165,7 +161,7 @@ static json_t *compare(runs a, runs b, uint64_t seed)
     return o;
 }
 
-static runs cell_runs(const gap_cell *c, int t) { return (runs){c->plan[t], c->nplan}; }
+static runs cell_runs(const gap_cell *c, int t) { return (runs){c->plan[t], tw_gap_cell_seeds(c)}; }
 static runs phys_runs(const gap_physics_model *p, int t) { return (runs){p->plan[t], 1}; }
 
 static const gap_cell *find_cell(const tw_gap_opts *o, const gap_result *g, const char *label)
@@ -218,7 +214,7 @@ json_t *tw_gap_closed_json(const tw_gap_opts *o, const gap_result *g)
             const gap_cell *c = &g->cells[i];
             if (!c->plan[t] || c->budget != o->budgets[0])
                 continue;
-            json_object_set_new(models, c->label, tw_plan_result_json(c->plan[t], c->nplan, po));
+            json_object_set_new(models, c->label, tw_plan_result_json(c->plan[t], tw_gap_cell_seeds(c), po));
             if (ro && c != ro && ro->plan[t])
                 json_object_set_new(vs, c->label, compare(cell_runs(c, t), cell_runs(ro, t), o->seed));
         }
@@ -284,7 +280,7 @@ void tw_gap_closed_html(FILE *f, const tw_gap_opts *o, const gap_result *g)
             ci_cell(f, json_object_get(m, "tracking_error_m"), 1000, "%.1f", NULL);
             fprintf(f, "<td>%.1f</td>", json_number_value(json_object_get(m, "plan_ms")));
             json_t *c = json_object_get(vs, label);
-                    for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < 3; k++) {
                 json_t *d = json_object_get(c, metric_keys[k]);
                 if (!d) {
                     fputs("<td></td>", f);

@@ -20,9 +20,11 @@ typedef struct {
     tw_wm_eval_result ev;
     tw_wm_eval_result *seed_ev; /* seeds 1..nseed-1 (owned), or NULL: --seeds */
     int nseed;                  /* 0 or 1: seed 0 only */
-    tw_plan_result *plan[TW_PLAN__TASKS]; /* closed loop: nplan runs, one per trained model (owned), or NULL */
-    int nplan;                  /* runs per task: the seeds' models (--seeds K: K), else 1 */
+    tw_plan_result *plan[TW_PLAN__TASKS]; /* closed loop: one run per trained model (owned), or NULL */
 } gap_cell;
+
+/* Trained models of a cell: one per training seed (--seeds), at least 1. */
+static inline int tw_gap_cell_seeds(const gap_cell *c) { return c->nseed > 1 ? c->nseed : 1; }
 
 /* A physics model in the closed-loop table: the nominal one, or the fitted one. */
 typedef struct {

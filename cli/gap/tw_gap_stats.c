@@ -95,7 +95,7 @@ static void interval(const tw_gap_opts *o, const gap_cell *c, const gap_cell *ba
                      tw_ci *ci)
 {
     double v[TW_GAP_MAX_SEEDS * TW_WM_MAX_EVAL_EPISODES], b[TW_WM_MAX_EVAL_EPISODES];
-    int n = ref->ev.real.nep, K = c->nseed > 1 ? c->nseed : 1;
+    int n = ref->ev.real.nep, K = tw_gap_cell_seeds(c);
     if (base && base->nseed != c->nseed)
         K = 1; /* unequal seeds (cannot happen within one run): pair seed 0 only */
     for (int s = 0; s < K; s++) {

@@ -79,6 +79,11 @@ typedef struct {
     uint64_t evals;
 } tw_plan_result;
 
+/* Per-episode metrics of a result, by index: the order of every table and comparison. A paired
+ * comparison is the bootstrap of the differences (an interval that excludes 0 is a difference). */
+typedef enum { TW_PLAN_SUCCESS = 0, TW_PLAN_FINAL_ERR, TW_PLAN_TRACK_ERR, TW_PLAN_SPREAD } tw_plan_metric_id;
+double tw_plan_metric(const tw_plan_result *r, tw_plan_metric_id k, int episode);
+
 /* Runs o->episodes episodes of o->task on `nominal` under *real (the "real" robot: physical
  * perturbation and actuation latency; sensor noise is not applied), choosing actions with model m. */
 int tw_plan_run(const tw_robot *nominal, const tw_perturb *real, tw_plan_model *m, const tw_plan_opts *o,
@@ -91,8 +96,6 @@ int tw_plan_perturb_load(const char *truth_path_or_spec, tw_perturb *out, char *
 /* Mean and 95 % percentile-bootstrap interval (2000 resamples from seed) of v[0..n). */
 typedef struct { double mean, lo, hi; int n; } tw_ci;
 void tw_ci_bootstrap(const double *v, int n, uint64_t seed, tw_ci *out);
-/* Paired: of a[i] - b[i]. An interval that excludes 0 is what the reports call a difference. */
-void tw_ci_bootstrap_paired(const double *a, const double *b, int n, uint64_t seed, tw_ci *out);
 /* Crossed: v[K x n] (K training seeds x n test episodes); each resample draws seeds and episodes.
  * K = 1 is tw_ci_bootstrap. */
 void tw_ci_bootstrap_seeds(const double *v, int K, int n, uint64_t seed, tw_ci *out);

@@ -50,20 +50,6 @@ void tw_ci_bootstrap(const double *v, int n, uint64_t seed, tw_ci *out)
     free(mu);
 }
 
-void tw_ci_bootstrap_paired(const double *a, const double *b, int n, uint64_t seed, tw_ci *out)
-{
-    double *d = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    if (!d) {
-        out->mean = out->lo = out->hi = NAN;
-        out->n = 0;
-        return;
-    }
-    for (int i = 0; i < n; i++)
-        d[i] = a[i] - b[i];
-    tw_ci_bootstrap(d, n, seed, out);
-    free(d);
-}
-
 /* Crossed seeds x episodes (K > 1): every resample draws K training seeds and n test episodes with replacement
  * (one draw of episodes shared by all seeds, since every model is tested on the same episodes) and takes
  * the mean of v over the drawn grid; the interval carries the spread between trained models and between
@@ -138,15 +124,20 @@ static json_t *darr(const double *v, int n)
 }
 
 /* One metric of K runs as a K x n grid (row k: run k's episodes). */
+double tw_plan_metric(const tw_plan_result *r, tw_plan_metric_id k, int e)
+{
+    return k == TW_PLAN_SUCCESS     ? r->success[e]
+           : k == TW_PLAN_FINAL_ERR ? r->final_err[e]
+           : k == TW_PLAN_TRACK_ERR ? r->track_err[e]
+                                    : r->spread[e];
+}
+
 static void grid(const tw_plan_result *r, int K, int metric, double *v)
 {
     int n = r[0].episodes;
     for (int k = 0; k < K; k++)
         for (int e = 0; e < n; e++)
-            v[(size_t)k * n + e] = metric == 0   ? r[k].success[e]
-                                   : metric == 1 ? r[k].final_err[e]
-                                   : metric == 2 ? r[k].track_err[e]
-                                                 : r[k].spread[e];
+            v[(size_t)k * n + e] = tw_plan_metric(&r[k], (tw_plan_metric_id)metric, e);
 }
 
 /* {"success", "final_error_m", "tracking_error_m"}: per episode, the mean over the K runs. */
